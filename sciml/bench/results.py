@@ -1,0 +1,140 @@
+"""One result format for all benchmarks: ``docs/benchmarks/NAME.json`` + ``NAME.md``.
+
+JSON shape (shared by every benchmark)::
+
+    {"benchmark": "operators", "command": "sciml bench operators", "created": ISO time,
+     "machine": "...", "device": "cpu|cuda:...", "sciml_version": "...",
+     "rows": [{"task": "darcy_smooth", "method": "mgno", "metric": "rel_l2",
+               "value": 0.0031, "seed": 0}, ...]}
+
+Metric names are lower_snake_case with units in the name (``wall_s``, ``peak_mem_mb``).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable
+
+import torch
+
+from sciml._version import __version__
+from sciml.utils.files import atomic_path
+
+
+def machine_description() -> str:
+    """A one-line description of the host: CPU, cores, OS, torch version and threads."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (
+        f"{cpu}; {os.cpu_count()} cores; {platform.system()} {platform.release()}; "
+        f"python {platform.python_version()}; torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    )
+
+
+def device_description(device: torch.device | str) -> str:
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"cuda:{torch.cuda.get_device_name(device)}"
+    return device.type
+
+
+class BenchResult:
+    """Collects rows and writes the JSON and a markdown page.
+
+    >>> res = BenchResult("operators", command="sciml bench operators", device="cpu")
+    >>> res.add("darcy_smooth", "mgno", "rel_l2", 0.0031, seed=0)
+    """
+
+    def __init__(self, benchmark: str, command: str, device: torch.device | str = "cpu"):
+        self.benchmark = benchmark
+        self.command = command
+        self.device = device_description(device)
+        self.created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, task: str, method: str, metric: str, value: float, seed: int | None = 0, **extra: Any) -> None:
+        """Append one measurement. ``value`` is stored as float (NaN/inf as null)."""
+        v = float(value)
+        row = {"task": task, "method": method, "metric": metric,
+               "value": None if not math.isfinite(v) else v, "seed": seed}
+        row.update(extra)
+        self.rows.append(row)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "benchmark": self.benchmark,
+            "command": self.command,
+            "created": self.created,
+            "machine": machine_description(),
+            "device": self.device,
+            "sciml_version": __version__,
+            "rows": self.rows,
+        }
+
+    def summary(self) -> dict[tuple[str, str, str], tuple[float, float, int]]:
+        """(task, method, metric) -> (mean, std, count) over seeds (finite values only)."""
+        groups: dict[tuple[str, str, str], list[float]] = defaultdict(list)
+        for r in self.rows:
+            if r["value"] is not None:
+                groups[(r["task"], r["method"], r["metric"])].append(r["value"])
+        return {k: (statistics.fmean(v), statistics.pstdev(v) if len(v) > 1 else 0.0, len(v))
+                for k, v in groups.items()}
+
+    def markdown_table(self, task: str, metrics: Iterable[str], methods: Iterable[str] | None = None,
+                       fmt: str = "{:.4g}") -> str:
+        """A markdown table for one task: rows = methods, columns = metrics, mean ± std over seeds."""
+        summ = self.summary()
+        metrics = list(metrics)
+        if methods is None:
+            methods = list(dict.fromkeys(r["method"] for r in self.rows if r["task"] == task))
+        lines = ["| method | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+        for m in methods:
+            cells = []
+            for met in metrics:
+                if (task, m, met) not in summ:
+                    cells.append("—")
+                    continue
+                mean, std, n = summ[(task, m, met)]
+                cells.append(fmt.format(mean) + (f" ± {fmt.format(std)}" if n > 1 else ""))
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+    def write(self, out_dir: str | os.PathLike, markdown_body: str) -> tuple[Path, Path]:
+        """Write ``NAME.json`` and ``NAME.md`` (header with command/machine + ``markdown_body``)."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        d = self.to_dict()
+        json_path, md_path = out / f"{self.benchmark}.json", out / f"{self.benchmark}.md"
+        with atomic_path(json_path) as tmp:
+            tmp.write_text(json.dumps(d, indent=1) + "\n")
+        header = (
+            f"# Benchmark: {self.benchmark}\n\n"
+            f"Reproduce with `{self.command}`.\n\n"
+            f"- created: {d['created']}\n- machine: {d['machine']}\n- device: {d['device']}\n"
+            f"- sciml {d['sciml_version']}\n\n"
+        )
+        with atomic_path(md_path) as tmp:
+            tmp.write_text(header + markdown_body.rstrip() + "\n")
+        return json_path, md_path
+
+
+def command_line() -> str:
+    """The command that is running, as a user would retype it."""
+    argv = list(sys.argv)
+    if argv and argv[0].endswith(("sciml", "cli.py", "__main__.py")):
+        argv[0] = "sciml"
+    return " ".join(argv)

@@ -1,0 +1,57 @@
+"""Model registry: ``@register_model(name)``, ``build_model(name, **config)``, ``load_model(path)``.
+
+A model's constructor keyword arguments *are* its config; ``build_model`` records them on
+the instance (``model.sciml_config``) so a checkpoint can rebuild the model alone.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import torch.nn as nn
+
+from sciml.config import check_kwargs
+from sciml.registry import Registry
+
+MODELS: Registry[type[nn.Module]] = Registry("model", ["sciml.models"])
+
+
+def register_model(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
+    """Class decorator registering an ``nn.Module`` under ``name``."""
+
+    def deco(cls: type[nn.Module]) -> type[nn.Module]:
+        cls.registry_name = name
+        return MODELS.register(name)(cls)
+
+    return deco
+
+
+def build_model(name: str, **config: Any) -> nn.Module:
+    """Instantiate registered model ``name`` with ``config``; unknown keys raise ConfigError."""
+    cls = MODELS.get(name)
+    check_kwargs(cls.__init__, config, where=f"model {name!r}")
+    model = cls(**config)
+    model.sciml_config = {"name": name, "config": dict(config)}
+    return model
+
+
+def model_names() -> list[str]:
+    return MODELS.names()
+
+
+def load_model(path: str, map_location: str | None = "cpu") -> nn.Module:
+    """Rebuild a model from a sciml checkpoint alone; normalisers land on ``model.normalizers``."""
+    from sciml.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(path, map_location=map_location)
+    model = build_model(ckpt["model"]["name"], **ckpt["model"]["config"])
+    model.load_state_dict(ckpt["state_dict"])
+    from sciml.data.normalize import Normalizers
+
+    model.normalizers = Normalizers.from_state(ckpt.get("normalizers"))
+    model.eval()
+    return model
+
+
+def model_signature(name: str) -> inspect.Signature:
+    return inspect.signature(MODELS.get(name).__init__)

@@ -1,0 +1,15 @@
+"""Device selection: cuda > mps > cpu, overridable by name."""
+from __future__ import annotations
+
+import torch
+
+
+def default_device(name: str | None = None) -> torch.device:
+    """Return ``torch.device(name)`` or the best available device when ``name`` is None/'auto'."""
+    if name not in (None, "auto"):
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
