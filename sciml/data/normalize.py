@@ -27,7 +27,7 @@ class Normalizer:
     def fit(cls, values: np.ndarray | xr.DataArray | torch.Tensor, eps: float = 1e-12) -> "Normalizer":
         arr = values.values if isinstance(values, xr.DataArray) else values
         arr = torch.as_tensor(np.asarray(arr), dtype=torch.float64)
-        std = float(arr.std())
+        std = float(arr.std(correction=0))  # population std, as numpy/xarray
         return cls(mean=float(arr.mean()), std=std if std > eps else 1.0)
 
     def encode(self, v: torch.Tensor) -> torch.Tensor:

@@ -55,3 +55,9 @@ def load_model(path: str, map_location: str | None = "cpu") -> nn.Module:
 
 def model_signature(name: str) -> inspect.Signature:
     return inspect.signature(MODELS.get(name).__init__)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of real parameters (a complex weight counts as 2, as in the FNO/MgNO papers)."""
+    return sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters()
+               if p.requires_grad or not trainable_only)

@@ -1,0 +1,144 @@
+"""The ``sciml`` command: data, train, evaluate, bench, demo."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sciml._version import __version__
+from sciml.errors import SciMLError
+
+
+def _parse_params(pairs: list[str]) -> dict:
+    """``["k=v", ...]`` -> dict, values parsed as YAML scalars (numbers, bools, lists)."""
+    import yaml
+
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise SystemExit(f"--param expects key=value, got {pair!r}")
+        k, v = pair.split("=", 1)
+        out[k] = yaml.safe_load(v)
+    return out
+
+
+def cmd_data_make(a: argparse.Namespace) -> int:
+    from sciml.data import make_dataset, save_dataset
+
+    ds = make_dataset(a.name, n=a.n, res=a.res, seed=a.seed, **_parse_params(a.param))
+    save_dataset(ds, a.out)
+    print(f"wrote {a.out}: {dict(ds.sizes)}, variables {sorted(map(str, ds.data_vars))}")
+    return 0
+
+
+def cmd_data_info(a: argparse.Namespace) -> int:
+    from sciml.data import open_dataset
+
+    ds = open_dataset(a.file)
+    print(ds)
+    return 0
+
+
+def cmd_data_list(a: argparse.Namespace) -> int:
+    from sciml.data import dataset_names
+
+    print("\n".join(dataset_names()))
+    return 0
+
+
+def cmd_train(a: argparse.Namespace) -> int:
+    from sciml.experiment import load_experiment, run_experiment
+
+    cfg = load_experiment(a.config)
+    if a.out_dir:
+        cfg.out_dir = a.out_dir
+    res = run_experiment(cfg, resume=a.resume, evaluate=not a.no_eval)
+    if "metrics" in res:
+        print(f"test mean rel_l2 = {float(res['metrics']['rel_l2'].mean()):.4g}; report: {res['out_dir']}/report.md")
+    return 0
+
+
+def cmd_evaluate(a: argparse.Namespace) -> int:
+    from sciml.evaluate import evaluate_checkpoint
+
+    out = a.out or str(Path(a.checkpoint).parent / "eval")
+    metrics = evaluate_checkpoint(a.checkpoint, a.data, out)
+    print(json.dumps({k: v for k, v in metrics.attrs.items() if isinstance(v, (int, float, str))}, indent=1))
+    print(f"report: {out}/report.md")
+    return 0
+
+
+def cmd_bench(a: argparse.Namespace) -> int:
+    from sciml.bench import available, run
+
+    if a.name is None:
+        print("available benchmarks: " + ", ".join(available()))
+        return 0
+    return run(a.name, a.args)
+
+
+def cmd_demo(a: argparse.Namespace) -> int:
+    from sciml.demo import run_demo
+
+    run_demo(out_dir=a.out, n=a.n, res=a.res, epochs=a.epochs)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sciml", description=__doc__)
+    p.add_argument("--version", action="version", version=f"sciml {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="make, inspect and list datasets").add_subparsers(dest="data_cmd", required=True)
+    mk = data.add_parser("make", help="generate a registered dataset and save it")
+    mk.add_argument("name")
+    mk.add_argument("--out", required=True, help="output file (.nc, .zarr or .h5)")
+    mk.add_argument("--n", type=int, default=None, help="number of samples")
+    mk.add_argument("--res", type=int, default=None, help="grid resolution")
+    mk.add_argument("--seed", type=int, default=0)
+    mk.add_argument("--param", action="append", metavar="KEY=VALUE", help="generator parameter (repeatable)")
+    mk.set_defaults(fn=cmd_data_make)
+    info = data.add_parser("info", help="print a dataset's summary")
+    info.add_argument("file")
+    info.set_defaults(fn=cmd_data_info)
+    data.add_parser("list", help="list registered datasets").set_defaults(fn=cmd_data_list)
+
+    tr = sub.add_parser("train", help="train from an experiment YAML")
+    tr.add_argument("config")
+    tr.add_argument("--out-dir", default=None, help="override the config's out_dir")
+    tr.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt if present")
+    tr.add_argument("--no-eval", action="store_true", help="skip the test-set evaluation")
+    tr.set_defaults(fn=cmd_train)
+
+    ev = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset")
+    ev.add_argument("checkpoint")
+    ev.add_argument("data")
+    ev.add_argument("--out", default=None, help="output directory (default: next to the checkpoint)")
+    ev.set_defaults(fn=cmd_evaluate)
+
+    be = sub.add_parser("bench", help="run a benchmark (no name: list them)")
+    be.add_argument("name", nargs="?")
+    be.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark")
+    be.set_defaults(fn=cmd_bench)
+
+    de = sub.add_parser("demo", help="the quick start: Darcy data, FNO and U-Net, a report")
+    de.add_argument("--out", default="runs/demo")
+    de.add_argument("--n", type=int, default=400)
+    de.add_argument("--res", type=int, default=32)
+    de.add_argument("--epochs", type=int, default=20)
+    de.set_defaults(fn=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except SciMLError as exc:  # user-facing errors: one clear line, no traceback
+        print(f"sciml: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

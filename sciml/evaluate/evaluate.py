@@ -1,0 +1,89 @@
+"""Evaluation: predictions in physical units and per-sample metrics as an xarray Dataset."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import xarray as xr
+
+from sciml.data.normalize import Normalizers
+from sciml.data.schema import validate
+from sciml.registry import Registry
+from sciml.train.metrics import get_metric
+
+EVALUATORS: Registry = Registry("evaluator", ["sciml.evaluate", "sciml.climate"])
+
+
+def register_evaluator(name: str):
+    """Register ``fn(model, data_path, out_dir, checkpoint) -> xr.Dataset`` for ``sciml evaluate``.
+
+    The checkpoint's ``extra["evaluator"]`` names the evaluator (default ``"field"``).
+    """
+    return EVALUATORS.register(name)
+
+
+@torch.no_grad()
+def predict_fields(model: nn.Module, ds: xr.Dataset, inputs: Sequence[str], targets: Sequence[str],
+                   normalizers: Normalizers | None = None, batch_size: int = 32,
+                   device: str | torch.device = "cpu") -> xr.Dataset:
+    """Run ``model`` on every sample of ``ds``; returns the predicted ``targets`` in physical units."""
+    inputs, targets = list(inputs), list(targets)
+    validate(ds, required=inputs, finite=inputs)
+    normalizers = normalizers or Normalizers()
+    model = model.to(device).eval()
+    x_all = torch.stack([torch.as_tensor(ds[v].values, dtype=torch.float32) for v in inputs], dim=1)
+    preds = []
+    for start in range(0, x_all.shape[0], batch_size):
+        x = normalizers.encode_stack(inputs, x_all[start:start + batch_size]).to(device)
+        preds.append(normalizers.decode_stack(targets, model(x).float().cpu()))
+    pred = torch.cat(preds)
+    ref = ds[inputs[0]]
+    out = xr.Dataset(coords=ref.coords)
+    for i, name in enumerate(targets):
+        attrs = dict(ds[name].attrs) if name in ds else {}
+        attrs["long_name"] = "predicted " + attrs.get("long_name", name)
+        out[name] = (ref.dims, pred[:, i].numpy(), attrs)
+    return out
+
+
+def field_metrics(pred: xr.Dataset, truth: xr.Dataset, targets: Sequence[str],
+                  metrics: Sequence[str] = ("rel_l2", "rel_h1", "rmse"),
+                  baseline: xr.Dataset | None = None) -> xr.Dataset:
+    """Per-sample metrics: variables ``{metric}`` (dims ``sample``), over all ``targets`` jointly.
+
+    ``baseline`` (e.g. the training-mean prediction) adds ``{metric}_baseline`` for comparison.
+    """
+    def stack(d: xr.Dataset) -> torch.Tensor:
+        return torch.stack([torch.as_tensor(d[v].values, dtype=torch.float64) for v in targets], dim=1)
+
+    t, p = stack(truth), stack(pred)
+    out = xr.Dataset(coords={"sample": truth["sample"].values if "sample" in truth.coords else np.arange(t.shape[0])})
+    for m in metrics:
+        out[m] = ("sample", get_metric(m)(p, t).numpy(), {"long_name": m.replace("_", " ")})
+        if baseline is not None:
+            out[f"{m}_baseline"] = ("sample", get_metric(m)(stack(baseline), t).numpy(),
+                                    {"long_name": f"{m} of the baseline"})
+    out.attrs.update({f"mean_{m}": float(out[m].mean()) for m in metrics})
+    return out
+
+
+def mean_predictor(train: xr.Dataset, like: xr.Dataset, targets: Sequence[str]) -> xr.Dataset:
+    """The 'predict the training mean field' baseline, shaped like ``like``."""
+    out = xr.Dataset(coords=like.coords)
+    for v in targets:
+        mean = train[v].mean("sample")
+        out[v] = mean.expand_dims(sample=like.sizes["sample"]).transpose(*like[v].dims).assign_coords(sample=like["sample"])
+    return out
+
+
+def evaluate_checkpoint(checkpoint_path, data_path, out_dir) -> xr.Dataset:
+    """``sciml evaluate``: rebuild the model from its checkpoint and run its registered evaluator."""
+    from sciml.models import load_model
+    from sciml.train.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(checkpoint_path)
+    model = load_model(checkpoint_path)
+    evaluator = EVALUATORS.get(ckpt.get("extra", {}).get("evaluator", "field"))
+    return evaluator(model, data_path, out_dir, ckpt)

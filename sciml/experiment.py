@@ -1,0 +1,113 @@
+"""Experiments: a YAML file -> data, model, Trainer, evaluation and report.
+
+``sciml train CONFIG.yaml`` runs :func:`run_experiment`; each YAML section maps 1:1 to a
+dataclass below, and unknown keys are errors. Example (``examples/configs/darcy_fno.yaml``)::
+
+    name: darcy_fno
+    out_dir: runs/darcy_fno
+    data: {make: darcy, params: {n: 200, res: 32, seed: 0}, inputs: [a], targets: [u]}
+    model: {name: fno, modes: 12, width: 32}
+    loss: {name: rel_l2}
+    train: {epochs: 20, batch_size: 16, lr: 1e-3}
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xarray as xr
+
+from sciml.config import from_dict, load_yaml
+from sciml.data import FieldDataset, Normalizers, make_dataset, open_dataset, save_dataset, split_indices, validate
+from sciml.errors import ConfigError
+from sciml.models import MODELS, build_model, count_parameters
+from sciml.train import Trainer, TrainConfig, build_loss
+
+
+@dataclass
+class DataConfig:
+    """Where the data comes from: an existing file (``path``) or a registered generator (``make``)."""
+
+    path: str | None = None
+    make: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    inputs: list[str] = field(default_factory=lambda: ["a"])
+    targets: list[str] = field(default_factory=lambda: ["u"])
+    split: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1})
+    split_seed: int = 0
+    normalize: bool = True
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    out_dir: str = "runs/experiment"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: dict[str, Any] = field(default_factory=lambda: {"name": "fno"})
+    loss: dict[str, Any] = field(default_factory=lambda: {"name": "rel_l2"})
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def load_experiment(path: str | Path) -> ExperimentConfig:
+    return from_dict(ExperimentConfig, load_yaml(path), where=f"experiment config {str(path)!r}")
+
+
+def load_data(cfg: DataConfig, out_dir: Path) -> tuple[xr.Dataset, Path]:
+    """Open ``cfg.path`` or generate ``cfg.make`` (saved to ``out_dir/data.nc`` and reused)."""
+    if cfg.path:
+        path = Path(cfg.path)
+        return open_dataset(path).load(), path
+    if not cfg.make:
+        raise ConfigError("data needs either 'path' (an existing file) or 'make' (a registered dataset name)")
+    path = out_dir / "data.nc"
+    if path.exists():
+        return open_dataset(path).load(), path
+    params = dict(cfg.params)
+    ds = make_dataset(cfg.make, n=params.pop("n", None), res=params.pop("res", None),
+                      seed=params.pop("seed", 0), **params)
+    save_dataset(ds, path)
+    return ds, path
+
+
+def model_config(cfg: dict[str, Any], n_in: int, n_out: int) -> tuple[str, dict[str, Any]]:
+    """Split ``{"name": ..., **kwargs}``; fill in_channels/out_channels from the data when accepted."""
+    if "name" not in cfg:
+        raise ConfigError("model section needs a 'name' (one of the registered models)")
+    kwargs = {k: v for k, v in cfg.items() if k != "name"}
+    params = inspect.signature(MODELS.get(cfg["name"]).__init__).parameters
+    if "in_channels" in params:
+        kwargs.setdefault("in_channels", n_in)
+    if "out_channels" in params:
+        kwargs.setdefault("out_channels", n_out)
+    return cfg["name"], kwargs
+
+
+def run_experiment(cfg: ExperimentConfig, resume: bool = False, evaluate: bool = True) -> dict[str, Any]:
+    """Train and (optionally) evaluate one experiment; returns paths and test metrics."""
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ds, data_path = load_data(cfg.data, out)
+    d = cfg.data
+    validate(ds, required=d.inputs + d.targets, finite=True, source=str(data_path))
+    parts = split_indices(ds.sizes["sample"], d.split, seed=d.split_seed)
+    norms = Normalizers.fit(ds.isel(sample=parts["train"]), d.inputs + d.targets) if d.normalize else Normalizers()
+    sets = {k: FieldDataset(ds, d.inputs, d.targets, indices=v, normalizers=norms, check=False)
+            for k, v in parts.items() if len(v)}
+    name, kwargs = model_config(cfg.model, len(d.inputs), len(d.targets))
+    model = build_model(name, **kwargs)
+    loss_cfg = dict(cfg.loss)
+    loss = build_loss(loss_cfg.pop("name", "rel_l2"), **loss_cfg)
+    meta = {"evaluator": "field", "inputs": d.inputs, "targets": d.targets, "data_path": str(data_path),
+            "split": {k: v.tolist() for k, v in parts.items()}, "experiment": cfg.name}
+    trainer = Trainer(model, cfg.train, sets["train"], sets.get("val"), loss_fn=loss, normalizers=norms,
+                      out_dir=out, metadata=meta)
+    history = trainer.fit(resume_from="auto" if resume else None)
+    result = {"name": cfg.name, "out_dir": str(out), "checkpoint": str(out / "best.pt"),
+              "params": count_parameters(trainer.model), "history": history, "data_path": str(data_path)}
+    if evaluate and "test" in parts and trainer.dist.is_main:
+        from sciml.evaluate.evaluate import evaluate_checkpoint
+
+        result["metrics"] = evaluate_checkpoint(out / "best.pt", data_path, out)
+    return result

@@ -1,0 +1,53 @@
+"""TrainConfig: every knob of the one Trainer, filled from YAML by :func:`sciml.config.from_dict`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sciml.errors import ConfigError
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "lbfgs")
+SCHEDULERS = ("none", "cosine", "onecycle", "exponential", "step")
+
+
+@dataclass
+class TrainConfig:
+    """Training settings.
+
+    batch_size is the *global* batch: under ``torchrun --nproc_per_node N`` each process takes
+    ``batch_size // N``. Schedules are stepped once per optimiser step. ``steps_per_epoch`` caps
+    the batches per epoch, or sets the number of steps when training is data-free
+    (``train_data=None`` with a ``compute_loss``).
+    """
+
+    epochs: int = 10
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: str = "adamw"
+    optimizer_kwargs: dict[str, Any] = field(default_factory=dict)
+    scheduler: str = "cosine"
+    scheduler_kwargs: dict[str, Any] = field(default_factory=dict)
+    warmup_epochs: float = 0.0
+    min_lr: float = 0.0
+    grad_clip: float | None = 1.0
+    amp: bool = True
+    compile: bool = False
+    device: str = "auto"
+    seed: int = 0
+    early_stopping_patience: int | None = None
+    monitor: str = "val_loss"
+    steps_per_epoch: int | None = None
+    num_workers: int = 0
+    val_metrics: list[str] = field(default_factory=lambda: ["rel_l2"])
+    checkpoint_every: int = 1
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.scheduler not in SCHEDULERS:
+            raise ConfigError(f"scheduler must be one of {SCHEDULERS}, got {self.scheduler!r}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ConfigError(f"epochs, batch_size and lr must be positive (got {self.epochs}, "
+                              f"{self.batch_size}, {self.lr})")
