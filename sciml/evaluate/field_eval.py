@@ -6,21 +6,24 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sciml.data import open_dataset, save_dataset
+from sciml.data import open_dataset, save_dataset, validate
 from sciml.evaluate.evaluate import field_metrics, mean_predictor, predict_fields, register_evaluator
 from sciml.evaluate.report import metrics_table, plot_panels, write_report
 
 
 @register_evaluator("field")
 def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, checkpoint: dict) -> xr.Dataset:
-    """Predict the test split (or every sample if the checkpoint records no split), score it
-    against the truth and the training-mean baseline, write ``eval.nc``, ``report.md`` and a figure."""
+    """Predict, score against the truth and the training-mean baseline, write ``eval.nc``,
+    ``report.md`` and a figure. On the training file only its test split is scored."""
     extra = checkpoint.get("extra", {})
     inputs, targets = extra.get("inputs", ["a"]), extra.get("targets", ["u"])
-    ds = open_dataset(data_path).load()
-    split = extra.get("split", {})
-    test = ds.isel(sample=split["test"]) if split.get("test") else ds
-    train = ds.isel(sample=split["train"]) if split.get("train") else ds
+    ds = validate(open_dataset(data_path).load(), required=inputs + targets, source=str(data_path))
+    split, trained_on = extra.get("split", {}), Path(extra.get("data_path", ""))
+    same_file = trained_on.is_file() and trained_on.resolve() == Path(data_path).resolve()
+    # the training file: score its held-out test split; any other file: score every sample
+    test = ds.isel(sample=split["test"]) if same_file and split.get("test") else ds
+    train_src = open_dataset(trained_on).load() if trained_on.is_file() else ds
+    train = train_src.isel(sample=split["train"]) if trained_on.is_file() and split.get("train") else train_src
     pred = predict_fields(model, test, inputs, targets, getattr(model, "normalizers", None))
     metrics = field_metrics(pred, test, targets, baseline=mean_predictor(train, test, targets))
     out = Path(out_dir)

@@ -1,0 +1,64 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from sciml.cli import main
+from sciml.config import from_dict
+from sciml.data import save_dataset
+from sciml.errors import ConfigError, RegistryError
+from sciml.experiment import ExperimentConfig, load_experiment
+from sciml.models import build_model
+from tests.conftest import smoothing_dataset
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_yaml_unknown_key_names_it(tmp_path):
+    cfg = {"name": "x", "train": {"epochs": 1, "learning_rate": 0.1}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError, match="unknown key 'learning_rate' in .*train.*Allowed keys"):
+        load_experiment(tmp_path / "c.yaml")
+
+
+def test_unknown_top_level_key_suggests():
+    with pytest.raises(ConfigError, match="Did you mean 'model'"):
+        from_dict(ExperimentConfig, {"modle": {}})
+
+
+def test_unknown_model_and_kwarg():
+    with pytest.raises(RegistryError, match="unknown model 'fnoo'.*Did you mean 'fno'"):
+        build_model("fnoo")
+    with pytest.raises(ConfigError, match="unknown key 'mode' in model 'fno'"):
+        build_model("fno", mode=3)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert "sciml 0.1.0" in capsys.readouterr().out
+
+
+def test_train_then_evaluate_cli(tmp_path, capsys):
+    save_dataset(smoothing_dataset(n=40, res=16), tmp_path / "d.nc")
+    cfg = {"name": "t", "out_dir": str(tmp_path / "run"),
+           "data": {"path": str(tmp_path / "d.nc"), "inputs": ["a"], "targets": ["u"]},
+           "model": {"name": "fno", "modes": 4, "width": 8, "layers": 2, "padding": 0, "head_width": 8},
+           "train": {"epochs": 3, "batch_size": 8, "progress": False}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["train", str(tmp_path / "c.yaml")]) == 0
+    assert (tmp_path / "run" / "report.md").exists() and (tmp_path / "run" / "eval.png").exists()
+    assert main(["evaluate", str(tmp_path / "run" / "best.pt"), str(tmp_path / "d.nc"),
+                 "--out", str(tmp_path / "ev")]) == 0
+    assert "mean_rel_l2" in capsys.readouterr().out
+    # a checkpoint evaluated against a file that lacks its input variable: one clear error, exit 2
+    save_dataset(smoothing_dataset(n=4, res=16).drop_vars("a"), tmp_path / "bad.nc")
+    assert main(["evaluate", str(tmp_path / "run" / "best.pt"), str(tmp_path / "bad.nc")]) == 2
+    assert "missing variable(s) ['a']" in capsys.readouterr().err
+
+
+def test_cli_entry_point_runs():
+    out = subprocess.run([sys.executable, "-m", "sciml", "bench"], capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0 and "available benchmarks" in out.stdout
