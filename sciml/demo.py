@@ -57,10 +57,11 @@ def run_demo(out_dir: str | Path = "runs/demo", n: int = 400, res: int = 32, epo
     table_in["training mean"] = xr.Dataset({m: base[f"{m}_baseline"] for m in ("rel_l2", "rel_h1", "rmse")})
     i = int(np.argsort(ckpt_extra["rel_l2"].values)[len(test_idx) // 2])
     truth = test["u"].isel(sample=i).values
-    rows = {"input": {"coefficient a": test["a"].isel(sample=i).values, "truth u": truth}}
+    rows = {}
     for name in MODELS:
         p = preds[name]["u"].isel(sample=i).values
-        rows[name] = {"prediction": p, "error (pred - truth)": p - truth}
+        rows[name] = {"input a": test["a"].isel(sample=i).values, "truth u": truth, "prediction": p,
+                      "error (pred - truth)": p - truth}
     fig = plot_panels(rows, out / "demo.png")
     params = "\n".join(f"- {k}: {results[k]['params']:,} parameters, config `{MODELS[k]}`" for k in MODELS)
     elapsed = time.perf_counter() - t0

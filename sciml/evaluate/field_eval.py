@@ -32,7 +32,7 @@ def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, chec
     name = checkpoint["model"]["name"]
     i = int(np.argsort(metrics["rel_l2"].values)[len(test.sample) // 2])  # the median sample
     t, p = test[targets[0]].isel(sample=i).values, pred[targets[0]].isel(sample=i).values
-    fig = plot_panels({name: {"input": test[inputs[0]].isel(sample=i).values, "truth": t,
+    fig = plot_panels({name: {"input " + inputs[0]: test[inputs[0]].isel(sample=i).values, "truth": t,
                               "prediction": p, "error": p - t}}, out / "eval.png")
     names = ("rel_l2", "rel_h1", "rmse")
     baseline = xr.Dataset({m: metrics[f"{m}_baseline"] for m in names})

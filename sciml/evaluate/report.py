@@ -22,8 +22,8 @@ def metrics_table(results: Mapping[str, xr.Dataset], metrics: list[str]) -> str:
 def plot_panels(rows: Mapping[str, Mapping[str, np.ndarray]], path: str | Path, cmap: str = "viridis") -> Path:
     """Grid of images: one figure row per entry of ``rows`` (``{row: {panel title: 2-D array}}``).
 
-    Truth/prediction panels in a row share a colour scale; panels titled ``error...`` get their own
-    diverging scale.
+    Truth/prediction panels in a row share a colour scale; panels titled ``input...`` get their own
+    scale and panels titled ``error...`` their own diverging scale.
     """
     import matplotlib
 
@@ -33,7 +33,8 @@ def plot_panels(rows: Mapping[str, Mapping[str, np.ndarray]], path: str | Path, 
     ncol = max(len(r) for r in rows.values())
     fig, axes = plt.subplots(len(rows), ncol, figsize=(3.1 * ncol, 2.8 * len(rows)), squeeze=False)
     for i, (row_name, panels) in enumerate(rows.items()):
-        fields = [v for k, v in panels.items() if not k.lower().startswith("error")]
+        own = lambda title: title.lower().startswith(("error", "input"))  # noqa: E731
+        fields = [v for k, v in panels.items() if not own(k)]
         vmin = min(float(np.min(v)) for v in fields) if fields else None
         vmax = max(float(np.max(v)) for v in fields) if fields else None
         for j, (title, arr) in enumerate(panels.items()):
@@ -41,6 +42,8 @@ def plot_panels(rows: Mapping[str, Mapping[str, np.ndarray]], path: str | Path, 
             if title.lower().startswith("error"):
                 lim = float(np.max(np.abs(arr))) or 1.0
                 im = ax.imshow(arr, origin="lower", cmap="RdBu_r", vmin=-lim, vmax=lim)
+            elif own(title):
+                im = ax.imshow(arr, origin="lower", cmap=cmap)
             else:
                 im = ax.imshow(arr, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax)
             ax.set_title(f"{row_name}: {title}" if j == 0 else title, fontsize=9)
