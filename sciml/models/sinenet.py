@@ -1,0 +1,71 @@
+"""SineNet (ICLR 2024): K sequential U-Net "waves" for time-dependent PDEs.
+
+``build_model("sinenet", waves=K)``: a 3x3 stem lifts the stacked history (history x fields
+channels) to ``channels``; K waves update it as ``x <- x + wave(x)``; a 3x3 head maps to the next
+state's fields. ``waves=1`` is the U-Net baseline. When ``mult`` is not given it is chosen so
+the parameter count matches the K = 1 model with ``mult = base_mult`` (within 1%), which is how
+the paper compares K = 1, 2, 4, 8 at equal parameters.
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn as nn
+
+from sciml.models import register_model
+from sciml.nn.sinenet_blocks import Wave
+
+
+def _level_channels(channels: int, mult: float, levels: int) -> list[int]:
+    return [max(1, int(round(channels * mult**l))) for l in range(levels)]
+
+
+@register_model("sinenet")
+class SineNet(nn.Module):
+    """(B, history * fields, H, W) -> (B, fields, H, W)."""
+
+    def __init__(self, fields: int = 1, history: int = 2, channels: int = 16, waves: int = 8, levels: int = 4,
+                 mult: float | None = None, base_mult: float = 2.0, padding_mode: str = "circular",
+                 disentangle: bool = True, residual_output: bool = False):
+        super().__init__()
+        if padding_mode not in ("circular", "zeros"):
+            raise ValueError(f"padding_mode must be 'circular' or 'zeros', got {padding_mode!r}")
+        if mult is None:
+            mult = matched_mult(fields, history, channels, waves, levels, base_mult, padding_mode, disentangle)
+        self.mult, self.fields, self.residual_output = mult, fields, residual_output
+        chans = _level_channels(channels, mult, levels)
+        self.stem = nn.Conv2d(history * fields, channels, 3, padding=1, padding_mode=padding_mode)
+        self.waves = nn.ModuleList(Wave(chans, padding_mode, disentangle) for _ in range(waves))
+        self.head = nn.Sequential(nn.GroupNorm(1, channels), nn.GELU(),
+                                  nn.Conv2d(channels, fields, 3, padding=1, padding_mode=padding_mode))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.stem(x)
+        for wave in self.waves:
+            h = h + wave(h)
+        out = self.head(h)
+        return out + x[:, -self.fields:] if self.residual_output else out
+
+
+def _count(fields, history, channels, waves, levels, mult, padding_mode, disentangle) -> int:
+    with torch.device("meta"):
+        m = SineNet(fields, history, channels, waves, levels, mult, padding_mode=padding_mode, disentangle=disentangle)
+    return sum(p.numel() for p in m.parameters())
+
+
+@functools.lru_cache(maxsize=None)
+def matched_mult(fields: int, history: int, channels: int, waves: int, levels: int, base_mult: float,
+                 padding_mode: str = "circular", disentangle: bool = True) -> float:
+    """The multiplier giving ``waves`` waves the parameter count of one wave at ``base_mult`` (bisection)."""
+    if waves == 1:
+        return base_mult
+    target = _count(fields, history, channels, 1, levels, base_mult, padding_mode, disentangle)
+    lo, hi = 1.0, base_mult
+    for _ in range(16):  # bisection to 1e-5 relative in mult
+        mid = 0.5 * (lo + hi)
+        if _count(fields, history, channels, waves, levels, mid, padding_mode, disentangle) > target:
+            hi = mid
+        else:
+            lo = mid
+    return round(0.5 * (lo + hi), 4)
