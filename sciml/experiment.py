@@ -19,10 +19,15 @@ from typing import Any
 
 import xarray as xr
 
-from sciml.config import from_dict, load_yaml
+from sciml.config import check_kwargs, from_dict, load_yaml
 from sciml.data import FieldDataset, Normalizers, make_dataset, open_dataset, save_dataset, split_indices, validate
 from sciml.errors import ConfigError
 from sciml.models import MODELS, build_model, count_parameters
+from sciml.registry import Registry
+
+# method recipes runnable from a YAML `task:` key: fn(out_dir, resume, **params) -> checkpoint path
+TASKS: Registry = Registry("task", ["sciml.linalg", "sciml.pinn", "sciml.inverse", "sciml.climate"])
+TASKS.register("dcdm")(lambda **kw: __import__("sciml.linalg.training", fromlist=["x"]).train_dcdm(**kw))
 from sciml.train import Trainer, TrainConfig, build_loss
 
 
@@ -42,6 +47,11 @@ class DataConfig:
 
 @dataclass
 class ExperimentConfig:
+    """``task: field`` (default) trains a field-to-field model on ``data``; another task name runs the
+    method's own registered recipe with ``params`` (e.g. ``task: dcdm``)."""
+
+    task: str = "field"
+    params: dict[str, Any] = field(default_factory=dict)
     name: str = "experiment"
     out_dir: str = "runs/experiment"
     data: DataConfig = field(default_factory=DataConfig)
@@ -86,6 +96,10 @@ def model_config(cfg: dict[str, Any], n_in: int, n_out: int) -> tuple[str, dict[
 
 def run_experiment(cfg: ExperimentConfig, resume: bool = False, evaluate: bool = True) -> dict[str, Any]:
     """Train and (optionally) evaluate one experiment; returns paths and test metrics."""
+    if cfg.task != "field":
+        recipe = TASKS.get(cfg.task)
+        check_kwargs(recipe, cfg.params, where=f"task {cfg.task!r} params")
+        return {"name": cfg.name, "checkpoint": str(recipe(out_dir=cfg.out_dir, resume=resume, **cfg.params))}
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ds, data_path = load_data(cfg.data, out)

@@ -1,0 +1,138 @@
+"""The deep conjugate-direction method (Kaneda et al., ICML 2023), embeddable like scipy's ``cg``.
+
+Each iteration proposes ``q = f(r / ||r||)`` with a CNN ``f`` approximating A^-1 up to scale,
+A-orthogonalises it against the last ``k`` directions, and steps with
+``alpha = q^T r / q^T A q``; the residual is recomputed as ``b - A x``.
+
+    x, info = dcdm_solve(A, b, rtol=1e-6)          # A: scipy sparse, LinearOperator or torch callable
+
+``info`` follows scipy: 0 converged, > 0 the iterations spent without converging (``x`` is then the
+best iterate, never a silently wrong one).
+"""
+from __future__ import annotations
+
+import math
+from importlib import resources
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import torch
+
+from sciml.errors import DimensionError, NonFiniteError, SchemaError
+from sciml.linalg.checks import check_system
+
+SHIPPED = "dcdm_poisson3d.pt"
+
+
+def load_shipped_model(device: str | torch.device = "cpu") -> torch.nn.Module:
+    """The pretrained 3-D Poisson model shipped in ``sciml/assets`` (see docs/dcdm.md for how it was made)."""
+    from sciml.models import load_model
+
+    with resources.as_file(resources.files("sciml") / "assets" / SHIPPED) as path:
+        return load_model(path).to(device).eval()
+
+
+def infer_grid_shape(n: int, dim: int) -> tuple[int, ...]:
+    side = round(n ** (1.0 / dim))
+    if side**dim != n:
+        raise DimensionError(
+            f"cannot infer a {dim}-D grid from n = {n} unknowns (not a perfect {'cube' if dim == 3 else 'square'}); "
+            "pass grid_shape=(nz, ny, nx) or (ny, nx)")
+    return (side,) * dim
+
+
+def _as_torch_operator(A, device, n):
+    if callable(A) and not isinstance(A, (spla.LinearOperator, np.ndarray)) and not sp.issparse(A):
+        return A  # a torch callable: vector (n,) -> (n,)
+    if sp.issparse(A):
+        t = torch.sparse_csr_tensor(*(torch.as_tensor(a) for a in (A.indptr, A.indices, A.data.astype(np.float64))),
+                                    size=A.shape, device=device)
+        return lambda v: t @ v
+    return lambda v: torch.as_tensor(A @ v.cpu().numpy(), device=device)
+
+
+def solid_from_matrix(A, b: np.ndarray) -> np.ndarray:
+    """Cells that are decoupled identity rows with b = 0 (how :mod:`sciml.pde.poisson` stores obstacles)."""
+    if not sp.issparse(A):
+        return np.zeros(b.size, dtype=bool)
+    A = sp.csr_matrix(A)
+    return (np.diff(A.indptr) == 1) & np.isclose(A.diagonal(), 1.0) & (b == 0)
+
+
+@torch.no_grad()
+def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid_shape: tuple[int, ...] | None = None,
+               rtol: float = 1e-6, maxiter: int | None = None, k: int = 2, x0=None, callback: Callable | None = None,
+               history: list | None = None, solid: np.ndarray | None = None, device: str | torch.device | None = None):
+    """Solve SPD ``A x = b`` with DCDM; see the module docstring. ``model="identity"`` uses q = r (then
+    the iterates are CG's). ``history`` receives ``||r_k|| / ||b||``. Returns ``(x, info)`` like scipy."""
+    is_torch_A = callable(A) and not (sp.issparse(A) or isinstance(A, (spla.LinearOperator, np.ndarray)))
+    b_np = (b.detach().cpu().numpy() if torch.is_tensor(b) else np.asarray(b, dtype=float)).ravel().astype(float)
+    if not is_torch_A:
+        A, b_np = check_system(A, b_np)
+    elif not np.all(np.isfinite(b_np)):
+        raise NonFiniteError("b has NaN/Inf entries")
+    n = b_np.size
+    device = torch.device(device) if device else (b.device if torch.is_tensor(b) else torch.device("cpu"))
+    if model is None:
+        model = load_shipped_model(device)
+    net_dim = getattr(model, "dim", None)
+    if isinstance(model, torch.nn.Module):
+        if net_dim is None:
+            raise SchemaError("the model has no 'dim' attribute; DCDM needs a grid network (sciml 'dcdm' model)")
+        grid_shape = tuple(grid_shape) if grid_shape else infer_grid_shape(n, net_dim)
+        if len(grid_shape) != net_dim:
+            raise DimensionError(f"the model is {net_dim}-D but grid_shape {grid_shape} is {len(grid_shape)}-D; "
+                                 f"use a {len(grid_shape)}-D model")
+        if math.prod(grid_shape) != n:
+            raise DimensionError(f"grid_shape {grid_shape} holds {math.prod(grid_shape)} cells but b has {n} entries")
+        model = model.to(device).eval()
+    solid_np = solid_from_matrix(A, b_np) if solid is None else np.asarray(solid, dtype=bool).ravel()
+    fluid = torch.as_tensor(~solid_np, dtype=torch.float64, device=device)
+    Aop = _as_torch_operator(A, device, n)
+    bt = torch.as_tensor(b_np, device=device)
+    x = torch.zeros(n, dtype=torch.float64, device=device) if x0 is None else torch.as_tensor(np.asarray(x0, float).ravel(), device=device).clone()
+    bnorm = float(bt.norm()) or 1.0
+    r = bt - Aop(x)
+    hist = history if history is not None else []
+    hist.append(float(r.norm()) / bnorm)
+    best_x, best = x.clone(), hist[-1]
+    maxiter = maxiter or 10 * n
+    dirs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+
+    def propose(r: torch.Tensor) -> torch.Tensor:
+        if isinstance(model, str) and model == "identity":
+            return r.clone()
+        rn = (r / r.norm()).reshape(1, 1, *grid_shape)
+        if isinstance(model, torch.nn.Module):
+            inp = torch.cat([rn, fluid.reshape(1, 1, *grid_shape)], 1) if getattr(model, "use_mask", False) else rn
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                q = model(inp.float())
+            return q.double().reshape(-1) * fluid
+        return torch.as_tensor(model(r), dtype=torch.float64, device=device).reshape(-1)
+
+    if hist[-1] <= rtol:
+        return x.cpu().numpy(), 0
+    for it in range(1, maxiter + 1):
+        q = propose(r)
+        for p, Ap, pAp in dirs[-k:] if k > 0 else []:
+            q = q - (q @ Ap) / pAp * p
+        Aq = Aop(q)
+        qAq = q @ Aq
+        if not torch.isfinite(qAq) or qAq <= 0:  # degenerate proposal: fall back to steepest descent
+            q, Aq = r.clone(), Aop(r)
+            qAq = q @ Aq
+        alpha = (q @ r) / qAq
+        x = x + alpha * q
+        r = bt - Aop(x)
+        dirs.append((q, Aq, qAq))
+        dirs = dirs[-max(k, 1):]
+        hist.append(float(r.norm()) / bnorm)
+        if callback is not None:
+            callback(x.cpu().numpy())
+        if hist[-1] < best:
+            best, best_x = hist[-1], x.clone()
+        if hist[-1] <= rtol:
+            return x.cpu().numpy(), 0
+    return best_x.cpu().numpy(), maxiter
