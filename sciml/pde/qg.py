@@ -39,6 +39,7 @@ class QGModel:
                  dealias: bool = False, jacobian_scale: float = 1.0,
                  extra_tendency: Callable[[torch.Tensor], torch.Tensor] | None = None,
                  device: str | torch.device = "cpu", dtype: torch.dtype = torch.float64):
+        self.params = {k: v for k, v in locals().items() if k not in ("self", "__class__")}
         self.nx, self.L, self.beta, self.rd, self.delta = nx, L, beta, rd, delta
         self.U1, self.U2, self.rek, self.dt = U1, U2, rek, dt
         self.jacobian_scale, self.extra_tendency, self.dealias = jacobian_scale, extra_tendency, dealias
@@ -67,6 +68,10 @@ class QGModel:
         det = self.wv2 * (self.wv2 + self.F1 + self.F2)
         self.inv_det = torch.where(det > 0, 1.0 / torch.where(det > 0, det, torch.ones_like(det)),
                                    torch.zeros_like(det))
+
+    def replace(self, **changes) -> "QGModel":
+        """A copy of this model with some constructor arguments changed (e.g. ``rek=0``)."""
+        return QGModel(**{**self.params, **changes})
 
     # ---- spectral helpers (all act on the last two dims; layer axis is -3) ----
     def fft(self, f: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,69 @@
+"""Candidate-term libraries and analysis increments for the two-layer QG model.
+
+The increment of a one-step forecast from an observed/analysed history is
+``h = (q(t+1) - M(q(t), q(t-1), q(t-2))) / dt`` (1/s^2). Because the model steps with filtered
+AB3, a missing tendency term ``Theta xi`` shows up in ``h`` as ``filter * AB3(Theta) xi``; the
+library is therefore combined with the same AB3 weights and filter (:func:`stepped_library`),
+which makes ``h = Theta_ab3 xi`` exact for truth states rather than an O(dt) approximation.
+"""
+from __future__ import annotations
+
+import torch
+
+from sciml.pde.qg import AB3, QGModel
+
+TERMS = ("psi1", "psi2", "lap_psi1", "lap_psi2", "lap2_psi1", "lap2_psi2",
+         "dx_psi1", "dx_psi2", "dx_q1", "dx_q2", "J(psi1,q1)", "J(psi2,q2)")
+EQUATIONS = ("q1_t", "q2_t")
+
+
+def library_hat(model: QGModel, qh: torch.Tensor) -> torch.Tensor:
+    """Spectra of the candidate terms of :data:`TERMS`: (..., n_terms, ny, nk) from ``qh`` (..., 2, ny, nk).
+
+    The same terms serve both layer equations. ``q_k`` itself is left out: it is an exact linear
+    combination of ``lap_psi_k``, ``psi1`` and ``psi2``. Jacobians are computed exactly as the
+    model computes them (same dealiasing), spectrally.
+    """
+    ph = model.invert(qh)
+    jh = model.jacobian_hat(ph, qh)
+    lap = -model.wv2 * ph
+    cols = [ph[..., 0, :, :], ph[..., 1, :, :], lap[..., 0, :, :], lap[..., 1, :, :],
+            -model.wv2 * lap[..., 0, :, :], -model.wv2 * lap[..., 1, :, :],
+            model.ik * ph[..., 0, :, :], model.ik * ph[..., 1, :, :],
+            model.ik * qh[..., 0, :, :], model.ik * qh[..., 1, :, :], jh[..., 0, :, :], jh[..., 1, :, :]]
+    return torch.stack(cols, dim=-3)
+
+
+def library(model: QGModel, q: torch.Tensor) -> torch.Tensor:
+    """Candidate terms in physical space: (..., n_terms, ny, nx) from ``q`` (..., 2, ny, nx)."""
+    return model.ifft(library_hat(model, model.fft(q)))
+
+
+def stepped_library(model: QGModel, q_hist: torch.Tensor) -> torch.Tensor:
+    """``filter * AB3`` combination of the library over a history (3, ..., 2, ny, nx) -> (..., n_terms, ny, nx)."""
+    th = library_hat(model, model.fft(q_hist))
+    comb = AB3[0] * th[0] + AB3[1] * th[1] + AB3[2] * th[2]
+    return model.ifft(model.filtr * comb)
+
+
+def histories(traj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split a trajectory (T, ..., 2, ny, nx) of consecutive states into AB3 histories
+    (3, T-3, ...) = (q_t, q_{t-1}, q_{t-2}) and the next states (T-3, ...)."""
+    if traj.shape[0] < 4:
+        raise ValueError(f"traj needs at least 4 consecutive states, got {traj.shape[0]}")
+    hist = torch.stack([traj[2:-1], traj[1:-2], traj[:-3]])
+    return hist, traj[3:]
+
+
+def increments(model: QGModel, traj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Increments h (T-3, ..., 2, ny, nx) in 1/s^2 and the stepped library (T-3, ..., n_terms, ny, nx)."""
+    hist, nxt = histories(traj)
+    h = (nxt - model.step_from_history(hist)) / model.dt
+    return h, stepped_library(model, hist)
+
+
+def design_matrices(h: torch.Tensor, theta: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per equation: (X (n_samples, n_terms), y (n_samples,)) flattened over time, batch and space."""
+    n_terms = theta.shape[-3]
+    X = theta.movedim(-3, -1).reshape(-1, n_terms)
+    return [(X, h[..., k, :, :].reshape(-1)) for k in range(h.shape[-3])]
