@@ -1,0 +1,122 @@
+"""Interpolating sparse observations onto the grid: RFF-MLP (trained through the Trainer), cubic, RBF.
+
+The RFF-MLP fits one small network per field to the observed points: inputs (x, y) rescaled to
+[-pi, pi), Gaussian random Fourier features of scale ``sigma`` (rounded to integer wavenumbers, so
+the fit is exactly periodic), tanh layers, loss MSE / mean(target^2). Several fields (time levels,
+layers as output channels) are trained at once as a batch of independent networks.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+class RFFMLP(nn.Module):
+    """``n_nets`` independent MLPs on Gaussian Fourier features. Input (n_nets, P, 2) in [-pi, pi),
+    output (n_nets, P, out_dim)."""
+
+    def __init__(self, n_nets: int = 1, out_dim: int = 2, n_freq: int = 64, sigma: float = 10.0,
+                 width: int = 128, depth: int = 2, seed: int = 0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.register_buffer("B", torch.round(sigma * torch.randn(2, n_freq, generator=g)))
+        dims = [2 * n_freq] + [width] * depth + [out_dim]
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for i, o in zip(dims[:-1], dims[1:]):
+            w = torch.randn(n_nets, i, o, generator=g) * math.sqrt(1.0 / i)
+            self.weights.append(nn.Parameter(w))
+            self.biases.append(nn.Parameter(torch.zeros(n_nets, 1, o)))
+
+    def forward(self, xy: torch.Tensor) -> torch.Tensor:
+        z = xy @ self.B
+        h = torch.cat([torch.cos(z), torch.sin(z)], -1)
+        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+            h = torch.baddbmm(b, h, w)
+            if k < len(self.weights) - 1:
+                h = torch.tanh(h)
+        return h
+
+
+def _grid_coords(n: int) -> torch.Tensor:
+    c = -math.pi + 2 * math.pi * (torch.arange(n, dtype=torch.float32) + 0.5) / n
+    yy, xx = torch.meshgrid(c, c, indexing="ij")
+    return torch.stack([xx, yy], -1).reshape(-1, 2)
+
+
+def rff_interpolate(values: torch.Tensor, mask: torch.Tensor, steps: int = 1500, lr: float = 2e-3,
+                    width: int = 128, depth: int = 2, n_freq: int = 64, sigma: float = 10.0,
+                    seed: int = 0, device: str = "cpu") -> torch.Tensor:
+    """Fill fields ``values`` (F, C, ny, nx) observed where ``mask`` (F, ny, nx) is True.
+
+    One network per field F (C channels out, e.g. the two layers), all with the same number of
+    observed points. Trained full batch with Adam (amsgrad) through :class:`sciml.train.Trainer`.
+    Returns the fields (F, C, ny, nx) evaluated on the full grid (same dtype as ``values``).
+    """
+    from sciml.train import TrainConfig, Trainer
+    F, C, ny, nx = values.shape
+    grid = _grid_coords(nx)
+    idx = [torch.nonzero(mask[f].reshape(-1)).squeeze(1) for f in range(F)]
+    if len({len(i) for i in idx}) != 1:
+        raise ValueError("rff_interpolate needs the same number of observed points in every field")
+    flat = values.reshape(F, C, -1).float()
+    scale = flat.std(-1, keepdim=True).mean(0, keepdim=True)                  # per-channel scale
+    x = torch.stack([grid[i] for i in idx])                                     # (F, P, 2)
+    y = torch.stack([(flat[f] / scale[0])[:, idx[f]].T for f in range(F)])      # (F, P, C)
+    model = RFFMLP(F, C, n_freq, sigma, width, depth, seed)
+    norm = y.pow(2).mean((1, 2))
+
+    def loss(net: nn.Module, _batch) -> torch.Tensor:
+        return ((net(x.to(_dev(net))) - y.to(_dev(net))).pow(2).mean((1, 2)) / norm.to(_dev(net))).sum()
+
+    cfg = TrainConfig(epochs=1, steps_per_epoch=steps, lr=lr, optimizer="adam",
+                      optimizer_kwargs={"amsgrad": True}, scheduler="cosine", grad_clip=None,
+                      amp=False, device=device, seed=seed, progress=False)
+    net = Trainer(model, cfg, train_data=None, compute_loss=loss).fit() and None
+    with torch.no_grad():
+        trained = model.to(device)
+        out = trained(grid.expand(F, -1, -1).to(device)).cpu()                # (F, ny*nx, C)
+    return (out.permute(0, 2, 1) * scale[0]).reshape(F, C, ny, nx).to(values.dtype)
+
+
+def _dev(net: nn.Module) -> torch.device:
+    return next(net.parameters()).device
+
+
+def _periodic_points(mask: np.ndarray, pad: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """Observed points of a periodic grid plus their images within ``pad`` of the domain edges."""
+    n = mask.shape[-1]
+    iy, ix = np.nonzero(mask)
+    pts, src = [], []
+    for sy in (-1, 0, 1):
+        for sx in (-1, 0, 1):
+            py, px = iy + sy * n, ix + sx * n
+            keep = (py > -pad * n) & (py < (1 + pad) * n) & (px > -pad * n) & (px < (1 + pad) * n)
+            pts.append(np.stack([py[keep], px[keep]], 1))
+            src.append(np.flatnonzero(keep))
+    return np.concatenate(pts).astype(float), np.concatenate(src)
+
+
+def scipy_interpolate(values: torch.Tensor, mask: torch.Tensor, method: str = "cubic") -> torch.Tensor:
+    """Periodic ``scipy`` interpolation of fields (F, C, ny, nx) from ``mask`` (F, ny, nx):
+    ``cubic`` (Clough-Tocher griddata) or ``rbf`` (thin-plate RBF, 64 nearest neighbours)."""
+    from scipy.interpolate import RBFInterpolator, griddata
+    F, C, ny, nx = values.shape
+    gy, gx = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
+    targets = np.stack([gy.ravel(), gx.ravel()], 1).astype(float)
+    out = np.empty(values.shape)
+    for f in range(F):
+        m = mask[f].cpu().numpy()
+        pts, src = _periodic_points(m)
+        for c in range(C):
+            v = values[f, c].cpu().numpy()[m][src]
+            if method == "cubic":
+                out[f, c] = griddata(pts, v, targets, method="cubic").reshape(ny, nx)
+            elif method == "rbf":
+                out[f, c] = RBFInterpolator(pts, v, neighbors=64, kernel="thin_plate_spline")(targets).reshape(ny, nx)
+            else:
+                raise ValueError(f"method must be 'cubic' or 'rbf', got {method!r}")
+    return torch.as_tensor(out, dtype=values.dtype)
