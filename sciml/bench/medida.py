@@ -24,9 +24,9 @@ from sciml.discovery.observe import observe
 from sciml.pde.qg import QGModel, spin_up
 
 PRESETS = {
-    "default": dict(nx=32, spinup=15000, n_states=8, fc_steps=240, rff_steps=800, rff_width=128, rff_depth=2,
-                    rff_freq=64, rff_sigma=5.0, members=16, threshold=0.05),
-    "full": dict(nx=64, spinup=44000, n_states=12, fc_steps=360, rff_steps=20000, rff_width=256, rff_depth=4,
+    "default": dict(nx=64, spinup=20000, n_states=6, fc_steps=240, rff_steps=600, rff_lr=5e-3, rff_width=128,
+                    rff_depth=2, rff_freq=64, rff_sigma=6.0, members=16, threshold=0.05),
+    "full": dict(nx=64, spinup=44000, n_states=12, fc_steps=360, rff_steps=20000, rff_lr=1e-2, rff_width=256, rff_depth=4,
                  rff_freq=256, rff_sigma=10.0, members=32, threshold=0.05),
 }
 ERRORS = {"drag2x": dict(rek=2 * 5.787e-7), "drag0": dict(rek=0.0), "nobeta": dict(beta=0.0),
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         for method in ("rff", "cubic"):
             t0 = time.perf_counter()
             if method == "rff":
-                qi = rff_interpolate(vals.nan_to_num(), m2, steps=p["rff_steps"], width=p["rff_width"],
+                qi = rff_interpolate(vals.nan_to_num(), m2, steps=p["rff_steps"], lr=p["rff_lr"], width=p["rff_width"],
                                      depth=p["rff_depth"], n_freq=p["rff_freq"], sigma=p["rff_sigma"], device=a.device)
             else:
                 qi = scipy_interpolate(vals.nan_to_num(), m2, "cubic")

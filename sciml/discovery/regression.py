@@ -47,11 +47,11 @@ def sparse_fit(systems: list[tuple[torch.Tensor, torch.Tensor]], method: str = "
         Xn, yn = X / x_scale, y / y_scale
         opt = _optimizer(method, threshold)
         if method == "ard":
-            c = opt.fit(Xn, yn).coef_
-            c[np.abs(c) < threshold] = 0.0
+            c = np.array(opt.fit(Xn, yn).coef_)
         else:
             opt.fit(Xn, yn[:, None])
-            c = np.asarray(opt.coef_).reshape(-1)
+            c = np.asarray(opt.coef_).reshape(-1).copy()
+        c[np.abs(c) < threshold] = 0.0          # one meaning of threshold for every method (SSR keeps >= 1 term)
         support = np.flatnonzero(np.abs(c) > 0)
         coef, err = np.zeros(X.shape[1]), np.zeros(X.shape[1])
         if support.size:
