@@ -8,6 +8,8 @@ lower bounds on the true uncertainty.
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -49,7 +51,9 @@ def sparse_fit(systems: list[tuple[torch.Tensor, torch.Tensor]], method: str = "
         if method == "ard":
             c = np.array(opt.fit(Xn, yn).coef_)
         else:
-            opt.fit(Xn, yn[:, None])
+            with warnings.catch_warnings():          # "eliminated all coefficients" is a valid answer here
+                warnings.simplefilter("ignore", UserWarning)
+                opt.fit(Xn, yn[:, None])
             c = np.asarray(opt.coef_).reshape(-1).copy()
         c[np.abs(c) < threshold] = 0.0          # one meaning of threshold for every method (SSR keeps >= 1 term)
         support = np.flatnonzero(np.abs(c) > 0)
