@@ -100,3 +100,14 @@ def test_psi_inversion_roundtrip():
     q = _smooth_state(m)
     ph = m.invert(m.fft(q))
     assert torch.allclose(m.ifft(m.pv_from_psi(ph)), q - q.mean((-2, -1), keepdim=True), atol=1e-12 * q.abs().max())
+
+
+def test_qg_dataset_dims_and_units():
+    from sciml.data.registry import make_dataset
+    ds = make_dataset("qg", n=2, res=16, seed=1, spinup_steps=50, n_time=3)
+    assert ds["q"].dims == ("sample", "time", "lev", "y", "x") and ds["q"].shape == (2, 3, 2, 16, 16)
+    assert ds["q"].attrs["units"] == "1/s" and ds["psi"].attrs["units"] == "m^2/s"
+    m = QGModel(nx=16)
+    psi = m.psi(torch.as_tensor(ds["q"].values))
+    assert np.allclose(psi.numpy(), ds["psi"].values)
+    assert not np.allclose(ds["q"].values[0], ds["q"].values[1])      # samples differ by seed
