@@ -75,7 +75,7 @@ def rff_interpolate(values: torch.Tensor, mask: torch.Tensor, steps: int = 1500,
     cfg = TrainConfig(epochs=1, steps_per_epoch=steps, lr=lr, optimizer="adam",
                       optimizer_kwargs={"amsgrad": True}, scheduler="cosine", grad_clip=None,
                       amp=False, device=device, seed=seed, progress=False)
-    net = Trainer(model, cfg, train_data=None, compute_loss=loss).fit() and None
+    Trainer(model, cfg, train_data=None, compute_loss=loss).fit()
     with torch.no_grad():
         trained = model.to(device)
         out = trained(grid.expand(F, -1, -1).to(device)).cpu()                # (F, ny*nx, C)
