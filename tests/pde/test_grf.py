@@ -36,7 +36,7 @@ def test_neumann_pointwise_variance_and_mean():
     var_exact = phi2.T @ neumann_amplitudes(res, 2.0, 3.0) ** 2 @ phi2
     var = u.var(0)
     assert np.all(np.abs(var / var_exact - 1) < 5 * np.sqrt(2 / n))
-    assert var_exact[0, 0] > 1.5 * var_exact[res // 2, res // 2]
+    assert var_exact[0, 0] > 4 * var_exact[res // 2, res // 2]  # ~8x: Neumann fields are not stationary
     assert np.all(np.abs(u.mean(0)) < 5 * np.sqrt(var_exact / n))
 
 
