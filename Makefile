@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(BIN)/sciml demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow

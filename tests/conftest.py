@@ -1,12 +1,15 @@
 """Shared fixtures: small mock datasets built by functions, not stored blobs."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
 import xarray as xr
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# under pytest-xdist (make test runs 2 workers) each worker gets one thread, else two
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, torch.get_num_threads()))
 
 
 def smoothing_dataset(n: int = 64, res: int = 16, seed: int = 0) -> xr.Dataset:

@@ -31,10 +31,14 @@ class DCDMNet(nn.Module):
 
     Stem conv, ``blocks`` residual blocks at full resolution, AvgPool(2), ``blocks`` residual blocks at
     half resolution, nearest upsampling added to the full-resolution skip, one more block, 1x1 head.
+    The head's output is added to the input residual (``skip_input``), so the untrained net already
+    proposes the steepest-descent direction; without it, training stalls on a plateau at loss ~1.
     """
 
-    def __init__(self, dim: int = 3, channels: int = 16, blocks: int = 2, use_mask: bool = True):
+    def __init__(self, dim: int = 3, channels: int = 16, blocks: int = 2, use_mask: bool = True,
+                 skip_input: bool = True):
         super().__init__()
+        self.skip_input = skip_input
         if dim not in (2, 3):
             raise ValueError(f"dim must be 2 or 3, got {dim}")
         self.dim, self.use_mask = dim, use_mask
@@ -50,4 +54,5 @@ class DCDMNet(nn.Module):
         pool = F.avg_pool3d if self.dim == 3 else F.avg_pool2d
         c = self.coarse(pool(h, 2, ceil_mode=True))
         up = F.interpolate(c, scale_factor=2, mode="nearest")[(...,) + tuple(slice(0, s) for s in h.shape[2:])]
-        return self.head(self.merge(h + up))
+        out = self.head(self.merge(h + up))
+        return out + x[:, :1] if self.skip_input else out
