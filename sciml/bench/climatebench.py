@@ -25,10 +25,10 @@ from sciml.train.checkpoint import save_checkpoint
 
 
 PRESETS = {
-    "default": dict(members=(1, 3, 10, 50), stride=2, cnn=dict(input_pool=4), cnn_epochs=4,
+    "default": dict(members=(1, 3, 10, 50), stride=2, cnn=dict(input_pool=4), cnn_epochs=12, cnn_lr=3e-3,
                     prithvi=dict(patch=8, window=(3, 3), embed=48, heads=4, encoder_pairs=1, decoder_pairs=1),
                     pre_epochs=2, ft_epochs=3, batch=16),
-    "full": dict(members=(1, 3, 10, 50), stride=1, cnn=dict(input_pool=1), cnn_epochs=30,
+    "full": dict(members=(1, 3, 10, 50), stride=1, cnn=dict(input_pool=1), cnn_epochs=30, cnn_lr=1e-3,
                  prithvi=dict(patch=4, window=(4, 6), embed=128, heads=4, encoder_pairs=2, decoder_pairs=1),
                  pre_epochs=20, ft_epochs=40, batch=16),
 }
@@ -103,7 +103,7 @@ def main(argv=None) -> int:
         t = time.time()
         models["cnn-lstm"] = train_emulator(
             "cnn_lstm", dict(grid=grid, input_scale=in_s, output_scale=out_s, output_mean=out_mu, **P["cnn"]), ds,
-            lat, out_s, P["cnn_epochs"], lr=1e-3, batch_size=P["batch"], out_dir=runs / f"cnn-lstm_m{m}",
+            lat, out_s, P["cnn_epochs"], lr=P["cnn_lr"], batch_size=P["batch"], out_dir=runs / f"cnn-lstm_m{m}",
             seed=a.seed, device=device)
         print(f"m={m} cnn-lstm {time.time() - t:.0f}s", flush=True)
         t = time.time()

@@ -164,7 +164,10 @@ class ClimateGenerator:
             white = rng.standard_normal((k, *self.wet.shape))
             m = np.stack([_smooth(w, 5.0) for w in white])
             m /= np.sqrt(self.gmean(m ** 2))[:, None, None]
-            out[v] = m * amp[v] * scale / np.sqrt(k)
+            m = m * amp[v]
+            if v == "pr":  # global precipitation is energetically constrained: keep 20 % of the modes' global
+                m -= 0.8 * self.gmean(m)[:, None, None]  # mean, ~0.014 mm/day annual std (CMIP6 ~0.01-0.02)
+            out[v] = m * scale / np.sqrt(k)
         out["pr90"] = out["pr"] * NOISE["pr90"][0] / NOISE["pr"][0]
         return out
 

@@ -52,3 +52,10 @@ def test_member_means_shrink_noise_like_one_over_m(gen):
     a = gen.amplitudes("ssp126", 4000, [0])["tas"][0]
     assert np.corrcoef(a[1:, 0], a[:-1, 0])[0, 1] == pytest.approx(0.5, abs=0.05)
     assert a.std() == pytest.approx(1.0, abs=0.05)
+
+
+def test_noise_amplitudes_are_realistic(gen):
+    n = gen.noise("ssp370", 86, [0])
+    gm_pr = gen.gmean(n["pr"]).std() * 86400
+    assert 0.005 < gm_pr < 0.03  # annual global-mean pr std [mm/day], CMIP6 ~0.01-0.02
+    assert 0.05 < gen.gmean(n["tas"]).std() < 0.2  # annual global-mean tas std [K]
