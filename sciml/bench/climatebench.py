@@ -56,7 +56,7 @@ def real_data(data_dir: str, members: tuple[int, ...]):
     return xs, train, {f"eval{y.sizes['member']}": y.mean("member")}
 
 
-def masked_loss(loss_fn, ratio: float = 0.5):
+def masked_loss(loss_fn, ratio: float = 0.5):  # same as sciml.climate.recipes.masked_pretraining_loss
     """Masked pre-training: 50 % of tokens masked, alternating whole-window (local) and same-position (global)."""
     step = {"n": 0}
 
@@ -77,9 +77,12 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", default="runs/climatebench", help="checkpoints go here")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--members", type=int, nargs="+", help="override the training-member counts")
+    ap.add_argument("--render-only", action="store_true", help="rewrite the markdown from the existing JSON")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
     P = dict(PRESETS["full" if a.full else "default"])
+    if a.render_only:
+        return _render(Path(a.out), a, P)
     members = tuple(a.members or P["members"])
     t0 = time.time()
     xs, train, truths = real_data(a.data, members) if a.data else synthetic_data(a.seed, members)
@@ -134,9 +137,24 @@ def main(argv=None) -> int:
                 res.add(task, meth, "pr_spatial_rmse_mm_day", 86400 * spatial_rmse(truth.pr, pred.pr), seed=a.seed)
     out = Path(a.out)
     fig = _figure(preds, truths, out / "climatebench.png")
+    res.add("all", "bench", "wall_s", time.time() - t0, seed=a.seed)
     body = _markdown(scores, res, a, P, fig, time.time() - t0)
     res.write(out, body)
     print(f"wrote {out}/climatebench.md in {time.time() - t0:.0f}s")
+    return 0
+
+
+def _render(out: Path, a, P) -> int:
+    import json
+    d = json.loads((out / "climatebench.json").read_text())
+    res = BenchResult("climatebench", d["command"], "cpu")
+    res.device, res.created, res.rows = d["device"], d["created"], d["rows"]
+    scores: dict = {}
+    for r in d["rows"]:
+        if r["metric"].endswith("_nrmse"):
+            scores.setdefault(r["task"], {}).setdefault(r["method"], {})[r["metric"]] = r["value"]
+    wall = next((r["value"] for r in d["rows"] if r["metric"] == "wall_s"), float("nan"))
+    res.write(out, _markdown(scores, res, a, P, "climatebench.png", wall))
     return 0
 
 
@@ -187,8 +205,31 @@ def _markdown(scores, res, a, P, fig, wall) -> str:
                 cells = [f"{summ[(f'm{m}_{ev}', meth, metric)][0]:.4f}" if (f"m{m}_{ev}", meth, metric) in summ
                          else "—" for m in ms]
                 lines.append(f"| {meth} {metric.split('_')[0]} [{unit}] | {ev} | " + " | ".join(cells) + " |")
-    lines += ["", f"![pr maps: truth, prediction, error]({fig})", ""]
+    lines += ["", f"![pr maps: truth, prediction, error]({fig})", "", "## Checks (computed from the rows above)", ""]
+    lines += _checks(summ, ms)
     return "\n".join(lines)
+
+
+def _checks(summ, ms) -> list[str]:
+    """The issue's claims, evaluated on this run's numbers (not asserted)."""
+    def v(task, meth, metric):
+        return summ.get((task, meth, metric), (float("nan"),))[0]
+    out, ev = [], "eval50" if any(k[0].endswith("eval50") for k in summ) else "eval3"
+    if 3 in ms:
+        for var in ("tas", "dtr", "pr", "pr90"):
+            l, best = v(f"m3_{ev}", "lps", f"{var}_total_nrmse"), min(
+                v(f"m3_{ev}", m, f"{var}_total_nrmse") for m in ("cnn-lstm", "prithvi"))
+            out.append(f"- m=3, {var}: LPS total {l:.3f} vs best deep {best:.3f} -> "
+                       f"{'LPS level or better' if l <= 1.02 * best else 'deep model better'}")
+    m = max(ms)
+    for var in ("pr", "pr90"):
+        p, c, l = (v(f"m{m}_{ev}", k, f"{var}_total_nrmse") for k in ("prithvi", "cnn-lstm", "lps"))
+        out.append(f"- m={m}, {var}: prithvi {p:.3f}, cnn-lstm {c:.3f}, lps {l:.3f} -> prithvi "
+                   f"{'beats' if p < c else 'does not beat'} cnn-lstm, {'beats' if p < l else 'does not beat'} LPS")
+    for meth in ("lps", "cnn-lstm", "prithvi"):
+        r = [v(f"m{k}_{ev}", meth, "pr_spatial_rmse_mm_day") for k in ms]
+        out.append(f"- {meth} pr spatial RMSE vs m ({ev}): " + ", ".join(f"{x:.4f}" for x in r))
+    return out
 
 
 if __name__ == "__main__":
