@@ -20,7 +20,7 @@ generate_climatebench(out, members=3, experiments=(*TRAIN_EXPERIMENTS, "ssp245")
 data = load_climatebench(out, TRAIN_EXPERIMENTS)
 co2 = torch.tensor(np.concatenate([x.CO2.values for x, _ in data.values()]))
 y = torch.from_numpy(np.concatenate([output_array(y) for _, y in data.values()]))
-lps = build_model("lps").fit(co2, y, torch.from_numpy(data["historical"][0].latitude.values))
+lps = build_model("lps").fit(co2, y, torch.tensor(data["historical"][0].latitude.values))
 save_checkpoint(out / "lps.pt", lps, extra={"evaluator": "climatebench"})
 scores = evaluate_checkpoint(out / "lps.pt", out, out / "eval")          # same as `sciml evaluate`
 print({k: round(v, 3) for k, v in scores.attrs.items() if k.endswith("total_nrmse")})

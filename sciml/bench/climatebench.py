@@ -100,7 +100,7 @@ def main(argv=None) -> int:
         targets = train[m]
         in_s, out_s, out_mu = scales(inputs, targets)
         ds = WindowDataset(inputs, targets, stride=P["stride"])
-        lps = build_model("lps", grid=grid).fit(co2, torch.from_numpy(np.concatenate(targets)), torch.from_numpy(lat))
+        lps = build_model("lps", grid=grid).fit(co2, torch.from_numpy(np.concatenate(targets)), torch.tensor(lat))
         save_checkpoint(runs / f"lps_m{m}" / "last.pt", lps, extra={"evaluator": "climatebench"})
         models = {"lps": lps}
         t = time.time()

@@ -45,7 +45,7 @@ def train_climate_emulator(out_dir: str, resume: bool = False, data: str | None 
     targets = [output_array(y) for _, y in d.values()]
     lat, grid = hist.latitude.values, (hist.sizes["latitude"], hist.sizes["longitude"])
     co2 = torch.tensor(np.concatenate([x.CO2.values for x, _ in d.values()]), dtype=torch.float32)
-    lps = build_model("lps", grid=grid).fit(co2, torch.from_numpy(np.concatenate(targets)), torch.from_numpy(lat))
+    lps = build_model("lps", grid=grid).fit(co2, torch.from_numpy(np.concatenate(targets)), torch.tensor(lat))
     if model == "lps":
         return save_checkpoint(out / "best.pt", lps, extra={"evaluator": "climatebench"})
     in_s, out_s, out_mu = scales(inputs, targets)

@@ -17,7 +17,7 @@ def test_evaluate_lps_checkpoint(tmp_path):
     data = load_climatebench(tmp_path, ("historical", "ssp126", "ssp585"))
     co2 = torch.tensor(np.concatenate([x.CO2.values for x, _ in data.values()]))
     y = torch.from_numpy(np.concatenate([output_array(y) for _, y in data.values()]))
-    lps = build_model("lps").fit(co2, y, torch.from_numpy(data["historical"][0].latitude.values))
+    lps = build_model("lps").fit(co2, y, torch.tensor(data["historical"][0].latitude.values))
     save_checkpoint(tmp_path / "lps.pt", lps, extra={"evaluator": "climatebench"})
     res = evaluate_checkpoint(tmp_path / "lps.pt", tmp_path, tmp_path / "eval")
     assert 0.05 < res.attrs["tas_total_nrmse"] < 2.0
