@@ -1,0 +1,153 @@
+"""Emulator data pipeline, training through the shared Trainer, prediction and the ``climatebench`` evaluator.
+
+Samples are 10-year windows of inputs ending at the target year, (10, 4, H, W) with channels
+(CO2, CH4, SO2, BC) in ClimateBench units; SSP windows reach back into the historical run,
+historical/hist-* windows are padded with their first year. Targets are member means.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import xarray as xr
+from torch.utils.data import Dataset
+
+from sciml.climate.io import INPUT_VARS, OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS, load_climatebench
+from sciml.climate.metrics import format_score_table, score_table
+from sciml.evaluate.evaluate import register_evaluator
+
+WINDOW = 10
+EVAL_YEARS = slice(2080, 2100)
+
+
+def input_array(x: xr.Dataset) -> np.ndarray:
+    """(T, 4, H, W) float32: CO2/CH4 broadcast over the grid, SO2/BC maps."""
+    h, w = x.sizes["latitude"], x.sizes["longitude"]
+    chans = [np.broadcast_to(x[v].values[:, None, None], (x.sizes["time"], h, w)) if x[v].ndim == 1
+             else x[v].transpose("time", "latitude", "longitude").values for v in INPUT_VARS]
+    return np.stack(chans, 1).astype("float32")
+
+
+def with_history(x: xr.Dataset, history: xr.Dataset | None, window: int = WINDOW) -> np.ndarray:
+    """Inputs of ``x`` preceded by ``window - 1`` years: the end of ``history`` or copies of the first year."""
+    arr = input_array(x)
+    if history is not None:
+        pre = input_array(history.isel(time=slice(-(window - 1), None)))
+    else:
+        pre = np.repeat(arr[:1], window - 1, axis=0)
+    return np.concatenate([pre, arr], 0)
+
+
+def output_array(y: xr.Dataset) -> np.ndarray:
+    """(T, 4, H, W) float32 member mean (if a member dim is present)."""
+    if "member" in y.dims:
+        y = y.mean("member")
+    return np.stack([y[v].transpose("time", "latitude", "longitude").values for v in OUTPUT_VARS], 1).astype("float32")
+
+
+class WindowDataset(Dataset):
+    """(x (W, 4, H, Wd), y (4, H, Wd)) per target year, over several experiments.
+
+    ``inputs``: list of (T_e + W - 1, 4, H, Wd) arrays (from :func:`with_history`);
+    ``targets``: list of (T_e, 4, H, Wd); ``stride`` keeps every stride-th target year.
+    """
+
+    def __init__(self, inputs: Sequence[np.ndarray], targets: Sequence[np.ndarray], window: int = WINDOW,
+                 stride: int = 1):
+        self.inputs = [torch.from_numpy(np.ascontiguousarray(a)) for a in inputs]
+        self.targets = [torch.from_numpy(np.ascontiguousarray(a)) for a in targets]
+        self.window = window
+        self.index = [(e, t) for e, y in enumerate(self.targets) for t in range(0, len(y), stride)]
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int):
+        e, t = self.index[i]
+        return self.inputs[e][t:t + self.window], self.targets[e][t]
+
+
+def scales(inputs: Sequence[np.ndarray], targets: Sequence[np.ndarray]) -> tuple[list[float], list[float], list[float]]:
+    """Per-channel input std, output std and output mean over the training set (plain floats for configs)."""
+    x, y = np.concatenate(inputs), np.concatenate(targets)
+    return ([float(x[:, c].std()) or 1.0 for c in range(x.shape[1])],
+            [float(y[:, c].std()) or 1.0 for c in range(y.shape[1])], [float(y[:, c].mean()) for c in range(y.shape[1])])
+
+
+def weighted_mse(lat: np.ndarray, output_scale: Sequence[float]):
+    """Loss (pred, y) -> cos(lat)-weighted MSE of outputs divided by ``output_scale`` (all variables equal)."""
+    w = torch.as_tensor(np.cos(np.deg2rad(lat)), dtype=torch.float32)
+    w = w / w.mean()
+    s = torch.as_tensor(output_scale, dtype=torch.float32)
+
+    def loss(pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        d = (pred.float() - y.float()) / s.to(y.device)[None, :, None, None]
+        return (d ** 2 * w.to(y.device)[None, None, :, None]).mean()
+
+    return loss
+
+
+@torch.no_grad()
+def predict(model: nn.Module, inputs: np.ndarray, batch_size: int = 16, window: int = WINDOW) -> np.ndarray:
+    """(T, 4, H, W) predictions for every target year of a :func:`with_history` input array."""
+    model.eval()
+    dev = next(iter(model.buffers())).device
+    x = torch.from_numpy(inputs)
+    out = []
+    for start in range(0, x.shape[0] - window + 1, batch_size):
+        idx = torch.arange(start, min(start + batch_size, x.shape[0] - window + 1))
+        win = torch.stack([x[i:i + window] for i in idx]).to(dev)
+        out.append(model(win).float().cpu())
+    return torch.cat(out).numpy()
+
+
+def to_dataset(pred: np.ndarray, like: xr.Dataset) -> xr.Dataset:
+    """Wrap (T, 4, H, W) predictions as a Dataset with the coords of ``like`` (inputs of the experiment)."""
+    dims = ("time", "latitude", "longitude")
+    return xr.Dataset({v: (dims, pred[:, i]) for i, v in enumerate(OUTPUT_VARS)},
+                      coords={c: like[c] for c in dims})
+
+
+def score_model(model: nn.Module, x_test: xr.Dataset, x_hist: xr.Dataset, truths: Mapping[str, xr.Dataset]) -> dict:
+    """{eval_name: score_table} of ``model`` on the test experiment over 2080-2100."""
+    pred = to_dataset(predict(model, with_history(x_test, x_hist)), x_test).sel(time=EVAL_YEARS)
+    return {k: score_table(t.sel(time=EVAL_YEARS), pred) for k, t in truths.items()}, pred
+
+
+@register_evaluator("climatebench")
+def evaluate_climatebench(model: nn.Module, data_path: str | Path, out_dir: str | Path, checkpoint: dict) -> xr.Dataset:
+    """``sciml evaluate CKPT DIR``: ClimateBench score table of the model on ``DIR``'s ssp245 (2080-2100)."""
+    data = load_climatebench(data_path, ["historical", TEST_EXPERIMENT])
+    (x_hist, _), (x_test, y_test) = data["historical"], data[TEST_EXPERIMENT]
+    scores, _ = score_model(model, x_test, x_hist, {"all_members": y_test})
+    s = scores["all_members"]
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    name = checkpoint["model"]["name"]
+    (out / "report.md").write_text(f"# ClimateBench scores: {name}\n\nData: `{data_path}`, ssp245 2080-2100, "
+                                   f"truth = mean of {y_test.sizes['member']} members.\n\n"
+                                   + format_score_table({name: s}) + "\n")
+    res = xr.Dataset()
+    res.attrs.update(s)
+    return res
+
+
+def train_emulator(name: str, config: dict, train: Dataset, lat: np.ndarray, output_scale: Sequence[float],
+                   epochs: int, lr: float = 1e-3, batch_size: int = 16, out_dir: str | Path | None = None,
+                   init_state: dict | None = None, compute_loss=None, seed: int = 0, device: str = "auto") -> nn.Module:
+    """Build ``name`` and fit it with the shared Trainer (weighted MSE); checkpoints go to ``out_dir``."""
+    from sciml.models import build_model
+    from sciml.train import TrainConfig, Trainer
+
+    model = build_model(name, **config)
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=1e-4, scheduler="cosine",
+                      grad_clip=1.0, seed=seed, progress=False, device=device, val_metrics=[])
+    trainer = Trainer(model, cfg, train_data=train, loss_fn=weighted_mse(lat, output_scale),
+                      compute_loss=compute_loss, out_dir=out_dir, metadata={"evaluator": "climatebench"})
+    trainer.fit()
+    return trainer.model

@@ -1,0 +1,64 @@
+"""``sciml train`` recipe (YAML ``task: climate_emulator``): fit one emulator on a ClimateBench directory."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sciml.climate.emulators import WindowDataset, output_array, scales, train_emulator, weighted_mse, with_history
+from sciml.climate.io import TRAIN_EXPERIMENTS, load_climatebench
+from sciml.experiment import TASKS
+from sciml.models import build_model
+from sciml.train.checkpoint import save_checkpoint
+
+
+def masked_pretraining_loss(loss_fn, ratio: float = 0.5):
+    """compute_loss for Prithvi pre-training: mask ``ratio`` of tokens, alternating local/global masking."""
+    step = {"n": 0}
+
+    def compute(model, batch):
+        x, y = batch
+        step["n"] += 1
+        return loss_fn(model(x, mask_ratio=ratio, mask_mode="local" if step["n"] % 2 else "global"), y)
+
+    return compute
+
+
+@TASKS.register("climate_emulator")
+def train_climate_emulator(out_dir: str, resume: bool = False, data: str | None = None, model: str = "prithvi",
+                           members: int = 3, epochs: int = 5, pretrain_epochs: int = 2, lr: float = 1e-3,
+                           stride: int = 1, config: dict | None = None, seed: int = 0) -> Path:
+    """Train ``model`` (lps | cnn_lstm | prithvi) on the mean of ``members`` members; returns the checkpoint.
+
+    ``data=None`` generates a ClimateBench-format directory under ``out_dir/data`` first.
+    """
+    out = Path(out_dir)
+    if data is None:
+        from sciml.climate.generator import generate_climatebench
+        data = str(out / "data")
+        if not (out / "data" / "outputs_ssp245.nc").exists():
+            generate_climatebench(data, members=members, seed=seed, experiments=(*TRAIN_EXPERIMENTS, "ssp245"))
+    d = load_climatebench(data, TRAIN_EXPERIMENTS, members=members)
+    hist = d["historical"][0]
+    inputs = [with_history(x, hist if e.startswith("ssp") else None) for e, (x, _) in d.items()]
+    targets = [output_array(y) for _, y in d.values()]
+    lat, grid = hist.latitude.values, (hist.sizes["latitude"], hist.sizes["longitude"])
+    co2 = torch.tensor(np.concatenate([x.CO2.values for x, _ in d.values()]), dtype=torch.float32)
+    lps = build_model("lps", grid=grid).fit(co2, torch.from_numpy(np.concatenate(targets)), torch.tensor(lat))
+    if model == "lps":
+        return save_checkpoint(out / "best.pt", lps, extra={"evaluator": "climatebench"})
+    in_s, out_s, out_mu = scales(inputs, targets)
+    ds = WindowDataset(inputs, targets, stride=stride)
+    cfg = dict(grid=grid, input_scale=in_s, output_scale=out_s, **(config or {}))
+    init = None
+    if model == "cnn_lstm":
+        cfg["output_mean"] = out_mu
+    elif model == "prithvi":
+        base = build_model("prithvi", **cfg).state_dict()
+        base.update({f"lps.{k}": v for k, v in lps.state_dict().items()})
+        pre = train_emulator("prithvi", cfg, ds, lat, out_s, pretrain_epochs, lr=lr, out_dir=out / "pretrain",
+                             init_state=base, seed=seed, compute_loss=masked_pretraining_loss(weighted_mse(lat, out_s)))
+        init = pre.state_dict()
+    train_emulator(model, cfg, ds, lat, out_s, epochs, lr=lr, out_dir=out, init_state=init, seed=seed)
+    return out / "best.pt"
