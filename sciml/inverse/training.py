@@ -1,0 +1,44 @@
+"""Train LPNs and denoisers through the one :class:`sciml.train.Trainer` (data-free mode).
+
+The objective draws its own batches (:class:`sciml.inverse.matching.DenoisingObjective`), so the
+Trainer runs with ``train_data=None`` and ``steps_per_epoch``. ICNN path weights are clamped
+after every optimiser step (:func:`sciml.nn.icnn.attach_projection`).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+
+from sciml.inverse.matching import DenoisingObjective
+from sciml.nn.icnn import attach_projection
+
+
+def train_steps(model, objective, steps: int, lr: float, device: str = "auto", seed: int = 0,
+                grad_clip: float | None = 1.0, scheduler: str = "none", out_dir=None) -> list[dict]:
+    """Run ``steps`` optimiser steps of ``objective`` on ``model`` (Adam); returns the Trainer history."""
+    from sciml.train import TrainConfig, Trainer
+
+    epochs = max(1, min(10, steps // 100))  # a few epochs so the history shows the trend
+    cfg = TrainConfig(epochs=epochs, batch_size=1, lr=lr, optimizer="adam", scheduler=scheduler,
+                      grad_clip=grad_clip, amp=False, device=device, seed=seed,
+                      steps_per_epoch=max(1, steps // epochs), progress=False)
+    trainer = Trainer(model, cfg, train_data=None, compute_loss=objective, out_dir=out_dir)
+    attach_projection(trainer.optimizer, trainer.model)
+    return trainer.fit()
+
+
+def train_lpn(model, clean: torch.Tensor | None, sigma, l1_steps: int = 500, pm_steps: int = 500,
+              batch_size: int = 32, lr_l1: float = 1e-3, lr_pm: float = 1e-4, gamma_min: float | None = None,
+              factors: Sequence[float] = (8, 4, 2, 1), sampler=None, device: str = "auto",
+              seed: int = 0) -> list[dict]:
+    """The paper's recipe: l1 pre-training, then proximal matching with an annealed gamma."""
+    hist = []
+    if l1_steps:
+        obj = DenoisingObjective(clean, sigma, "l1", batch_size, sampler=sampler, seed=seed)
+        hist += train_steps(model, obj, l1_steps, lr_l1, device, seed)
+    if pm_steps:
+        obj = DenoisingObjective(clean, sigma, "prox_matching", batch_size, total_steps=pm_steps,
+                                 gamma_min=gamma_min, factors=factors, sampler=sampler, seed=seed + 1)
+        hist += train_steps(model, obj, pm_steps, lr_pm, device, seed + 1)
+    return hist

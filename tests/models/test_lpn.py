@@ -1,0 +1,58 @@
+"""LPN is an exact prox (symmetric PSD Jacobian); DnCNN shapes; bad-input handling."""
+import pytest
+import torch
+
+from sciml.errors import DimensionError, NonFiniteError
+from sciml.models import build_model
+
+torch.manual_seed(0)
+
+
+def _perturbed(model):
+    for w in model.psi.path_weights():  # away from the tiny init, so the test exercises the nonlinearity
+        w.data.uniform_(0, 0.3)
+    return model.double()
+
+
+@pytest.mark.parametrize("kind", ["conv", "dense"])
+def test_lpn_jacobian_symmetric_psd(kind):
+    if kind == "conv":
+        model, x = _perturbed(build_model("lpn", hidden=6, layers=3, alpha=0.01)), torch.rand(1, 1, 6, 6)
+    else:
+        model, x = _perturbed(build_model("lpn", kind="dense", dim=5, hidden=16, layers=3)), torch.randn(1, 5)
+    for trial in range(3):
+        xi = (x + 0.3 * torch.randn_like(x)).double()
+        jac = torch.autograd.functional.jacobian(lambda v: model(v), xi).reshape(xi.numel(), xi.numel())
+        assert torch.allclose(jac, jac.T, atol=1e-10), (jac - jac.T).abs().max()
+        eig = torch.linalg.eigvalsh(0.5 * (jac + jac.T))
+        assert eig.min() >= -1e-10, eig.min()
+        assert eig.max() > 1e-3  # not a trivial zero map
+
+
+def test_lpn_train_mode_is_differentiable_and_eval_detaches():
+    model = build_model("lpn", hidden=4, layers=2)
+    y = torch.rand(2, 1, 8, 8)
+    out = model.train()(y)
+    assert out.requires_grad and out.shape == y.shape
+    out.sum().backward()
+    assert all(p.grad is not None for p in model.psi.path_weights())
+    with torch.no_grad():
+        assert not model.eval()(y).requires_grad
+
+
+def test_lpn_denoise_bad_inputs():
+    model = build_model("lpn", hidden=4, layers=2).eval()
+    with pytest.raises(DimensionError):
+        model.denoise(torch.rand(8, 8))
+    with pytest.raises(NonFiniteError):
+        model.denoise(torch.full((1, 1, 8, 8), float("nan")))
+    with pytest.warns(RuntimeWarning, match="outside the training range"):
+        model.denoise(torch.rand(1, 1, 8, 8) * 255)
+
+
+def test_dncnn_shapes_and_residual():
+    model = build_model("dncnn", hidden=8, depth=3)
+    y = torch.rand(2, 1, 12, 10)
+    assert model(y).shape == y.shape
+    with pytest.raises(ValueError):
+        build_model("dncnn", depth=1)
