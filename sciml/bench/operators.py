@@ -21,7 +21,7 @@ from sciml.bench.timing import median_time, training_memory_mb
 from sciml.data import FieldDataset, Normalizers, make_dataset
 from sciml.evaluate import plot_panels, predict_fields
 from sciml.models import build_model, count_parameters
-from sciml.train import H1Loss, Trainer, TrainConfig
+from sciml.train import Trainer, TrainConfig
 from sciml.train.metrics import rel_h1, rel_l2
 from sciml.utils import default_device
 
@@ -33,7 +33,7 @@ SIZES = {
 }
 PRESETS = {
     # a reduced CPU budget: 32^2 grids, 200 training samples, 8 epochs (not the paper's 1000 x 500)
-    "default": dict(res=32, n_train=200, n_test=50, epochs=8, batch_size=8, lr=1e-3, ns_res=32, ns_traj=50,
+    "default": dict(res=32, n_train=200, n_test=50, epochs=8, batch_size=16, lr=2e-3, ns_res=32, ns_traj=50,
                     size="cpu"),
     "quick": dict(res=16, n_train=24, n_test=8, epochs=1, batch_size=8, lr=1e-3, ns_res=16, ns_traj=8, size="cpu"),
     # the paper's grids for a GPU: Darcy smooth 211 (from 421), rough 256; 1000 training samples, 500 epochs
@@ -88,13 +88,26 @@ def models_for(task: Task, res: int, size: str = "paper") -> dict[str, dict]:
     }
 
 
+class L2PlusH1Loss(torch.nn.Module):
+    """Relative L2 + relative H1 of the normalised fields. H1 alone lets a near-constant offset (targets are
+    mean-shifted by the normaliser) go almost unpenalised in a short budget: at 32^2, 8 epochs, MgNO reached
+    H1 0.18 but L2 0.49 on Darcy with it."""
+
+    def __init__(self, periodic: bool):
+        super().__init__()
+        self.periodic = periodic
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return rel_l2(pred, target).mean() + rel_h1(pred, target, periodic=self.periodic).mean()
+
+
 def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples: dict) -> None:
     ds = task_data(task, p, seed)
     res = ds.sizes["x"]
     train, test = ds.isel(sample=slice(0, p["n_train"])), ds.isel(sample=slice(p["n_train"], None))
     norms = Normalizers.fit(train, [task.inp, task.out])
     data = FieldDataset(train, [task.inp], [task.out], normalizers=norms)
-    loss = H1Loss(periodic=task.periodic)
+    loss = L2PlusH1Loss(periodic=task.periodic)
     truth = torch.as_tensor(test[task.out].values)[:, None].double()
     for method, cfg in models_for(task, res, p["size"]).items():
         torch.manual_seed(seed)
@@ -180,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     fig = figure(examples, out / "operators.png")
     metrics = ["rel_l2", "h1", "params", "s_per_epoch", "peak_mem_mb", "infer_ms"]
     body = [f"Preset `{'full' if a.full else a.preset}`: {p}. Every model: Adam + OneCycle, weight decay 1e-4, "
-            f"relative H1 loss, the same epochs and data; errors are relative L2 / H1 on the held-out test set "
+            f"relative L2 + relative H1 loss, the same epochs and data; errors are relative L2 / H1 on the held-out test set "
             f"(final epoch, physical units). Wall time of the whole run: {time.perf_counter() - t0:.0f} s.",
             "This is a reduced CPU budget (small grids, few samples and epochs, narrower models than the "
             "paper's), so absolute errors are far above the paper's and rankings may change with more training; "
