@@ -104,6 +104,9 @@ class L2PlusH1Loss(torch.nn.Module):
         return rel_l2(pred, target).mean() + rel_h1(pred, target, periodic=self.periodic).mean()
 
 
+METHODS = ("mgno", "fno", "fno_neuralop", "unet")
+
+
 def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples: dict) -> None:
     ds = task_data(task, p, seed)
     res = ds.sizes["x"]
@@ -113,6 +116,8 @@ def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples
     loss = L2PlusH1Loss(periodic=task.periodic)
     truth = torch.as_tensor(test[task.out].values)[:, None].double()
     for method, cfg in models_for(task, res, p["size"]).items():
+        if method not in p.get("methods", METHODS):
+            continue
         torch.manual_seed(seed)
         cfg = dict(cfg)
         model = build_model(cfg.pop("name"), **cfg)
@@ -180,11 +185,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--preset", choices=sorted(PRESETS), default="default")
     ap.add_argument("--full", action="store_true", help="the paper's scale (same as --preset full; for a GPU)")
     ap.add_argument("--tasks", nargs="*", default=[t.name for t in TASKS])
+    ap.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--out", default="docs/benchmarks")
     ap.add_argument("--device", default="auto")
     a = ap.parse_args(argv)
-    p = PRESETS["full" if a.full else a.preset]
+    p = dict(PRESETS["full" if a.full else a.preset], methods=tuple(a.methods))
+    if a.epochs is not None:
+        p["epochs"] = a.epochs
     device = default_device(a.device)
     res = BenchResult("operators", command="sciml bench operators " + " ".join(argv or []), device=device)
     examples: dict = {}
