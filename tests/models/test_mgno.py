@@ -28,15 +28,17 @@ def test_residual_variant_and_errors():
 
 
 def test_small_mgno_learns_darcy():
-    ds = make_dataset("darcy", n=160, res=32, seed=0)
-    train, test = ds.isel(sample=slice(0, 140)), ds.isel(sample=slice(140, 160))
+    """A 3-layer, 12-channel MgNO (4 levels) trained for 10 epochs on 100 Darcy samples at 32^2 (~15 s of one
+    core) beats the mean predictor by 3x on held-out samples; an untrained one scores about 1."""
+    ds = make_dataset("darcy", n=120, res=32, seed=0)
+    train, test = ds.isel(sample=slice(0, 100)), ds.isel(sample=slice(100, 120))
     norms = Normalizers.fit(train, ["a", "u"])
     data = FieldDataset(train, ["a"], ["u"], normalizers=norms)
     torch.manual_seed(0)
     model = build_model("mgno", width=12, layers=3, levels=4)
-    cfg = TrainConfig(epochs=12, batch_size=10, lr=3e-3, scheduler="onecycle", progress=False, weight_decay=1e-4)
+    cfg = TrainConfig(epochs=10, batch_size=8, lr=3e-3, scheduler="onecycle", progress=False, weight_decay=1e-4)
     Trainer(model, cfg, data).fit()
     pred = predict_fields(model, test, ["a"], ["u"], norms)
     scores = field_metrics(pred, test, ["u"], baseline=mean_predictor(train, test, ["u"]))
     mgno, mean = float(scores.rel_l2.mean()), float(scores.rel_l2_baseline.mean())
-    assert mgno < 0.12 and mgno < 0.4 * mean, (mgno, mean)
+    assert mgno < 0.12 and mgno < 0.4 * mean, (mgno, mean)  # measured: 0.083 vs 0.254

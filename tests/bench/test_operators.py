@@ -1,0 +1,17 @@
+"""Smoke test of ``sciml bench operators`` (the quick preset, one task): the JSON has the issue's shape."""
+import json
+
+import pytest
+
+from sciml.bench import operators
+
+
+@pytest.mark.slow
+def test_quick_preset_writes_the_issue_shape(tmp_path):
+    assert operators.main(["--preset", "quick", "--tasks", "darcy_smooth", "--out", str(tmp_path)]) == 0
+    d = json.loads((tmp_path / "operators.json").read_text())
+    assert d["benchmark"] == "operators"
+    assert {r["method"] for r in d["rows"]} == {"mgno", "fno", "fno_neuralop", "unet"}
+    assert {r["metric"] for r in d["rows"]} == {"rel_l2", "h1", "params", "s_per_epoch", "peak_mem_mb", "infer_ms"}
+    assert {r["task"] for r in d["rows"]} == {"darcy_smooth"}
+    assert (tmp_path / "operators.png").exists() and "MgNO against the baselines" in (tmp_path / "operators.md").read_text()
