@@ -12,6 +12,7 @@ best iterate, never a silently wrong one).
 from __future__ import annotations
 
 import math
+import warnings
 from importlib import resources
 from typing import Callable
 
@@ -47,8 +48,11 @@ def _as_torch_operator(A, device, n):
     if callable(A) and not isinstance(A, (spla.LinearOperator, np.ndarray)) and not sp.issparse(A):
         return A  # a torch callable: vector (n,) -> (n,)
     if sp.issparse(A):
-        t = torch.sparse_csr_tensor(*(torch.as_tensor(a) for a in (A.indptr, A.indices, A.data.astype(np.float64))),
-                                    size=A.shape, device=device)
+        A = sp.csr_matrix(A)
+        with warnings.catch_warnings():  # torch flags sparse CSR as beta on every construction
+            warnings.simplefilter("ignore", UserWarning)
+            t = torch.sparse_csr_tensor(*(torch.as_tensor(a) for a in (A.indptr, A.indices, A.data.astype(np.float64))),
+                                        size=A.shape, device=device)
         return lambda v: t @ v
     return lambda v: torch.as_tensor(A @ v.cpu().numpy(), device=device)
 
@@ -65,8 +69,14 @@ def solid_from_matrix(A, b: np.ndarray) -> np.ndarray:
 def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid_shape: tuple[int, ...] | None = None,
                rtol: float = 1e-6, maxiter: int | None = None, k: int = 2, x0=None, callback: Callable | None = None,
                history: list | None = None, solid: np.ndarray | None = None, device: str | torch.device | None = None):
-    """Solve SPD ``A x = b`` with DCDM; see the module docstring. ``model="identity"`` uses q = r (then
-    the iterates are CG's). ``history`` receives ``||r_k|| / ||b||``. Returns ``(x, info)`` like scipy."""
+    """Solve SPD ``A x = b`` with DCDM; see the module docstring.
+
+    ``model``: None (the shipped 3-D Poisson net), a ``dcdm`` network, a checkpoint path, ``"identity"``
+    (q = r: then the iterates are CG's) or any callable ``r (n,) -> q (n,)`` in torch. ``grid_shape``:
+    how the n unknowns lie on the grid (C order); inferred as a cube/square when None. ``history``
+    (a list you pass) receives ``||r_k|| / ||b||`` from k = 0. ``solid``: obstacle mask (n,), inferred
+    from identity rows with b = 0 when None. Returns ``(x, info)`` like scipy: info = 0 converged,
+    info = maxiter otherwise, with the best iterate seen."""
     is_torch_A = callable(A) and not (sp.issparse(A) or isinstance(A, (spla.LinearOperator, np.ndarray)))
     b_np = (b.detach().cpu().numpy() if torch.is_tensor(b) else np.asarray(b, dtype=float)).ravel().astype(float)
     if not is_torch_A:
@@ -77,6 +87,10 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
     device = torch.device(device) if device else (b.device if torch.is_tensor(b) else torch.device("cpu"))
     if model is None:
         model = load_shipped_model(device)
+    elif isinstance(model, str) and model != "identity":  # a checkpoint path
+        from sciml.models import load_model
+
+        model = load_model(model)
     net_dim = getattr(model, "dim", None)
     if isinstance(model, torch.nn.Module):
         if net_dim is None:
