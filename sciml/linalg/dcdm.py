@@ -11,6 +11,7 @@ best iterate, never a silently wrong one).
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from importlib import resources
@@ -28,7 +29,13 @@ SHIPPED = "dcdm_poisson3d.pt"
 
 
 def load_shipped_model(device: str | torch.device = "cpu") -> torch.nn.Module:
-    """The pretrained 3-D Poisson model shipped in ``sciml/assets`` (see docs/dcdm.md for how it was made)."""
+    """The pretrained 3-D Poisson model shipped in ``sciml/assets`` (see docs/dcdm.md for how it was made).
+    Cached per device, so ``dcdm_solve(model=None)`` inside a time loop loads it once; do not modify it."""
+    return _shipped(str(torch.device(device)))
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped(device: str) -> torch.nn.Module:
     from sciml.models import load_model
 
     with resources.as_file(resources.files("sciml") / "assets" / SHIPPED) as path:

@@ -16,13 +16,25 @@ def _conv(dim: int):
     return nn.Conv3d if dim == 3 else nn.Conv2d
 
 
+def conv(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``layer(x)``, but through oneDNN on CPU fp32: this torch build sends 3-D convs to its slow
+    im2col kernel (``slow_conv3d``), about 10x slower than ``mkldnn_convolution`` for 16 channels.
+    Same result and gradients (tested); see ADR 0091."""
+    if (x.device.type == "cpu" and x.dtype == torch.float32 and torch.backends.mkldnn.is_available()
+            and not torch.is_autocast_enabled("cpu")):
+        cl = x.is_contiguous(memory_format=torch.channels_last_3d) if x.ndim == 5 else False
+        return torch.ops.aten.mkldnn_convolution(x if cl else x.contiguous(), layer.weight, layer.bias, list(layer.padding),
+                                                 list(layer.stride), list(layer.dilation), layer.groups)
+    return layer(x)
+
+
 class _Res(nn.Module):
     def __init__(self, c: int, dim: int):
         super().__init__()
         self.c1, self.c2 = _conv(dim)(c, c, 3, padding=1), _conv(dim)(c, c, 3, padding=1)
 
     def forward(self, x):
-        return x + self.c2(F.relu(self.c1(F.relu(x))))
+        return x + conv(self.c2, F.relu(conv(self.c1, F.relu(x))))
 
 
 @register_model("dcdm")
@@ -58,8 +70,8 @@ class DCDMNet(nn.Module):
         dims = tuple(range(2, x.ndim))
         rms = x[:, :1].pow(2).mean(dims, keepdim=True).sqrt().clamp_min(1e-30)
         x = torch.cat([x[:, :1] / rms, x[:, 1:]], 1)
-        h = self.fine(self.stem(x))
+        h = self.fine(conv(self.stem, x))
         pool = F.avg_pool3d if self.dim == 3 else F.avg_pool2d
         c = self.coarse(pool(h, 2, ceil_mode=True))
         up = F.interpolate(c, scale_factor=2, mode="nearest")[(...,) + tuple(slice(0, s) for s in h.shape[2:])]
-        return self.head(self.merge(h + up))
+        return conv(self.head, self.merge(h + up))

@@ -39,3 +39,18 @@ def test_checkpoint_round_trip(tmp_path):
     back = load_model(str(tmp_path / "m.pt"))
     x = torch.randn(1, 2, 6, 6, 6)
     torch.testing.assert_close(back(x), net(x))
+
+
+def test_fast_cpu_conv_matches_torch_conv():
+    from sciml.models.dcdm import conv
+
+    torch.manual_seed(2)
+    for layer, shape in [(torch.nn.Conv3d(3, 5, 3, padding=1), (2, 3, 7, 6, 5)), (torch.nn.Conv2d(3, 5, 1), (2, 3, 7, 6))]:
+        x = torch.randn(*shape, requires_grad=True)
+        y1 = conv(layer, x)
+        g1 = torch.autograd.grad(y1.square().sum(), [x, layer.weight])
+        y2 = layer(x)
+        g2 = torch.autograd.grad(y2.square().sum(), [x, layer.weight])
+        torch.testing.assert_close(y1, y2, rtol=1e-4, atol=1e-5)
+        for a, b in zip(g1, g2):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
