@@ -28,7 +28,7 @@ METHODS = ("cg", "ic0_pcg", "amg_pcg", "dcdm")
 RTOLS = (1e-4, 1e-6)
 PRESETS = {
     # grid -> (repeats, maxiter cap per method); caps keep the CPU run ~20-30 min and are reported
-    "default": {32: (3, {"dcdm": 300}), 64: (1, {"dcdm": 120}), 128: (1, {"dcdm": 30, "ic0_pcg": 1500})},
+    "default": {32: (3, {"dcdm": 300}), 64: (1, {"dcdm": 100}), 128: (1, {"dcdm": 30, "ic0_pcg": 1500})},
     "full": {32: (5, {}), 64: (5, {}), 128: (3, {})},
 }
 UNSEEN = 64
