@@ -100,7 +100,8 @@ def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, mod
         elif method == "dcdm":
             bt = torch.as_tensor(b, device=device)
             _, info = dcdm_solve(A, bt, model=net, grid_shape=solid.shape, rtol=min(RTOLS), maxiter=maxiter,
-                                 callback=tick, history=hist, solid=solid.ravel())
+                                 callback=tick, history=hist, solid=solid.ravel(),
+                                 safeguard=False)  # the paper's method
         else:
             _, info = pcg(A, b, M, rtol=min(RTOLS), maxiter=maxiter, callback=tick, history=hist)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else mem.peak_mb

@@ -36,3 +36,15 @@ def test_beats_ic0_on_unseen_64_obstacles():
     pcg(A, b, ic0_grid(A, solid.shape), rtol=1e-4, history=h_ic)
     assert info == 0 and np.linalg.norm(b - A @ x) <= 1e-4 * np.linalg.norm(b)
     assert len(h_dc) < len(h_ic), (len(h_dc) - 1, len(h_ic) - 1)
+
+
+def test_safeguard_keeps_the_default_solve_moving():
+    """The paper's k=2 loop can stall when the net's proposal is nearly orthogonal to r; the safeguard
+    (default) steps in span{q, r} instead."""
+    solid = sphere_obstacles((16, 16, 16), 2, rng=7)
+    A = poisson_matrix(solid)
+    b = rhs_blobs(solid, 3).ravel()
+    h_paper, h_safe = [], []
+    dcdm_solve(A, b, rtol=1e-6, maxiter=60, history=h_paper, safeguard=False)
+    x, info = dcdm_solve(A, b, rtol=1e-6, maxiter=60, history=h_safe)
+    assert info == 0 and min(h_paper) > 1e-6
