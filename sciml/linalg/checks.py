@@ -20,7 +20,7 @@ def check_system(A, b, symmetric_probes: int = 1, rng: int = 0):
         raise DimensionError(f"b has {b.size} entries but A is {A.shape[0]} x {A.shape[1]}")
     if not np.all(np.isfinite(b)):
         raise NonFiniteError(f"b has {int((~np.isfinite(b)).sum())} NaN/Inf entries")
-    if sp.issparse(A) and symmetric_probes:
+    if (sp.issparse(A) or isinstance(A, spla.LinearOperator)) and symmetric_probes:
         g = np.random.default_rng(rng)
         u, v = g.standard_normal(b.size), g.standard_normal(b.size)
         lhs, rhs = u @ (A @ v), v @ (A @ u)

@@ -11,7 +11,9 @@ best iterate, never a silently wrong one).
 """
 from __future__ import annotations
 
+import functools
 import math
+import warnings
 from importlib import resources
 from typing import Callable
 
@@ -27,7 +29,13 @@ SHIPPED = "dcdm_poisson3d.pt"
 
 
 def load_shipped_model(device: str | torch.device = "cpu") -> torch.nn.Module:
-    """The pretrained 3-D Poisson model shipped in ``sciml/assets`` (see docs/dcdm.md for how it was made)."""
+    """The pretrained 3-D Poisson model shipped in ``sciml/assets`` (see docs/dcdm.md for how it was made).
+    Cached per device, so ``dcdm_solve(model=None)`` inside a time loop loads it once; do not modify it."""
+    return _shipped(str(torch.device(device)))
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped(device: str) -> torch.nn.Module:
     from sciml.models import load_model
 
     with resources.as_file(resources.files("sciml") / "assets" / SHIPPED) as path:
@@ -47,8 +55,11 @@ def _as_torch_operator(A, device, n):
     if callable(A) and not isinstance(A, (spla.LinearOperator, np.ndarray)) and not sp.issparse(A):
         return A  # a torch callable: vector (n,) -> (n,)
     if sp.issparse(A):
-        t = torch.sparse_csr_tensor(*(torch.as_tensor(a) for a in (A.indptr, A.indices, A.data.astype(np.float64))),
-                                    size=A.shape, device=device)
+        A = sp.csr_matrix(A)
+        with warnings.catch_warnings():  # torch flags sparse CSR as beta on every construction
+            warnings.simplefilter("ignore", UserWarning)
+            t = torch.sparse_csr_tensor(*(torch.as_tensor(a) for a in (A.indptr, A.indices, A.data.astype(np.float64))),
+                                        size=A.shape, device=device)
         return lambda v: t @ v
     return lambda v: torch.as_tensor(A @ v.cpu().numpy(), device=device)
 
@@ -64,9 +75,18 @@ def solid_from_matrix(A, b: np.ndarray) -> np.ndarray:
 @torch.no_grad()
 def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid_shape: tuple[int, ...] | None = None,
                rtol: float = 1e-6, maxiter: int | None = None, k: int = 2, x0=None, callback: Callable | None = None,
-               history: list | None = None, solid: np.ndarray | None = None, device: str | torch.device | None = None):
-    """Solve SPD ``A x = b`` with DCDM; see the module docstring. ``model="identity"`` uses q = r (then
-    the iterates are CG's). ``history`` receives ``||r_k|| / ||b||``. Returns ``(x, info)`` like scipy."""
+               history: list | None = None, solid: np.ndarray | None = None, device: str | torch.device | None = None,
+               safeguard: bool = True):
+    """Solve SPD ``A x = b`` with DCDM; see the module docstring.
+
+    ``model``: None (the shipped 3-D Poisson net), a ``dcdm`` network, a checkpoint path, ``"identity"``
+    (q = r: then the iterates are CG's) or any callable ``r (n,) -> q (n,)`` in torch. ``grid_shape``:
+    how the n unknowns lie on the grid (C order); inferred as a cube/square when None. ``history``
+    (a list you pass) receives ``||r_k|| / ||b||`` from k = 0. ``solid``: obstacle mask (n,), inferred
+    from identity rows with b = 0 when None. ``safeguard`` (default on; off is the paper's method): when the
+    net's direction reduces the energy-norm error less than the residual direction would, step in the
+    best combination of both, so a poor proposal cannot stall the solve (ADR 0094). Returns ``(x, info)`` like scipy: info = 0 converged,
+    info = maxiter otherwise, with the best iterate seen."""
     is_torch_A = callable(A) and not (sp.issparse(A) or isinstance(A, (spla.LinearOperator, np.ndarray)))
     b_np = (b.detach().cpu().numpy() if torch.is_tensor(b) else np.asarray(b, dtype=float)).ravel().astype(float)
     if not is_torch_A:
@@ -77,6 +97,10 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
     device = torch.device(device) if device else (b.device if torch.is_tensor(b) else torch.device("cpu"))
     if model is None:
         model = load_shipped_model(device)
+    elif isinstance(model, str) and model != "identity":  # a checkpoint path
+        from sciml.models import load_model
+
+        model = load_model(model)
     net_dim = getattr(model, "dim", None)
     if isinstance(model, torch.nn.Module):
         if net_dim is None:
@@ -104,8 +128,8 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
     def propose(r: torch.Tensor) -> torch.Tensor:
         if isinstance(model, str) and model == "identity":
             return r.clone()
-        rn = (r / r.norm()).reshape(1, 1, *grid_shape)
         if isinstance(model, torch.nn.Module):
+            rn = (r / r.norm()).reshape(1, 1, *grid_shape)
             inp = torch.cat([rn, fluid.reshape(1, 1, *grid_shape)], 1) if getattr(model, "use_mask", False) else rn
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 q = model(inp.float())
@@ -114,15 +138,34 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
 
     if hist[-1] <= rtol:
         return x.cpu().numpy(), 0
-    for it in range(1, maxiter + 1):
-        q = propose(r)
+
+    def orthogonalise(v: torch.Tensor) -> torch.Tensor:
         for p, Ap, pAp in dirs[-k:] if k > 0 else []:
-            q = q - (q @ Ap) / pAp * p
+            v = v - (v @ Ap) / pAp * p
+        return v
+
+    for it in range(1, maxiter + 1):
+        q = orthogonalise(propose(r))
         Aq = Aop(q)
         qAq = q @ Aq
         if not torch.isfinite(qAq) or qAq <= 0:  # degenerate proposal: fall back to steepest descent
             q, Aq = r.clone(), Aop(r)
             qAq = q @ Aq
+        if safeguard:
+            # energy-norm error reduction of this step, (q^T r)^2 / q^T A q, against what the residual
+            # direction alone would give; if the net's proposal is worse, minimise over span{q, s}
+            s = orthogonalise(r.clone())
+            As = Aop(s)
+            sAs = s @ As
+            if sAs > 0 and (q @ r) ** 2 / qAq < (1 - 1e-10) * (s @ r) ** 2 / sAs:
+                G = torch.stack([torch.stack([qAq, q @ As]), torch.stack([q @ As, sAs])])
+                g = torch.stack([q @ r, s @ r])
+                if torch.linalg.cond(G) < 1e12:
+                    c = torch.linalg.solve(G, g)
+                    q, Aq = c[0] * q + c[1] * s, c[0] * Aq + c[1] * As
+                else:
+                    q, Aq = s, As
+                qAq = q @ Aq
         alpha = (q @ r) / qAq
         x = x + alpha * q
         r = bt - Aop(x)

@@ -68,10 +68,14 @@ def dcdm_loss(model: torch.nn.Module, batch) -> torch.Tensor:
 
 
 def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometries: int = 24, epochs: int = 10,
-               batch_size: int = 16, lr: float = 1e-3, channels: int = 16, seed: int = 0, device: str = "auto",
-               resume: bool = False):
+               batch_size: int = 16, lr: float = 1e-3, channels: int = 16, blocks: int = 2,
+               coarse_blocks: int | None = None, lanczos_steps: int = 300, init: str | None = None,
+               seed: int = 0, device: str = "auto", resume: bool = False):
     """Generate Ritz training vectors and train the ``dcdm`` net through the shared Trainer; returns the
-    path of the best checkpoint. This is what ``sciml train examples/configs/dcdm_train.yaml`` runs."""
+    path of the best checkpoint. This is what ``sciml train examples/configs/dcdm_train.yaml`` runs.
+
+    ``init``: a ``dcdm`` checkpoint to start from (its architecture is used; e.g. a 16^3 stage before a
+    32^3 stage, see docs/dcdm.md)."""
     from pathlib import Path
 
     from sciml.data import make_dataset, open_dataset, save_dataset
@@ -81,12 +85,19 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
     out = Path(out_dir)
     data_path = out / "ritz.nc"
     if not data_path.exists():
-        save_dataset(make_dataset("dcdm_ritz", n=n, res=res, seed=seed, geometries=geometries), data_path)
+        out.mkdir(parents=True, exist_ok=True)
+        save_dataset(make_dataset("dcdm_ritz", n=n, res=res, seed=seed, geometries=geometries,
+                                  lanczos_steps=lanczos_steps), data_path)
     ds = open_dataset(data_path).load()
     split = int(0.9 * ds.sizes["sample"])
     train, val = RitzDataset(ds.isel(sample=slice(0, split))), RitzDataset(ds.isel(sample=slice(split, None)))
     torch.manual_seed(seed)
-    model = build_model("dcdm", dim=3, channels=channels)
+    if init:
+        from sciml.models import load_model
+
+        model = load_model(init)
+    else:
+        model = build_model("dcdm", dim=3, channels=channels, blocks=blocks, coarse_blocks=coarse_blocks)
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", scheduler="cosine",
                       grad_clip=1.0, seed=seed, device=device)
     Trainer(model, cfg, train, val, compute_loss=dcdm_loss, out_dir=out,

@@ -158,3 +158,39 @@ def rhs_noise(solid: np.ndarray, rng: np.random.Generator | int = 0) -> np.ndarr
     """White noise, zero in solids, unit norm."""
     b = np.random.default_rng(rng).standard_normal(solid.shape) * ~solid
     return b / np.linalg.norm(b)
+
+
+def fill_enclosed(solid: np.ndarray, open_faces: tuple[str, ...] = ("y+",)) -> np.ndarray:
+    """``solid`` with every fluid pocket that touches no open face filled in (such a pocket would make
+    the matrix singular: its pressure is defined only up to a constant)."""
+    from scipy import ndimage
+
+    solid = np.asarray(solid, dtype=bool)
+    labels, _ = ndimage.label(~solid)
+    reach = np.unique(labels[(_open_count(solid.shape, open_faces) > 0) & ~solid])
+    return solid | ~np.isin(labels, reach[reach > 0])
+
+
+def cylinder_obstacles(shape: tuple[int, ...], n_cylinders: int = 3, radius: tuple[float, float] = (0.04, 0.1),
+                       rng: np.random.Generator | int = 0) -> np.ndarray:
+    """Pillars: 3-D cylinders along a random axis spanning the domain (in 2-D: discs). Not in the
+    DCDM training distribution (boxes/spheres), so used as unseen shapes by ``sciml bench dcdm``."""
+    rng = np.random.default_rng(rng)
+    grids = np.meshgrid(*[(np.arange(s) + 0.5) / s for s in shape], indexing="ij")
+    solid = np.zeros(shape, dtype=bool)
+    for _ in range(n_cylinders):
+        axis = int(rng.integers(len(shape)))
+        c, r = rng.uniform(0.15, 0.85, len(shape)), rng.uniform(*radius)
+        solid |= sum((g - ci) ** 2 for a, (g, ci) in enumerate(zip(grids, c)) if a != axis) < r**2
+    return fill_enclosed(solid)
+
+
+def porous_obstacles(shape: tuple[int, ...], fraction: float = 0.2, smooth: float = 2.0,
+                     rng: np.random.Generator | int = 0, open_faces: tuple[str, ...] = ("y+",)) -> np.ndarray:
+    """Irregular porous medium: the top ``fraction`` of a Gaussian-smoothed noise field (width ``smooth``
+    cells) is solid; enclosed pockets are filled. Unseen in training (boxes/spheres)."""
+    from scipy import ndimage
+
+    rng = np.random.default_rng(rng)
+    field = ndimage.gaussian_filter(rng.standard_normal(shape), smooth, mode="wrap")
+    return fill_enclosed(field > np.quantile(field, 1.0 - fraction), open_faces)

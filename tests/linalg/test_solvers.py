@@ -97,3 +97,19 @@ def test_lanczos_orthogonality_and_ritz_values():
     assert np.linalg.norm(A @ Y[:, -1] - theta[-1] * Y[:, -1]) < 1e-4  # a converged Ritz vector is an eigenvector
     full, _ = ritz_pairs(lambda v: A @ v, v0, eig.size, drop_below=0)
     np.testing.assert_allclose(full, eig, rtol=1e-7)
+
+
+def test_operator_forms_agree(problem):
+    """scipy CSR, a LinearOperator and a matrix-free torch callable give the same DCDM iterates."""
+    from sciml.pde.poisson import apply_poisson
+
+    A, b, solid = problem
+    st = torch.as_tensor(solid)[None]
+    torch_op = lambda v: apply_poisson(v.reshape(1, *solid.shape), st).reshape(-1)  # noqa: E731
+    xs = [dcdm_solve(op, b, model="identity", rtol=1e-9)[0]
+          for op in (A, spla.aslinearoperator(A), torch_op)]
+    for x in xs[1:]:
+        np.testing.assert_allclose(x, xs[0], rtol=1e-8, atol=1e-12)
+    assert np.linalg.norm(b - A @ xs[0]) <= 1e-9 * np.linalg.norm(b)
+    with pytest.raises(SchemaError, match="not symmetric"):
+        dcdm_solve(spla.aslinearoperator(sp.csr_matrix(np.triu(np.ones((8, 8))))), np.ones(8), model="identity")

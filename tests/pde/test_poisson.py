@@ -47,3 +47,18 @@ def test_rhs_generators():
     for gen in (rhs_divergence, rhs_blobs, rhs_noise):
         b = gen(solid, 1)
         assert b.shape == solid.shape and np.all(b[solid] == 0) and abs(np.linalg.norm(b) - 1) < 1e-12
+
+
+def test_unseen_obstacle_generators_give_nonsingular_systems():
+    from sciml.pde.poisson import cylinder_obstacles, fill_enclosed, porous_obstacles
+
+    shape = (12, 12, 12)
+    for solid in (cylinder_obstacles(shape, 3, rng=0), porous_obstacles(shape, 0.3, rng=1)):
+        assert solid.any() and (~solid).any()
+        A = poisson_matrix(solid)  # raises if a fluid pocket touches no open face
+        np.linalg.cholesky(A.toarray())  # raises unless SPD
+    sealed = np.zeros((7, 7), dtype=bool)
+    sealed[1:4, 1:4] = True
+    sealed[2, 2] = False
+    filled = fill_enclosed(sealed, ("y+",))
+    assert filled[2, 2] and filled.sum() == sealed.sum() + 1

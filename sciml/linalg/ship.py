@@ -1,0 +1,37 @@
+"""Export a trained ``dcdm`` checkpoint as the package's shipped model (weights + config only, < 1 MB).
+
+    python -m sciml.linalg.ship runs/dcdm32/best.pt [--dest sciml/assets/dcdm_poisson3d.pt]
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sciml.models import load_model
+from sciml.train.checkpoint import load_checkpoint, save_checkpoint
+
+DEFAULT_DEST = Path(__file__).resolve().parents[1] / "assets" / "dcdm_poisson3d.pt"
+
+
+def ship(src: str, dest: str | Path = DEFAULT_DEST) -> Path:
+    """Re-save ``src`` without optimizer state, keeping its metrics/notes in ``extra``."""
+    ckpt = load_checkpoint(src, expected_model="dcdm")
+    model = load_model(src)
+    extra = {"source": str(src), "trained": {k: v for k, v in ckpt.get("extra", {}).items()
+                                             if isinstance(v, (int, float, str))}}
+    Path(dest).parent.mkdir(parents=True, exist_ok=True)
+    return save_checkpoint(dest, model, extra=extra)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("src")
+    p.add_argument("--dest", default=str(DEFAULT_DEST))
+    a = p.parse_args(argv)
+    out = ship(a.src, a.dest)
+    print(f"wrote {out} ({out.stat().st_size / 1024:.0f} KiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,50 @@
+"""The shipped pretrained model: present, small, and useful on problems it never saw."""
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from sciml.bench.dcdm import problem
+from sciml.linalg import dcdm_solve, ic0_grid, load_shipped_model, pcg
+from sciml.pde.poisson import poisson_matrix, rhs_blobs, sphere_obstacles
+
+
+def test_shipped_model_is_small_and_3d():
+    path = resources.files("sciml") / "assets" / "dcdm_poisson3d.pt"
+    assert path.is_file() and path.stat().st_size < 1_000_000
+    net = load_shipped_model()
+    assert net.dim == 3 and sum(p.numel() for p in net.parameters()) < 120_000
+
+
+def test_default_model_solves_out_of_the_box():
+    solid = sphere_obstacles((16, 16, 16), 2, rng=7)
+    A = poisson_matrix(solid)
+    b = rhs_blobs(solid, 3).ravel()
+    hist = []
+    x, info = dcdm_solve(A, b, rtol=1e-6, maxiter=200, history=hist)
+    assert info == 0 and np.linalg.norm(b - A @ x) <= 1e-6 * np.linalg.norm(b)
+    cg_hist = []
+    pcg(A, b, None, rtol=1e-6, history=cg_hist)
+    assert len(hist) < len(cg_hist)  # the learned directions beat plain CG's
+
+
+@pytest.mark.slow
+def test_beats_ic0_on_unseen_64_obstacles():
+    A, b, solid = problem(64, 0, unseen=True)  # pillars + porous medium: never in training
+    h_dc, h_ic = [], []
+    x, info = dcdm_solve(A, b, grid_shape=solid.shape, rtol=1e-4, maxiter=200, history=h_dc)
+    pcg(A, b, ic0_grid(A, solid.shape), rtol=1e-4, history=h_ic)
+    assert info == 0 and np.linalg.norm(b - A @ x) <= 1e-4 * np.linalg.norm(b)
+    assert len(h_dc) < len(h_ic), (len(h_dc) - 1, len(h_ic) - 1)
+
+
+def test_safeguard_keeps_the_default_solve_moving():
+    """The paper's k=2 loop can stall when the net's proposal is nearly orthogonal to r; the safeguard
+    (default) steps in span{q, r} instead."""
+    solid = sphere_obstacles((16, 16, 16), 2, rng=7)
+    A = poisson_matrix(solid)
+    b = rhs_blobs(solid, 3).ravel()
+    h_paper, h_safe = [], []
+    dcdm_solve(A, b, rtol=1e-6, maxiter=60, history=h_paper, safeguard=False)
+    x, info = dcdm_solve(A, b, rtol=1e-6, maxiter=60, history=h_safe)
+    assert info == 0 and min(h_paper) > 1e-6
