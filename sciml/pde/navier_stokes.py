@@ -4,6 +4,8 @@
 
 Pseudo-spectral: derivatives by FFT, 2/3-rule dealiasing of the advection term, Crank-Nicolson
 for diffusion and Heun (RK2) for advection and forcing, so the scheme is second order in time.
+Output frames land exactly on ``t_out / frames`` multiples: each frame is split into equal
+sub-steps no longer than ``dt`` (or, with ``dt=None``, than the CFL limit ``cfl * dx / max|u|``).
 Everything runs on the device of the initial condition (CPU or GPU), for a whole batch at once.
 Verified against the exact decaying Taylor-Green vortex and by spectral convergence
 (``tests/pde/test_navier_stokes.py``).
@@ -35,13 +37,15 @@ class NavierStokes2D:
     ----------
     res : grid points per side.
     nu : kinematic viscosity.
-    dt : time step (keep ``max|u| dt / dx`` below ~0.5).
-    forcing : (res, res) tensor or None.
+    dt : largest time step, or None to choose it per frame from ``cfl`` (explicit advection needs
+        ``max|u| dt / dx`` below about 1; Crank-Nicolson diffusion has no step limit).
+    forcing : (res, res) tensor or None (time-independent, in 1/s^2).
+    cfl : target Courant number when ``dt`` is None.
     """
 
-    def __init__(self, res: int, nu: float, dt: float, forcing: torch.Tensor | None = None,
-                 device: str | torch.device | None = None, dtype: torch.dtype = torch.float64):
-        self.res, self.nu, self.dt = res, nu, dt
+    def __init__(self, res: int, nu: float, dt: float | None = None, forcing: torch.Tensor | None = None,
+                 device: str | torch.device | None = None, dtype: torch.dtype = torch.float64, cfl: float = 0.25):
+        self.res, self.nu, self.dt, self.cfl = res, nu, dt, cfl
         # wavenumbers of the rFFT layout: ky along rows (full), kx along columns (half)
         ky = torch.fft.fftfreq(res, d=1.0 / res, device=device, dtype=dtype)[:, None].expand(res, res // 2 + 1)
         kx = torch.fft.rfftfreq(res, d=1.0 / res, device=device, dtype=dtype)[None, :].expand(res, res // 2 + 1)
@@ -69,41 +73,55 @@ class NavierStokes2D:
         nl = -self.dealias * torch.fft.rfft2(u * wx + v * wy)
         return nl + self.f_hat if self.f_hat is not None else nl
 
-    def step(self, w_hat: torch.Tensor) -> torch.Tensor:
-        """One Heun / Crank-Nicolson step on the rFFT of the vorticity."""
-        a = 0.5 * self.dt * self.nu * self.lap
+    def step(self, w_hat: torch.Tensor, dt: float | None = None) -> torch.Tensor:
+        """One Heun / Crank-Nicolson step of length ``dt`` (default ``self.dt``) on the rFFT of the vorticity."""
+        dt = self.dt if dt is None else dt
+        a = 0.5 * dt * self.nu * self.lap
         f0 = self.tendency(w_hat)
-        pred = ((1 + a) * w_hat + self.dt * f0) / (1 - a)
-        return ((1 + a) * w_hat + 0.5 * self.dt * (f0 + self.tendency(pred))) / (1 - a)
+        pred = ((1 + a) * w_hat + dt * f0) / (1 - a)
+        return ((1 + a) * w_hat + 0.5 * dt * (f0 + self.tendency(pred))) / (1 - a)
 
-    def solve(self, w0: torch.Tensor, t_out: float, frames: int, progress: bool = False) -> torch.Tensor:
-        """Integrate ``w0: (B, res, res)``; returns ``(B, frames + 1, res, res)`` at t = 0, t_out/frames, ..."""
-        steps_per_frame = max(1, round(t_out / frames / self.dt))
+    def _substeps(self, w_hat: torch.Tensor, span: float) -> int:
+        """Number of equal steps covering ``span``: ``dt`` if fixed, else the CFL limit of the batch."""
+        if self.dt is not None:
+            return max(1, math.ceil(span / self.dt - 1e-9))
+        u, v = self.velocity(w_hat)
+        umax = float(torch.sqrt(u**2 + v**2).max())
+        return max(1, math.ceil(span * umax * self.res / self.cfl))
+
+    def solve(self, w0: torch.Tensor, t_out: float, frames: int = 1, progress: bool = False) -> torch.Tensor:
+        """Integrate ``w0: (B, res, res)`` (1/s); returns ``(B, frames + 1, res, res)`` at t = k t_out/frames exactly."""
+        span = t_out / frames
         w_hat = torch.fft.rfft2(w0)
         out = [w0]
         for _ in tqdm(range(frames), desc="navier-stokes", disable=not progress, leave=False):
-            for _ in range(steps_per_frame):
-                w_hat = self.step(w_hat)
+            n = self._substeps(w_hat, span)
+            for _ in range(n):
+                w_hat = self.step(w_hat, span / n)
             out.append(torch.fft.irfft2(w_hat, s=(self.res, self.res)))
         return torch.stack(out, dim=1)
 
-    def max_courant(self, w: torch.Tensor) -> float:
-        """max |u| dt / dx over the batch."""
+    def max_courant(self, w: torch.Tensor, dt: float | None = None) -> float:
+        """max |u| dt / dx over the batch (``dt`` defaults to ``self.dt``): cells travelled in ``dt``."""
         u, v = self.velocity(torch.fft.rfft2(w))
-        return float(torch.sqrt(u**2 + v**2).max()) * self.dt * self.res
+        return float(torch.sqrt(u**2 + v**2).max()) * (self.dt if dt is None else dt) * self.res
 
 
 @register_dataset("ns_vorticity")
 def make_ns_vorticity(n: int = 20, res: int = 64, seed: int = 0, nu: float = 1e-3, frames: int = 20,
-                      frame_dt: float = 1.0, burn_in: float = 2.0, dt: float = 5e-3, alpha: float = 2.5,
+                      frame_dt: float = 1.0, burn_in: float = 2.0, dt: float | None = None, alpha: float = 2.5,
                       tau: float = 7.0, forcing_amplitude: float = 0.1, device: str | None = None) -> xr.Dataset:
     """Trajectories of vorticity ``w`` (sample, time, y, x) from GRF initial conditions.
 
     The first ``burn_in`` time units are discarded so the flow has developed; frames are
-    ``frame_dt`` apart (at ``frame_dt = 1`` and nu = 1e-3, features move about 5-8 cells per frame at 64^2, the misalignment regime SineNet targets).
+    ``frame_dt`` apart (at ``frame_dt = 1`` and nu = 1e-3, the fastest features move about 7-8 cells
+    per frame at 64^2, 3-4 at 32^2: the misalignment regime SineNet targets). ``dt=None`` picks
+    sub-steps at Courant number 0.25 (:class:`NavierStokes2D`); ``tau``/``alpha`` shape the GRF
+    initial condition (``sciml.pde.grf.grf_periodic``).
     """
     dev = torch.device(device) if device else torch.device("cpu")
     solver = NavierStokes2D(res, nu, dt, kolmogorov_forcing(res, forcing_amplitude, dev), device=dev)
+    # GRF draws on the CPU generator, then moves: the same seed gives the same data on any device
     w0 = grf_periodic(n, res, alpha, tau, seed, device=dev)
     if burn_in > 0:
         w0 = solver.solve(w0, burn_in, 1)[:, -1]
