@@ -42,7 +42,9 @@ def upsample2(x: torch.Tensor, size: tuple[int, int], periodic: bool) -> torch.T
     wraps around instead of seeing an edge; the 4 upsampled cells per side are cropped after.
     """
     if periodic:
-        y = F.interpolate(F.pad(x, (2, 2, 2, 2), mode="circular"), scale_factor=2, mode="bicubic", align_corners=False)
+        h, w = x.shape[-2:]  # wrap by indexing: exact even on grids smaller than the pad (1x1 at the bottom)
+        iy, ix = (torch.arange(-2, n + 2, device=x.device) % n for n in (h, w))
+        y = F.interpolate(x[..., iy, :][..., ix], scale_factor=2, mode="bicubic", align_corners=False)
         y = y[..., 4:-4, 4:-4]
     else:
         y = F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
