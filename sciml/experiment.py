@@ -28,6 +28,7 @@ from sciml.registry import Registry
 # method recipes runnable from a YAML `task:` key: fn(out_dir, resume, **params) -> checkpoint path
 TASKS: Registry = Registry("task", ["sciml.linalg", "sciml.pinn", "sciml.inverse", "sciml.climate"])
 TASKS.register("dcdm")(lambda **kw: __import__("sciml.linalg.training", fromlist=["x"]).train_dcdm(**kw))
+TASKS.register("trajectory")(lambda **kw: __import__("sciml.evaluate.trajectory", fromlist=["x"]).train_trajectory(**kw))
 from sciml.train import Trainer, TrainConfig, build_loss
 
 

@@ -1,4 +1,12 @@
-"""Building blocks of SineNet's U-shaped "waves": residual conv blocks and padding-aware resampling."""
+"""Building blocks of SineNet's U-shaped "waves" (ICLR 2024), structured as in the reference code.
+
+A wave with L levels and channel multiplier m on C channels has widths
+``C, int(C m), int(C m^2), ..., int(C m^L)``: L encoder stages each halve the grid (AvgPool(2))
+and widen, L decoder stages upsample (bicubic x2) and narrow back to C. Every stage is one
+:class:`ConvBlock` (two 3x3 convs, each followed by GroupNorm(1) and GELU) plus a 1x1-conv
+shortcut. The "disentangled" branch pools the wave's input alongside and concatenates it to every
+encoder stage after the first, so each scale sees the raw state and not only its processed version.
+"""
 from __future__ import annotations
 
 import torch
@@ -6,71 +14,108 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-class ResBlock(nn.Module):
-    """Two 3x3 convs (GroupNorm(1) + GELU each) plus a 1x1-conv shortcut: (B, c_in, H, W) -> (B, c_out, H, W)."""
+class ConvBlock(nn.Module):
+    """conv3x3 -> GroupNorm(1) -> GELU, twice: (B, c_in, H, W) -> (B, c_out, H, W)."""
 
     def __init__(self, c_in: int, c_out: int, padding_mode: str = "zeros"):
         super().__init__()
-        self.net = nn.Sequential(
-            nn.GroupNorm(1, c_in), nn.GELU(), nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode=padding_mode),
-            nn.GroupNorm(1, c_out), nn.GELU(), nn.Conv2d(c_out, c_out, 3, padding=1, padding_mode=padding_mode),
-        )
-        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+        conv = lambda a, b: nn.Conv2d(a, b, 3, padding=1, padding_mode=padding_mode)  # noqa: E731
+        self.net = nn.Sequential(conv(c_in, c_out), nn.GroupNorm(1, c_out), nn.GELU(),
+                                 conv(c_out, c_out), nn.GroupNorm(1, c_out), nn.GELU())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.skip(x) + self.net(x)
-
-
-def upsample2(x: torch.Tensor, size: tuple[int, int], periodic: bool) -> torch.Tensor:
-    """Bicubic x2 upsampling to ``size``; on a periodic domain, pad circularly first so the
-    interpolation wraps around instead of seeing an edge."""
-    if periodic:
-        p = 2
-        y = F.interpolate(F.pad(x, (p, p, p, p), mode="circular"), scale_factor=2, mode="bicubic", align_corners=False)
-        y = y[..., 2 * p: -2 * p, 2 * p: -2 * p]
-    else:
-        y = F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
-    if y.shape[-2:] != tuple(size):
-        y = F.interpolate(y, size=size, mode="bilinear", align_corners=False)
-    return y
+        return self.net(x)
 
 
 def down2(x: torch.Tensor) -> torch.Tensor:
-    """AvgPool(2), padding odd sizes by replication so every cell is covered."""
+    """AvgPool(2); odd sizes are padded by replication so every cell is covered."""
     h, w = x.shape[-2:]
     if h % 2 or w % 2:
         x = F.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
     return F.avg_pool2d(x, 2)
 
 
-class Wave(nn.Module):
-    """One U-shaped wave with ``levels`` levels, channels ``chans[l]`` at level l.
+def upsample2(x: torch.Tensor, size: tuple[int, int], periodic: bool) -> torch.Tensor:
+    """Bicubic x2 upsampling to ``size`` (B, C, *size).
 
-    Encoder level l: ResBlock(input + projection of the l-times pooled wave input); decoder: bicubic
-    up, concatenate the skip of the same level, ResBlock. Skips stay inside the wave.
+    On a periodic domain the input is first padded circularly by 2 cells so the cubic stencil
+    wraps around instead of seeing an edge; the 4 upsampled cells per side are cropped after.
+    """
+    if periodic:
+        h, w = x.shape[-2:]  # wrap by indexing: exact even on grids smaller than the pad (1x1 at the bottom)
+        iy, ix = (torch.arange(-2, n + 2, device=x.device) % n for n in (h, w))
+        y = F.interpolate(x[..., iy, :][..., ix], scale_factor=2, mode="bicubic", align_corners=False)
+        y = y[..., 4:-4, 4:-4]
+    else:
+        y = F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False)
+    if y.shape[-2:] != tuple(size):  # odd grids: the pooled size was rounded up
+        y = y[..., : size[0], : size[1]] if y.shape[-2] >= size[0] and y.shape[-1] >= size[1] else \
+            F.interpolate(y, size=size, mode="bilinear", align_corners=False)
+    return y
+
+
+class DownStage(nn.Module):
+    """Pool, (concatenate the pooled wave input), ConvBlock, plus a 1x1 shortcut of the pooled features."""
+
+    def __init__(self, c_in: int, c_out: int, c_inject: int, padding_mode: str):
+        super().__init__()
+        self.block = ConvBlock(c_in + c_inject, c_out, padding_mode)
+        self.shortcut = nn.Conv2d(c_in, c_out, 1)
+        self.inject = c_inject > 0
+
+    def forward(self, h: torch.Tensor, pooled_input: torch.Tensor | None) -> torch.Tensor:
+        h = down2(h)
+        z = torch.cat([h, pooled_input], dim=1) if self.inject else h
+        return self.block(z) + self.shortcut(h)
+
+
+class UpStage(nn.Module):
+    """Upsample, concatenate the same-level skip, ConvBlock, plus a 1x1 shortcut of the upsampled features."""
+
+    def __init__(self, c_in: int, c_out: int, padding_mode: str):
+        super().__init__()
+        self.block = ConvBlock(c_in + c_out, c_out, padding_mode)
+        self.shortcut = nn.Conv2d(c_in, c_out, 1)
+        self.periodic = padding_mode == "circular"
+
+    def forward(self, h: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        up = upsample2(h, skip.shape[-2:], self.periodic)
+        return self.block(torch.cat([skip, up], dim=1)) + self.shortcut(up)
+
+
+def wave_channels(channels: int, mult: float, levels: int) -> list[int]:
+    """Widths ``[C, int(C m), ..., int(C m^levels)]`` of a wave (truncation, as in the reference code)."""
+    return [channels] + [int(channels * mult ** (l + 1)) for l in range(levels)]
+
+
+class Wave(nn.Module):
+    """One U-shaped wave: (B, C, H, W) -> (B, C, H, W); skips stay inside the wave.
+
+    Parameters
+    ----------
+    channels : C, the width at full resolution (the wave's input and output).
+    mult : per-level channel multiplier.
+    levels : number of pooling stages (the grid is divided by 2^levels at the bottom).
+    padding_mode : "circular" (periodic domains) or "zeros".
+    disentangle : feed the repeatedly pooled wave input into encoder stages 2..levels.
     """
 
-    def __init__(self, chans: list[int], padding_mode: str = "zeros", disentangle: bool = True):
+    def __init__(self, channels: int, mult: float, levels: int = 4, padding_mode: str = "zeros",
+                 disentangle: bool = True):
         super().__init__()
-        self.periodic = padding_mode == "circular"
-        c0 = chans[0]
-        self.enc = nn.ModuleList(ResBlock(chans[max(l - 1, 0)] if l else c0, chans[l], padding_mode)
-                                 for l in range(len(chans)))
-        self.inject = nn.ModuleList(nn.Conv2d(c0, chans[l - 1], 1) for l in range(1, len(chans))) if disentangle else None
-        self.dec = nn.ModuleList(ResBlock(chans[l + 1] + chans[l], chans[l], padding_mode)
-                                 for l in reversed(range(len(chans) - 1)))
+        ch = wave_channels(channels, mult, levels)
+        self.disentangle = disentangle
+        self.down = nn.ModuleList(DownStage(ch[l], ch[l + 1], channels if (disentangle and l) else 0, padding_mode)
+                                  for l in range(levels))
+        self.up = nn.ModuleList(UpStage(ch[l + 1], ch[l], padding_mode) for l in reversed(range(levels)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skips, h, pooled = [], x, x
-        for l, block in enumerate(self.enc):
-            if l:
-                h, pooled = down2(h), down2(pooled)
-                if self.inject is not None:  # disentangled branch: the raw input at this scale
-                    h = h + self.inject[l - 1](pooled)
-            h = block(h)
+        skips, h, pooled = [x], x, x
+        for stage in self.down:
+            pooled = down2(pooled) if self.disentangle else None
+            h = stage(h, pooled)
             skips.append(h)
         h = skips.pop()
-        for block in self.dec:
-            skip = skips.pop()
-            h = block(torch.cat([upsample2(h, skip.shape[-2:], self.periodic), skip], dim=1))
+        for stage in self.up:
+            h = stage(h, skips.pop())
         return h

@@ -55,3 +55,23 @@ def test_dataset_dims_and_motion():
     assert ds["w"].attrs["units"] == "1 / s" and np.isfinite(ds["w"].values).all()
     change = float(np.abs(ds.w.isel(time=1) - ds.w.isel(time=0)).mean() / np.abs(ds.w.isel(time=0)).mean())
     assert change > 0.05  # frames differ: features move between frames
+
+
+def test_second_order_in_time_on_a_nonlinear_forced_flow():
+    """Self-convergence of Heun/CN on a GRF flow with advection: error ratio ~4 per halving of dt."""
+    w0 = grf_periodic(1, 32, seed=2)
+    run = lambda dt: NavierStokes2D(32, 1e-3, dt, kolmogorov_forcing(32)).solve(w0, 1.0, 1)[0, -1]  # noqa: E731
+    ref, w1, w2 = run(0.0025), run(0.04), run(0.02)
+    e1, e2 = float((w1 - ref).abs().max()), float((w2 - ref).abs().max())
+    assert e2 < 1e-3 * float(ref.abs().max()) and 3.3 < e1 / e2 < 5.0, (e1, e2)
+
+
+def test_frames_land_on_exact_times_and_cfl_steps_agree():
+    """t_out / frames need not be a multiple of dt; the CFL-chosen steps match a fine fixed step."""
+    nu, w0 = 0.01, _taylor_green(16)
+    w = NavierStokes2D(16, nu, 0.03).solve(w0, 0.1, 1)[:, -1]  # 4 steps of 0.025, not 3 of 0.03
+    torch.testing.assert_close(w, w0 * math.exp(-8 * math.pi**2 * nu * 0.1), atol=1e-4, rtol=0)  # a 0.09 end time would miss by 7e-3
+    g = grf_periodic(2, 32, seed=4)
+    auto = NavierStokes2D(32, 1e-3, None, kolmogorov_forcing(32)).solve(g, 1.0, 2)
+    fine = NavierStokes2D(32, 1e-3, 0.005, kolmogorov_forcing(32)).solve(g, 1.0, 2)
+    assert float((auto - fine).abs().max()) < 1e-3 * float(fine.abs().max())  # CFL 0.25: 6e-4

@@ -1,0 +1,31 @@
+import torch
+
+from sciml.bench.sinenet import NextFrameFromIncrement, gmacs, method_configs
+from sciml.models import build_model, count_parameters
+
+ISSUE_METHODS = ["unet", "sinenet-2", "sinenet-4", "sinenet-8", "unet-compute-matched", "sinenet-8-zeropad", "fno"]
+
+
+def _build(cfg):
+    cfg = dict(cfg)
+    return build_model(cfg.pop("name"), **cfg)
+
+
+def test_method_names_and_matching():
+    cfgs = method_configs(fields=1, periodic=True, channels=4, res=32, history=2)
+    assert list(cfgs) == ISSUE_METHODS
+    assert "sinenet-8-zeropad" not in method_configs(fields=3, periodic=False, channels=4, res=32, history=2)
+    x = torch.randn(1, 2, 32, 32)
+    models = {k: _build(c) for k, c in cfgs.items()}
+    p1 = count_parameters(models["unet"])
+    assert all(abs(count_parameters(models[k]) / p1 - 1) < 0.02 for k in ("sinenet-2", "sinenet-4", "sinenet-8"))
+    g8, gcm = gmacs(models["sinenet-8"], x), gmacs(models["unet-compute-matched"], x)
+    assert abs(gcm / g8 - 1) < 0.25 and gcm > 2 * gmacs(models["unet"], x)
+    assert cfgs["sinenet-8-zeropad"]["padding_mode"] == "zeros" and cfgs["sinenet-8"]["padding_mode"] == "circular"
+
+
+def test_increment_wrapper_starts_at_persistence():
+    m = NextFrameFromIncrement(build_model("sinenet", fields=2, history=2, waves=2, channels=4), 2)
+    x = torch.randn(3, 4, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(m(x), x[:, 2:])
