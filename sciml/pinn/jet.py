@@ -34,11 +34,11 @@ def autograd_jet(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, or
     """Jet of a scalar field ``fn: (P, d) -> (P,)`` or ``(P, 1)`` by nested torch autograd."""
     x = x.detach().requires_grad_(True)
     u = fn(x).reshape(-1)
-    du = torch.autograd.grad(u.sum(), x, create_graph=True)[0]
+    du = torch.autograd.grad(u.sum(), x, create_graph=True, materialize_grads=True)[0]
     ddu = None
     if order >= 2:
-        cols = [torch.autograd.grad(du[:, k].sum(), x, create_graph=create_graph)[0][:, k]
-                for k in range(x.shape[1])]
+        cols = [torch.autograd.grad(du[:, k].sum(), x, create_graph=create_graph,
+                                    materialize_grads=True)[0][:, k] for k in range(x.shape[1])]
         ddu = torch.stack(cols, dim=1)
     if not create_graph:
         u, du = u.detach(), du.detach()
