@@ -9,13 +9,14 @@ from sciml.pinn.training import PhysicsLoss, relative_l2, train_physics
 from sciml.pinn.sampling import CollocationSampler
 
 
-def test_adam_then_lbfgs_reduces_error_on_helmholtz():
+def test_adam_then_lbfgs_reduces_loss_and_reports_final_error():
     p = get_problem("helmholtz2d")
     m = build_model("pig", lower=p.lower, upper=p.upper, n_gaussians=40, sigma0=0.2)
-    before = relative_l2(m, p)
     out = train_physics(m, p, adam_steps=40, lbfgs_steps=2, lbfgs_max_iter=10, n_colloc=128, eval_every=20)
-    assert len(out["history"]) == 3  # two Adam epochs + one L-BFGS epoch
-    assert out["rel_l2"] < 0.9 * before
+    hist = out["history"]
+    assert len(hist) == 3  # two Adam epochs + one L-BFGS epoch
+    assert hist[1]["train_loss"] < 0.5 * hist[0]["train_loss"]
+    assert hist[2]["train_loss"] < hist[1]["train_loss"]  # L-BFGS improves on the frozen points
     assert out["history"][-1]["val_rel_l2"] == out["rel_l2"]  # the final error, not the best
     assert out["wall_s"] > 0
 
