@@ -1,0 +1,12 @@
+"""Physics-informed training: PDE problems, collocation samplers, physics loss, reference solvers.
+
+>>> from sciml.pinn import get_problem, train_physics
+>>> problem = get_problem("helmholtz2d")
+"""
+from sciml.pinn.jet import Jet, autograd_jet, model_jet
+from sciml.pinn.problems import Problem, get_problem, problem_names, register_problem
+from sciml.pinn.sampling import CollocationSampler
+from sciml.pinn.training import PhysicsLoss, predict_grid, relative_l2, train_physics
+
+__all__ = ["Jet", "autograd_jet", "model_jet", "Problem", "get_problem", "problem_names", "register_problem",
+           "CollocationSampler", "PhysicsLoss", "predict_grid", "relative_l2", "train_physics"]
