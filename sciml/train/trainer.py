@@ -155,7 +155,7 @@ class Trainer:
 
             loss = self.optimizer.step(closure)
             self.scheduler.step()
-            return float(loss), logs_box
+            return float(loss.detach()), logs_box  # L-BFGS returns the closure loss with its graph
         self.optimizer.zero_grad(set_to_none=True)
         loss, logs = self._loss(batch)
         self._check_finite(loss)
