@@ -178,15 +178,18 @@ def main(argv: list[str] | None = None) -> int:
     res = BenchResult("pig", command=" ".join(["sciml bench pig", *argv]), device=args.device)
     pictures: dict = {}
     t0 = time.perf_counter()
-    for task in tasks:
-        run_task(task, preset, res, args.device, pictures, lambda s: print(s, flush=True))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    plot(pictures, out / "pig.png")
-    body = markdown(res, preset, tasks) + f"\nTotal bench time {time.perf_counter() - t0:.0f} s.\n"
-    if args.notes and Path(args.notes).exists():
-        body += "\n" + Path(args.notes).read_text()
-    res.write(out, body)
+    for i, task in enumerate(tasks):
+        run_task(task, preset, res, args.device, pictures, lambda s: print(s, flush=True))
+        # written after every problem, so that an interrupted run leaves what it finished
+        done = tasks[: i + 1]
+        plot(pictures, out / "pig.png")
+        partial = "" if i == len(tasks) - 1 else f" (partial: {len(done)} of {len(tasks)} problems)"
+        body = markdown(res, preset, done) + f"\nTotal bench time {time.perf_counter() - t0:.0f} s{partial}.\n"
+        if args.notes and Path(args.notes).exists():
+            body += "\n" + Path(args.notes).read_text()
+        res.write(out, body)
     return 0
 
 
