@@ -8,6 +8,7 @@ time and parameter counts. Writes ``docs/benchmarks/pig.{json,md,png}``.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -169,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--out", default="docs/benchmarks")
     ap.add_argument("--notes", default=None, help="markdown file appended to the report")
+    ap.add_argument("--merge", action="store_true",
+                    help="rerun some problems with the same preset: keep the other rows of OUT/pig.json "
+                         "(the figure shows only the rerun problems)")
     args = ap.parse_args(argv)  # argv None: sys.argv[1:]
     preset = "full" if args.full else "quick" if args.quick else "default"
     tasks = args.tasks or (TASKS + ["helmholtz2d_hf"] if preset == "full" else TASKS)
@@ -180,13 +184,22 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    kept: list[str] = []
+    if args.merge and (out / "pig.json").exists():
+        old = json.loads((out / "pig.json").read_text())
+        res.rows = [r for r in old["rows"] if r["task"] not in tasks]
+        kept = [t for t in TASKS + ["helmholtz2d_hf"] if any(r["task"] == t for r in res.rows)]
+        args.notes_merged = (f"Rows of {', '.join(kept)} are kept from the earlier run `{old['command']}` "
+                             f"({old['created']}); the figure shows only the problems of this run.\n")
     for i, task in enumerate(tasks):
         run_task(task, preset, res, args.device, pictures, lambda s: print(s, flush=True))
         # written after every problem, so that an interrupted run leaves what it finished
         done = tasks[: i + 1]
         plot(pictures, out / "pig.png")
         partial = "" if i == len(tasks) - 1 else f" (partial: {len(done)} of {len(tasks)} problems)"
-        body = markdown(res, preset, done) + f"\nTotal bench time {time.perf_counter() - t0:.0f} s{partial}.\n"
+        body = markdown(res, preset, kept + done) + f"\nTotal bench time {time.perf_counter() - t0:.0f} s{partial}.\n"
+        if kept:
+            body += "\n" + args.notes_merged
         if args.notes and Path(args.notes).exists():
             body += "\n" + Path(args.notes).read_text()
         res.write(out, body)
