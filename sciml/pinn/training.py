@@ -2,6 +2,8 @@
 the shared :class:`~sciml.train.Trainer`, and the relative L2 error against the truth.
 
 Loss = res_weight * mean(r^2) + constraint_weight * sum_k mean(c_k^2), the same for every model.
+With ``causal_eps`` set (time-dependent problems), mean(r^2) becomes the causally weighted
+mean over time slices of :mod:`sciml.pinn.causal`.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import time
 
 import torch
 
+from sciml.pinn.causal import causal_residual_loss
 from sciml.pinn.jet import Jet, model_jet
 from sciml.pinn.problems import Problem
 from sciml.pinn.sampling import CollocationSampler
@@ -23,10 +26,17 @@ class PhysicsLoss:
 
     Interior points come from ``sampler``; BC/IC points are drawn fresh each call (``n_constraint``
     in all) unless :meth:`freeze` was called, which fixes both (needed by L-BFGS line searches).
+
+    ``causal_eps``: if set, the residual term is causally weighted over ``causal_slices`` time
+    slices (Wang et al. 2022; needs a time-dependent problem, time = first coordinate).
     """
 
-    def __init__(self, problem: Problem, sampler: CollocationSampler, n_constraint: int = 1000, seed: int = 0):
+    def __init__(self, problem: Problem, sampler: CollocationSampler, n_constraint: int = 1000, seed: int = 0,
+                 causal_eps: float | None = None, causal_slices: int = 32):
+        if causal_eps is not None and not problem.time_dependent:
+            raise ValueError(f"causal weighting needs a time-dependent problem; {problem.name!r} is not")
         self.problem, self.sampler, self.n_constraint = problem, sampler, n_constraint
+        self.causal_eps, self.causal_slices = causal_eps, causal_slices
         self.seed, self.step, self.frozen = seed, 0, False
         self.gen = torch.Generator().manual_seed(seed + 1)
 
@@ -48,10 +58,16 @@ class PhysicsLoss:
 
         res = self.problem.residual(x, model_jet(m, x, 2))
         cons = self.problem.constraints(ev, self.n_constraint, self.gen)
-        l_res = res.pow(2).mean()
+        logs = {}
+        if self.causal_eps is None:
+            l_res = res.pow(2).mean()
+        else:
+            l_res, w = causal_residual_loss(x[:, 0], res, self.problem.lower[0], self.problem.upper[0],
+                                            self.causal_slices, self.causal_eps)
+            logs["causal_w_min"] = float(w.min())
         l_cons = {k: v.pow(2).mean() for k, v in cons.items()}
         loss = self.problem.res_weight * l_res + self.problem.constraint_weight * sum(l_cons.values())
-        logs = {"loss_res": float(l_res.detach()), **{f"loss_{k}": float(v.detach()) for k, v in l_cons.items()}}
+        logs.update({"loss_res": float(l_res.detach()), **{f"loss_{k}": float(v.detach()) for k, v in l_cons.items()}})
         return loss, logs
 
 
@@ -76,9 +92,11 @@ def predict_grid(model, problem: Problem, chunk: int = 16384):
 def train_physics(model, problem: Problem, adam_steps: int = 2000, lbfgs_steps: int = 0, n_colloc: int = 1000,
                   n_constraint: int | None = None, lr: float = 1e-2, lr_decay: float = 0.9995,
                   sampling: str = "resampled", resample_every: int = 1, lbfgs_max_iter: int = 20,
-                  eval_every: int = 500, seed: int = 0, device: str = "cpu", progress: bool = False) -> dict:
+                  eval_every: int = 500, seed: int = 0, device: str = "cpu", progress: bool = False,
+                  causal_eps: float | None = None, causal_slices: int = 32) -> dict:
     """Train ``model`` on ``problem``: Adam (``adam_steps``, lr x ``lr_decay`` per step), then an
     L-BFGS phase (``lbfgs_steps`` outer steps of up to ``lbfgs_max_iter`` iterations) on frozen points.
+    ``causal_eps``/``causal_slices``: causal weighting of the residual (see :class:`PhysicsLoss`).
 
     Returns {"history": [...], "rel_l2": final error (not the best), "wall_s": training time
     (validation excluded)}.
@@ -87,7 +105,8 @@ def train_physics(model, problem: Problem, adam_steps: int = 2000, lbfgs_steps: 
 
     torch.set_flush_denormal(True)  # exp() underflow makes denormals: ~8x slower without this
     sampler = CollocationSampler(problem, n_colloc, sampling, resample_every, seed=seed, device=device)
-    loss = PhysicsLoss(problem, sampler, n_constraint or n_colloc, seed=seed)
+    loss = PhysicsLoss(problem, sampler, n_constraint or n_colloc, seed=seed, causal_eps=causal_eps,
+                       causal_slices=causal_slices)
     eval_time = [0.0]
 
     def validate(m):  # its time is not training time: subtracted from wall_s
