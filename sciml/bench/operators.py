@@ -204,6 +204,33 @@ def verdict(res: BenchResult) -> str:
     return "\n".join(lines)
 
 
+def write_report(res: BenchResult, examples: dict, p: dict, out: Path, preset: str, tasks: list[str],
+                 wall_s: float) -> None:
+    fig = figure(examples, out / "operators.png")
+    metrics = ["rel_l2", "h1", "params", "s_per_epoch", "peak_mem_mb", "infer_ms"]
+    loss_name = ("the MgNO paper's spectral relative H1 loss" if p["loss"] == "h1"
+                 else "relative L2 + finite-difference relative H1 loss")
+    body = [f"Preset `{preset}`: {p}. Every model gets the MgNO paper's protocol: inputs "
+            f"normalised {p['normalizer']}, the output decoded inside the model, {loss_name} in physical units, "
+            "Adam (weight decay 1e-4) with OneCycle (20 % warm-up, lr / 2 to lr to lr / 200), no gradient clipping, "
+            "the same epochs and data. Errors are relative L2 and finite-difference relative H1 on the held-out "
+            f"test set (final epoch, physical units). Wall time of the run so far: {wall_s:.0f} s.",
+            "This is a reduced CPU budget (small grids, few samples and epochs, narrower models than the "
+            "paper's), so absolute errors are far above the paper's and rankings may change with more training; "
+            "`--full` is the paper's scale for a GPU and was not run here. s_per_epoch is the median epoch "
+            "time on a CPU shared with other jobs: compare ratios, not absolute values. On `ns` MgNO uses the "
+            "paper's Navier-Stokes variant (global residual u + w0 and GroupNorm); the FNOs and U-Net predict "
+            "w1 directly, as in their papers.",
+            "`peak_mem_mb` is the CUDA allocator peak on a GPU; on the CPU it is parameters + gradients + the "
+            "tensors autograd saves for one training batch. `infer_ms` is the median forward time per sample in "
+            "batches of 32."]
+    for task in tasks:
+        body += [f"## {task}", res.markdown_table(task, metrics)]
+    body += ["## MgNO against the baselines (computed from the rows above)", verdict(res)]
+    body += [f"![inputs, truth, predictions and errors]({fig.name})"]
+    res.write(out, "\n\n".join(body))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="sciml bench operators", description=__doc__)
     ap.add_argument("--preset", choices=sorted(PRESETS), default="default")
@@ -229,32 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     res = BenchResult("operators", command="sciml bench operators " + " ".join(argv or []), device=device)
     examples: dict = {}
     t0 = time.perf_counter()
+    done: list[str] = []
     for task in [t for t in TASKS if t.name in a.tasks]:
         for seed in range(a.seeds):
             run_task(task, p, seed, res, device, examples)
-    out = Path(a.out)
-    fig = figure(examples, out / "operators.png")
-    metrics = ["rel_l2", "h1", "params", "s_per_epoch", "peak_mem_mb", "infer_ms"]
-    loss_name = ("the MgNO paper's spectral relative H1 loss" if p["loss"] == "h1"
-                 else "relative L2 + finite-difference relative H1 loss")
-    body = [f"Preset `{'full' if a.full else a.preset}`: {p}. Every model gets the MgNO paper's protocol: inputs "
-            f"normalised {p['normalizer']}, the output decoded inside the model, {loss_name} in physical units, "
-            "Adam (weight decay 1e-4) with OneCycle (20 % warm-up, lr / 2 to lr to lr / 200), no gradient clipping, "
-            "the same epochs and data. Errors are relative L2 and finite-difference relative H1 on the held-out "
-            f"test set (final epoch, physical units). Wall time of the whole run: {time.perf_counter() - t0:.0f} s.",
-            "This is a reduced CPU budget (small grids, few samples and epochs, narrower models than the "
-            "paper's), so absolute errors are far above the paper's and rankings may change with more training; "
-            "`--full` is the paper's scale for a GPU and was not run here. s_per_epoch is the median epoch "
-            "time on a CPU shared with other jobs: compare ratios, not absolute values. On `ns` MgNO uses the "
-            "paper's Navier-Stokes variant (global residual u + w0 and GroupNorm); the FNOs and U-Net predict "
-            "w1 directly, as in their papers.",
-            "`peak_mem_mb` is the CUDA allocator peak on a GPU; on the CPU it is parameters + gradients + the "
-            "tensors autograd saves for one training batch. `infer_ms` is the median forward time per sample in "
-            "batches of 32."]
-    for task in [t.name for t in TASKS if t.name in a.tasks]:
-        body += [f"## {task}", res.markdown_table(task, metrics)]
-    body += ["## MgNO against the baselines (computed from the rows above)", verdict(res)]
-    body += [f"![inputs, truth, predictions and errors]({fig.name})"]
-    res.write(out, "\n\n".join(body))
-    print(f"[operators] wrote {out / 'operators.md'}")
+        done.append(task.name)
+        # written after every task, so a run cut short still leaves the finished tasks' results
+        write_report(res, examples, p, Path(a.out), "full" if a.full else a.preset, done, time.perf_counter() - t0)
+    print(f"[operators] wrote {Path(a.out) / 'operators.md'}")
     return 0
