@@ -146,6 +146,22 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
                   f"rollout {per_step.mean():.4f} ({s_per_epoch:.1f} s/epoch)", flush=True)
 
 
+def k_trend(rows: list[dict], system: str, metric: str = "rollout_rel_l2") -> str:
+    """One markdown line per seed: ``metric`` for K = 1, 2, 4, 8 and whether it falls monotonically."""
+    ks = {"unet": 1, "sinenet-2": 2, "sinenet-4": 4, "sinenet-8": 8}
+    by_seed: dict = {}
+    for r in rows:
+        if r["task"] == system and r["metric"] == metric and r["method"] in ks:
+            by_seed.setdefault(r["seed"], {})[ks[r["method"]]] = r["value"]
+    lines = []
+    for seed, v in sorted(by_seed.items()):
+        vals = [v.get(k) for k in (1, 2, 4, 8)]
+        mono = all(a is not None and b is not None and b < a for a, b in zip(vals, vals[1:]))
+        lines.append(f"seed {seed}: " + ", ".join(f"K={k} {x:.4f}" for k, x in zip((1, 2, 4, 8), vals) if x is not None)
+                     + (" (falls monotonically)" if mono else " (not monotone)"))
+    return f"K trend of {metric} at equal parameters: " + "; ".join(lines) + "."
+
+
 def figures(curves: dict, pictures: dict, out: Path) -> tuple[Path, Path]:
     import matplotlib
 
@@ -205,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             "periodic system (zero padding is already every model's boundary treatment in a box)."]
     for system in a.systems:
         pn = notes[system]
-        body += [f"## {system}", res.markdown_table(system, metrics),
+        body += [f"## {system}", res.markdown_table(system, metrics), k_trend(res.rows, system),
                  f"Persistence (copy the last input frame), for scale: one-step {pn['persistence_one_step']:.4f}, "
                  f"rollout {pn['persistence_rollout']:.4f}."]
     body += [f"![rollout error vs step]({curve_path.name})", f"![true vs predicted, last rollout step]({field_path.name})"]
