@@ -24,7 +24,7 @@ from sciml.utils import default_device
 # The default preset is what one core of a shared CPU allows in ~40 min (C = 8; one training sample
 # at 32^2 costs ~0.45 s summed over the seven methods, SineNet-8 and its zero-pad twin ~0.13 s each).
 # A per-system dict overrides the preset for that system: NS gets 3x the trajectories, 16 frames
-# (12 windows each) and 6 epochs, ~430 optimiser steps (the old 72 left every method under-trained).
+# (13 windows each) and 6 epochs, 468 optimiser steps (the old 72 left every method under-trained).
 PRESETS = {
     "default": dict(res=32, n_train=8, n_test=4, frames=12, epochs=4, channels=8, seeds=2, rollout=8, batch=4,
                     ns=dict(n_train=24, n_test=8, frames=16, epochs=6)),
