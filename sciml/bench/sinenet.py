@@ -21,10 +21,13 @@ from sciml.models import build_model, count_parameters
 from sciml.train import Trainer, TrainConfig
 from sciml.utils import default_device
 
-# The default preset is what a shared 2-core CPU allows in ~25 min (C = 8: SineNet-8 at C = 16
-# costs ~0.45 s per 32^2 training sample there); "full" is the paper-like scale for a GPU.
+# The default preset is what one core of a shared CPU allows in ~40 min (C = 8; one training sample
+# at 32^2 costs ~0.45 s summed over the seven methods, SineNet-8 and its zero-pad twin ~0.13 s each).
+# A per-system dict overrides the preset for that system: NS gets 3x the trajectories, 16 frames
+# (13 windows each) and 6 epochs, 468 optimiser steps (the old 72 left every method under-trained).
 PRESETS = {
-    "default": dict(res=32, n_train=8, n_test=4, frames=12, epochs=4, channels=8, seeds=2, rollout=8, batch=4),
+    "default": dict(res=32, n_train=8, n_test=4, frames=12, epochs=4, channels=8, seeds=2, rollout=8, batch=4,
+                    ns=dict(n_train=24, n_test=8, frames=16, epochs=6)),
     "quick": dict(res=16, n_train=3, n_test=2, frames=6, epochs=1, channels=4, seeds=2, rollout=2, batch=8),
     "full": dict(res=64, n_train=400, n_test=50, frames=30, epochs=50, channels=64, seeds=3, rollout=10, batch=32),
 }
@@ -83,7 +86,13 @@ class NextFrameFromIncrement(torch.nn.Module):
         return x[:, -self.fields:] + self.net(x)
 
 
+def system_preset(p: dict, system: str) -> dict:
+    """The preset with its per-system overrides applied (other systems' override dicts dropped)."""
+    return {**{k: v for k, v in p.items() if not isinstance(v, dict)}, **p.get(system, {})}
+
+
 def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pictures: dict, notes: dict) -> None:
+    p = system_preset(p, system)
     gen, variables, periodic, history, kw = SYSTEMS[system]
     F = len(variables)
     ds = make_dataset(gen, n=p["n_train"] + p["n_test"], res=p["res"], frames=p["frames"], seed=123, **kw)
@@ -137,6 +146,22 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
                   f"rollout {per_step.mean():.4f} ({s_per_epoch:.1f} s/epoch)", flush=True)
 
 
+def k_trend(rows: list[dict], system: str, metric: str = "rollout_rel_l2") -> str:
+    """One markdown line per seed: ``metric`` for K = 1, 2, 4, 8 and whether it falls monotonically."""
+    ks = {"unet": 1, "sinenet-2": 2, "sinenet-4": 4, "sinenet-8": 8}
+    by_seed: dict = {}
+    for r in rows:
+        if r["task"] == system and r["metric"] == metric and r["method"] in ks:
+            by_seed.setdefault(r["seed"], {})[ks[r["method"]]] = r["value"]
+    lines = []
+    for seed, v in sorted(by_seed.items()):
+        vals = [v.get(k) for k in (1, 2, 4, 8)]
+        mono = all(a is not None and b is not None and b < a for a, b in zip(vals, vals[1:]))
+        lines.append(f"seed {seed}: " + ", ".join(f"K={k} {x:.4f}" for k, x in zip((1, 2, 4, 8), vals) if x is not None)
+                     + (" (falls monotonically)" if mono else " (not monotone)"))
+    return f"K trend of {metric} at equal parameters: " + "; ".join(lines) + "."
+
+
 def figures(curves: dict, pictures: dict, out: Path) -> tuple[Path, Path]:
     import matplotlib
 
@@ -181,9 +206,10 @@ def main(argv: list[str] | None = None) -> int:
     curve_path, field_path = figures(curves, pictures, out)
     metrics = ["one_step_rel_l2", "rollout_rel_l2", "params", "gmacs", "s_per_epoch"]
     hist = ", ".join(f"{s_}: {SYSTEMS[s_][3]}" for s_ in a.systems)
-    body = [f"Command `sciml bench sinenet {' '.join(argv or [])}`, preset `{name}`: {p}. History frames ({hist}); "
-            f"seeds 0..{p['seeds'] - 1}, mean ± std. Every method: same data, AdamW (lr 1e-3, wd 1e-5), "
-            f"{p['epochs']} epochs with 10% warmup then cosine, relative L2 per sample and field in normalised space, "
+    per_sys = "; ".join(f"{s_}: {system_preset(p, s_)}" for s_ in a.systems)
+    body = [f"Command `sciml bench sinenet {' '.join(argv or [])}`, preset `{name}` ({per_sys}). History frames ({hist}); "
+            f"seeds 0..{p['seeds'] - 1}, mean ± std. Every method of a system: same data, AdamW (lr 1e-3, wd 1e-5), "
+            f"same epochs (above) with 10% warmup then cosine, batch {p['batch']}, relative L2 per sample and field in normalised space, "
             f"one-step teacher forcing, last-epoch model (no selection). Errors are relative L2 in physical units on "
             f"unseen test trajectories: one-step over all test windows; rollout = mean over {p['rollout']} "
             f"autoregressive steps from each test trajectory's first frames. GMACs: one forward pass on one sample "
@@ -195,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             "periodic system (zero padding is already every model's boundary treatment in a box)."]
     for system in a.systems:
         pn = notes[system]
-        body += [f"## {system}", res.markdown_table(system, metrics),
+        body += [f"## {system}", res.markdown_table(system, metrics), k_trend(res.rows, system),
                  f"Persistence (copy the last input frame), for scale: one-step {pn['persistence_one_step']:.4f}, "
                  f"rollout {pn['persistence_rollout']:.4f}."]
     body += [f"![rollout error vs step]({curve_path.name})", f"![true vs predicted, last rollout step]({field_path.name})"]

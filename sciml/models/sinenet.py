@@ -6,6 +6,11 @@ channels) to ``channels``; K waves (:class:`sciml.nn.sinenet_blocks.Wave`) updat
 baseline. When ``mult`` is not given it is chosen so the parameter count matches the K = 1 model
 with ``mult = base_mult`` (within 2%), which is how the paper compares K = 1, 2, 4, 8 at equal
 parameters (at C = 16, 4 frames in: 2.116M parameters, multipliers 2, 1.795, 1.601, 1.4145).
+
+``cond_dim = n > 0`` conditions the model on n scalars per sample (dt and/or PDE parameters):
+``model(x, cond)`` with ``cond: (B, n)``; each scalar gets a sinusoidal embedding and an MLP to
+4C channels (summed), and every block scale-shifts its features by a linear map of it. Off by
+default; the unconditioned model has no extra parameters. ``mult`` is matched without them.
 """
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import torch
 import torch.nn as nn
 
 from sciml.models import register_model
-from sciml.nn.sinenet_blocks import Wave
+from sciml.nn.sinenet_blocks import ConditionEmbedding, Wave
 
 
 @register_model("sinenet")
@@ -24,11 +29,14 @@ class SineNet(nn.Module):
 
     ``residual_output=True`` predicts the increment over the last input frame instead of the
     state itself. ``padding_mode="circular"`` for periodic domains, ``"zeros"`` otherwise.
+    ``cond_dim`` scalars per sample condition the model (``forward(x, cond)``, ``cond: (B, cond_dim)``),
+    multiplied by ``cond_scale`` (one value or one per scalar) before the sinusoidal embedding.
     """
 
     def __init__(self, fields: int = 1, history: int = 2, channels: int = 16, waves: int = 8, levels: int = 4,
                  mult: float | None = None, base_mult: float = 2.0, padding_mode: str = "circular",
-                 disentangle: bool = True, residual_output: bool = False):
+                 disentangle: bool = True, residual_output: bool = False, cond_dim: int = 0,
+                 cond_scale: float | list[float] = 1.0):
         super().__init__()
         if padding_mode not in ("circular", "zeros"):
             raise ValueError(f"padding_mode must be 'circular' or 'zeros', got {padding_mode!r}")
@@ -36,13 +44,20 @@ class SineNet(nn.Module):
             mult = matched_mult(fields, history, channels, waves, levels, base_mult, padding_mode, disentangle)
         self.mult, self.fields, self.residual_output = mult, fields, residual_output
         self.stem = nn.Conv2d(history * fields, channels, 3, padding=1, padding_mode=padding_mode)
-        self.waves = nn.ModuleList(Wave(channels, mult, levels, padding_mode, disentangle) for _ in range(waves))
+        self.cond_dim = cond_dim
+        self.embed = ConditionEmbedding(cond_dim, channels, cond_scale) if cond_dim else None
+        e = 4 * channels if cond_dim else 0
+        self.waves = nn.ModuleList(Wave(channels, mult, levels, padding_mode, disentangle, e) for _ in range(waves))
         self.head = nn.Conv2d(channels, fields, 3, padding=1, padding_mode=padding_mode)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        if (cond is None) != (self.embed is None):
+            raise ValueError("pass cond (B, cond_dim) exactly when the model was built with cond_dim > 0 "
+                             f"(cond_dim={self.cond_dim}, cond given: {cond is not None})")
+        emb = self.embed(cond) if self.embed is not None else None
         h = self.stem(x)
         for wave in self.waves:
-            h = h + wave(h)
+            h = h + wave(h, emb)
         out = self.head(h)
         return out + x[:, -self.fields:] if self.residual_output else out
 

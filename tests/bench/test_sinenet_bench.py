@@ -29,3 +29,13 @@ def test_increment_wrapper_starts_at_persistence():
     x = torch.randn(3, 4, 16, 16)
     with torch.no_grad():
         torch.testing.assert_close(m(x), x[:, 2:])
+
+
+def test_k_trend_line_reports_monotonicity_per_seed():
+    from sciml.bench.sinenet import k_trend
+
+    rows = [{"task": "ns", "method": m, "metric": "rollout_rel_l2", "seed": s, "value": v}
+            for s, vals in ((0, (4, 3, 2, 1)), (1, (4, 3, 5, 1)))
+            for m, v in zip(("unet", "sinenet-2", "sinenet-4", "sinenet-8"), vals)]
+    line = k_trend(rows, "ns")
+    assert "seed 0: K=1 4.0000" in line and line.count("(falls monotonically)") == 1 and "(not monotone)" in line

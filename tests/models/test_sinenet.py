@@ -49,3 +49,47 @@ def test_fast_parameter_count_equals_the_built_model():
 
     m = build_model("sinenet", fields=2, history=3, channels=8, waves=3, mult=1.7, padding_mode="zeros")
     assert _count(2, 3, 8, 3, 4, 1.7, "zeros", True) == count_parameters(m)
+
+
+def test_unconditioned_model_has_no_conditioning_parameters_and_rejects_cond():
+    m = build_model("sinenet", waves=2, channels=4)
+    assert not any("cond" in k or "embed" in k for k in m.state_dict())
+    with pytest.raises(ValueError):
+        m(torch.randn(1, 2, 16, 16), torch.ones(1, 1))
+
+
+def test_conditioning_changes_the_output_and_zeroed_conditioning_equals_the_unconditioned_model():
+    torch.manual_seed(0)
+    plain = build_model("sinenet", waves=2, channels=4).eval()
+    cond = build_model("sinenet", waves=2, channels=4, cond_dim=2, cond_scale=[100.0, 10.0]).eval()
+    assert count_parameters(cond) > count_parameters(plain)
+    x = torch.randn(3, 2, 16, 16)
+    c1, c2 = torch.tensor([[0.01, 0.5]] * 3), torch.tensor([[0.05, 0.5]] * 3)
+    with torch.no_grad():
+        assert (cond(x, c1) - cond(x, c2)).abs().max() > 1e-3  # dt changes the prediction
+        assert (cond(x, c1) - cond(x, c1 + torch.tensor([0.0, 0.3]))).abs().max() > 1e-3  # and the PDE parameter
+        missing, unexpected = cond.load_state_dict(plain.state_dict(), strict=False)
+        assert not unexpected and all("cond" in k or "embed" in k for k in missing)
+        for name, p in cond.named_parameters():
+            if ".cond." in name:
+                p.zero_()  # scale = shift = 0: the blocks reduce to the unconditioned ones
+        torch.testing.assert_close(cond(x, c1), plain(x))
+    with pytest.raises(ValueError):
+        cond(x)
+
+
+def test_conditioning_embedding_gets_gradients():
+    m = build_model("sinenet", waves=1, channels=4, cond_dim=1, cond_scale=100.0)
+    m(torch.randn(2, 2, 16, 16), torch.tensor([0.01, 0.02])).square().mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in m.embed.parameters())
+
+
+def test_unconditioned_output_is_unchanged_by_the_conditioning_code():
+    """Seeded output recorded before conditioning existed (same parameters, same RNG use)."""
+    torch.manual_seed(0)
+    m = build_model("sinenet", waves=2, channels=4).eval()
+    torch.manual_seed(1)
+    with torch.no_grad():
+        y = m(torch.randn(2, 2, 16, 16)).double()
+    assert abs(y.sum().item() / -189.5529893785715 - 1) < 1e-4
+    assert abs(y.abs().sum().item() / 263.2775408476591 - 1) < 1e-4
