@@ -25,7 +25,7 @@ from sciml.inverse.matching import DenoisingObjective
 PRESETS = {
     # sized for a heavily shared 2-core CPU: ~25 min on one core in all. LPN and DnCNN get the same
     # patches, noise and number of optimiser steps (LPN: l1 pre-training + proximal matching).
-    "default": dict(n_patches=2000, res=32, lpn_hidden=16, dncnn_hidden=16, l1_steps=2500, pm_steps=500,
+    "default": dict(n_patches=2000, res=32, lpn_hidden=16, dncnn_hidden=16, l1_steps=2000, pm_steps=500,
                     batch=16, img=48, iters=30, ct_angles=20, toy_steps=500, sigma_train=0.05, bm3d_iters=4,
                     padding="circular"),
     "full": dict(n_patches=40000, res=64, lpn_hidden=128, dncnn_hidden=64, l1_steps=20000, pm_steps=20000,
