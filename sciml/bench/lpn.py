@@ -167,9 +167,14 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="docs/benchmarks")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", default="lpn,tv,dncnn,bm3d")
+    ap.add_argument("--l1-steps", type=int, default=None, help="override the preset's LPN l1 steps")
+    ap.add_argument("--pm-steps", type=int, default=None, help="override the preset's proximal-matching steps")
     ap.add_argument("--save-models", default=None, help="directory to save the trained LPN and DnCNN (torch.save)")
     args = ap.parse_args(argv)
-    cfg = PRESETS["full" if args.full else "default"]
+    cfg = dict(PRESETS["full" if args.full else "default"])
+    for key in ("l1_steps", "pm_steps"):
+        if getattr(args, key) is not None:
+            cfg[key] = getattr(args, key)
     torch.manual_seed(args.seed)
     from sciml.inverse.report import report, run_toy
     from sciml.models import build_model
