@@ -31,14 +31,18 @@ def train_steps(model, objective, steps: int, lr: float, device: str = "auto", s
 def train_lpn(model, clean: torch.Tensor | None, sigma, l1_steps: int = 500, pm_steps: int = 500,
               batch_size: int = 32, lr_l1: float = 1e-3, lr_pm: float = 1e-4, gamma_min: float | None = None,
               factors: Sequence[float] = (8, 4, 2, 1), sampler=None, device: str = "auto",
-              seed: int = 0) -> list[dict]:
-    """The paper's recipe: l1 pre-training, then proximal matching with an annealed gamma."""
+              seed: int = 0, grad_clip: float | None = None) -> list[dict]:
+    """The paper's recipe: l1 pre-training, then proximal matching with an annealed gamma.
+
+    No gradient clipping by default, as in the paper's code: clipping the global norm at 1 slowed
+    the conv LPN's l1 phase badly (held-out denoising 26.6 vs 28.6 dB after 400 steps at noise 0.05).
+    """
     hist = []
     if l1_steps:
         obj = DenoisingObjective(clean, sigma, "l1", batch_size, sampler=sampler, seed=seed)
-        hist += train_steps(model, obj, l1_steps, lr_l1, device, seed)
+        hist += train_steps(model, obj, l1_steps, lr_l1, device, seed, grad_clip=grad_clip)
     if pm_steps:
         obj = DenoisingObjective(clean, sigma, "prox_matching", batch_size, total_steps=pm_steps,
                                  gamma_min=gamma_min, factors=factors, sampler=sampler, seed=seed + 1)
-        hist += train_steps(model, obj, pm_steps, lr_pm, device, seed + 1)
+        hist += train_steps(model, obj, pm_steps, lr_pm, device, seed + 1, grad_clip=grad_clip)
     return hist

@@ -84,6 +84,13 @@ class ConvICNN(_ICNNBase):
     convolution to one channel summed over pixels, so ``psi`` is a sum of convex local terms and
     works on any image size. Weights are for images scaled to about [0, 1].
 
+    Padding is ``"circular"`` by default. With zero padding the border pixels see a dark frame, and
+    a trained LPN's error on the first row was ~8x its interior error (0.13 vs 0.015 mean abs);
+    PnP with a periodic (FFT) data step then spreads it inwards. Circular padding makes ``psi`` a sum
+    of identical local terms on the torus, so every pixel is treated alike (reflect padding counts
+    near-border pixels twice). Any of these paddings copies entries linearly, so a non-negative conv
+    after it is still non-negative and ``psi`` stays convex.
+
     Parameters
     ----------
     in_channels : image channels.
@@ -92,19 +99,21 @@ class ConvICNN(_ICNNBase):
     kernel : odd kernel size of the convolutions.
     beta : softplus sharpness.
     alpha : weight of the quadratic term.
+    padding_mode : "circular" (default), "reflect", "replicate" or "zeros".
     """
 
     def __init__(self, in_channels: int = 1, hidden: int = 32, layers: int = 4, kernel: int = 3,
-                 beta: float = 10.0, alpha: float = 0.01):
+                 beta: float = 10.0, alpha: float = 0.01, padding_mode: str = "circular"):
         super().__init__()
         if kernel % 2 != 1:
             raise ValueError(f"kernel must be odd (same-size maps), got {kernel}")
         if layers < 1 or hidden < 1:
             raise ValueError(f"hidden and layers must be >= 1, got {hidden}, {layers}")
         self.beta, self.alpha = float(beta), float(alpha)
-        pad = kernel // 2
-        self.skip = nn.ModuleList([nn.Conv2d(in_channels, hidden, kernel, padding=pad) for _ in range(layers)])
-        self.path = nn.ModuleList([nn.Conv2d(hidden, hidden, kernel, padding=pad, bias=False)
+        pad, mode = kernel // 2, padding_mode
+        self.skip = nn.ModuleList([nn.Conv2d(in_channels, hidden, kernel, padding=pad, padding_mode=mode)
+                                   for _ in range(layers)])
+        self.path = nn.ModuleList([nn.Conv2d(hidden, hidden, kernel, padding=pad, bias=False, padding_mode=mode)
                                    for _ in range(layers - 1)] + [nn.Conv2d(hidden, 1, 1, bias=False)])
         self.skip_out = nn.Conv2d(in_channels, 1, 1)
         for w in self.path_weights()[:-1]:

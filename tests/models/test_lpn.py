@@ -14,10 +14,12 @@ def _perturbed(model):
     return model.double()
 
 
-@pytest.mark.parametrize("kind", ["conv", "dense"])
+@pytest.mark.parametrize("kind", ["conv", "conv-reflect", "conv-zeros", "dense"])
 def test_lpn_jacobian_symmetric_psd(kind):
-    if kind == "conv":
-        model, x = _perturbed(build_model("lpn", hidden=6, layers=3, alpha=0.01)), torch.rand(1, 1, 6, 6)
+    if kind.startswith("conv"):
+        mode = kind.split("-")[1] if "-" in kind else "circular"
+        model = _perturbed(build_model("lpn", hidden=6, layers=3, alpha=0.01, padding_mode=mode))
+        x = torch.rand(1, 1, 6, 6)
     else:
         model, x = _perturbed(build_model("lpn", kind="dense", dim=5, hidden=16, layers=3)), torch.randn(1, 5)
     for trial in range(3):
