@@ -18,8 +18,9 @@ class ModelErrorDiscovery:
     >>> fixed = med.corrected_model()
     """
 
-    def __init__(self, model: QGModel, method: str = "stlsq", threshold: float = 0.05, kcut: float | None = None):
-        self.model, self.method, self.threshold, self.kcut = model, method, threshold, kcut
+    def __init__(self, model: QGModel, method: str = "stlsq", threshold: float = 0.05, kcut: float | None = None,
+                 scale: str = "common"):
+        self.model, self.method, self.threshold, self.kcut, self.scale = model, method, threshold, kcut, scale
         self.terms, self.equations = TERMS, EQUATIONS
 
     def fit(self, states: torch.Tensor, targets: torch.Tensor | None = None) -> "ModelErrorDiscovery":
@@ -28,7 +29,7 @@ class ModelErrorDiscovery:
         :func:`~sciml.discovery.library.increments`)."""
         h, theta = increments(self.model, states.to(self.model.device, self.model.dtype), targets)
         h, theta = lowpass(self.model, h, self.kcut), lowpass(self.model, theta, self.kcut)
-        self.coef_, self.stderr_ = sparse_fit(design_matrices(h, theta), self.method, self.threshold)
+        self.coef_, self.stderr_ = sparse_fit(design_matrices(h, theta), self.method, self.threshold, self.scale)
         self.increment_rms_ = float(h.pow(2).mean().sqrt())
         return self
 
