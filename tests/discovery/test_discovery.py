@@ -172,3 +172,20 @@ def test_rff_shared_network_for_a_fixed_mask():
     out = rff_interpolate(vals, mask, steps=400, width=64, n_freq=32, sigma=1.5, lr=1e-2)
     assert out.shape == vals.shape
     assert float((out - vals).pow(2).mean().sqrt() / vals.pow(2).mean().sqrt()) < 0.05
+
+
+def test_sparse_fit_per_equation_scaling():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(4000, 5, dtype=torch.float64, generator=g)
+    noise = torch.randn(4000, dtype=torch.float64, generator=g)
+    y_big = 10.0 * X[:, 0]                                   # loud equation
+    y_quiet = 0.3 * X[:, 1] + 0.2 * noise                    # quiet: the term explains ~70 % of it
+    y_zero = 1e-12 * noise                                   # no missing term at all
+    systems = [(X, y_big), (X, y_quiet), (X, y_zero)]
+    common, _ = sparse_fit(systems, "stlsq", threshold=0.2, scale="common")
+    per_eq, _ = sparse_fit(systems, "stlsq", threshold=0.2, scale="equation")
+    assert common[1, 1] == 0                                 # dropped: small against the common RMS
+    assert per_eq[1, 1] != 0 and abs(per_eq[1, 1] - 0.3) < 0.02
+    assert (per_eq[1] != 0).sum() == 1 and (per_eq[2] == 0).all() and per_eq[0, 0] != 0
+    with pytest.raises(ValueError):
+        sparse_fit(systems, "stlsq", scale="nope")
