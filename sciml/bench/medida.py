@@ -237,7 +237,7 @@ def write_page(res, a, p, preset, lines, diag, fc_rows, fc_curves, stages, truth
     text = [
         f"Preset `{preset}`: {p}. Device: {a.device}, one thread. Seeds: spin-up 0, "
         f"noise 1, sensors 2, RFF 0. Whole run {total_s:.0f} s.",
-        "Truth: pyqg-default two-layer QG (64^2, dt = 2 h); imperfect models: rek x2 (`drag2x`), rek = 0 (`drag0`), "
+        f"Truth: pyqg-default two-layer QG ({p['nx']}^2, dt = 2 h); imperfect models: rek x2 (`drag2x`), rek = 0 (`drag0`), "
         "beta = 0 (`nobeta`), Jacobian x0.9 (`jac`). `coef_rel_err` is the worst relative error over the true terms "
         "(1 = a true term was missed), `correct_terms` is 1 when exactly the true terms are selected in both layer "
         "equations, `interp_rel_err` the relative RMS error of the q fields fed to the regression (the EnKF analysis "
