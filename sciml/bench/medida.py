@@ -2,8 +2,9 @@
 
 Truth: pyqg-default QG. Imperfect models: rek x2, rek = 0, beta = 0, Jacobian x0.9. Experiments:
 (a) full noise-free states; (b) full states with 0.1% noise through the stochastic EnKF;
-(c) 50% / 25% random point observations interpolated by the RFF-MLP or cubic interpolation.
-Then the corrected model's forecast error against the uncorrected one's.
+(c) 50% / 25% random point observations from fixed sensors, interpolated by the RFF-MLP, cubic
+interpolation or band-limited spectral least squares (plus cubic with a new mask every step).
+Diagnostics of where the signal is lost, the corrected models' forecast errors, stage wall times.
 """
 from __future__ import annotations
 
