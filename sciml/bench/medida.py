@@ -25,7 +25,7 @@ from sciml.discovery.observe import observe
 from sciml.pde.qg import QGModel, spin_up
 
 PRESETS = {
-    "default": dict(nx=64, spinup=20000, n_states=16, fc_steps=240, rff_steps=1500, rff_lr=2e-3, rff_width=256,
+    "default": dict(nx=64, spinup=20000, n_states=16, fc_steps=240, rff_steps=1000, rff_lr=2e-3, rff_width=256,
                     rff_depth=2, rff_freq=128, rff_sigma=8.0, members=16, inflation=10.0, loc=1.0, threshold=0.2,
                     scale="equation", kcut=0.5),
     "full": dict(nx=64, spinup=44000, n_states=32, fc_steps=360, rff_steps=20000, rff_lr=2e-3, rff_width=1000,
@@ -63,7 +63,7 @@ is band-limited by the spectral filter to |k| ~ 25 (about 1960 real Fourier unkn
 points (25 %) no interpolator without a much stronger prior can: the snapshot is underdetermined.
 Cubic interpolation (spectral bias: 20-50 % error in q) selects wrong terms at both densities. The
 RFF-MLP at this CPU budget (one shared 2 x 256 tanh network with 128 Gaussian Fourier features,
-1500 Adam steps) is not better than cubic; the paper's 4 x 1000 network trained for 2e5 epochs on a
+1000 Adam steps) is not better than cubic; the paper's 4 x 1000 network trained for 2e5 epochs on a
 GPU is a different budget (`--full`, not run here), and even it cannot beat the 25 % information
 limit of a single snapshot; that would need the dynamics (4D assimilation) as the prior."""
 
