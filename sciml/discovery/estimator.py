@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sciml.discovery.library import EQUATIONS, TERMS, design_matrices, increments, library
+from sciml.discovery.library import EQUATIONS, TERMS, design_matrices, increments, library, lowpass
 from sciml.discovery.regression import sparse_fit
 from sciml.pde.qg import QGModel
 
@@ -12,20 +12,24 @@ from sciml.pde.qg import QGModel
 class ModelErrorDiscovery:
     """Discover the missing tendency of an imperfect QG ``model`` from states of the true system.
 
-    >>> med = ModelErrorDiscovery(imperfect_model, method="stlsq", threshold=0.05)
+    >>> med = ModelErrorDiscovery(imperfect_model, method="stlsq", threshold=0.05, kcut=0.5)
     >>> med.fit(states)          # (T, ..., 2, ny, nx): consecutive observed or analysed states
     >>> med.report()             # pandas table: equation, term, coefficient, stderr
     >>> fixed = med.corrected_model()
     """
 
-    def __init__(self, model: QGModel, method: str = "stlsq", threshold: float = 0.05):
-        self.model, self.method, self.threshold = model, method, threshold
+    def __init__(self, model: QGModel, method: str = "stlsq", threshold: float = 0.05, kcut: float | None = None,
+                 scale: str = "common"):
+        self.model, self.method, self.threshold, self.kcut, self.scale = model, method, threshold, kcut, scale
         self.terms, self.equations = TERMS, EQUATIONS
 
-    def fit(self, states: torch.Tensor) -> "ModelErrorDiscovery":
-        """Fit on consecutive states (T >= 4, ..., 2, ny, nx) spaced by ``model.dt``."""
-        h, theta = increments(self.model, states.to(self.model.device, self.model.dtype))
-        self.coef_, self.stderr_ = sparse_fit(design_matrices(h, theta), self.method, self.threshold)
+    def fit(self, states: torch.Tensor, targets: torch.Tensor | None = None) -> "ModelErrorDiscovery":
+        """Fit on consecutive states (T >= 4, ..., 2, ny, nx) spaced by ``model.dt``; ``targets``
+        (same shape, optional): observations the one-step forecasts are compared with (see
+        :func:`~sciml.discovery.library.increments`)."""
+        h, theta = increments(self.model, states.to(self.model.device, self.model.dtype), targets)
+        h, theta = lowpass(self.model, h, self.kcut), lowpass(self.model, theta, self.kcut)
+        self.coef_, self.stderr_ = sparse_fit(design_matrices(h, theta), self.method, self.threshold, self.scale)
         self.increment_rms_ = float(h.pow(2).mean().sqrt())
         return self
 

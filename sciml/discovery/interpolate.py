@@ -49,15 +49,22 @@ def _grid_coords(n: int) -> torch.Tensor:
 
 def rff_interpolate(values: torch.Tensor, mask: torch.Tensor, steps: int = 1500, lr: float = 2e-3,
                     width: int = 128, depth: int = 2, n_freq: int = 64, sigma: float = 10.0,
-                    seed: int = 0, device: str = "cpu") -> torch.Tensor:
+                    seed: int = 0, device: str = "cpu", shared: bool = True) -> torch.Tensor:
     """Fill fields ``values`` (F, C, ny, nx) observed where ``mask`` (F, ny, nx) is True.
 
     One network per field F (C channels out, e.g. the two layers), all with the same number of
-    observed points. Trained full batch with Adam (amsgrad) through :class:`sciml.train.Trainer`.
-    Returns the fields (F, C, ny, nx) evaluated on the full grid (same dtype as ``values``).
+    observed points. With ``shared`` and one mask for all fields (fixed sensors), a single
+    network with F*C outputs is trained instead: F times cheaper, and its errors are correlated
+    across time, so they largely cancel in increments. Trained full batch with Adam (amsgrad)
+    through :class:`sciml.train.Trainer`. Returns the fields (F, C, ny, nx) evaluated on the full
+    grid (same dtype as ``values``).
     """
     from sciml.train import TrainConfig, Trainer
     F, C, ny, nx = values.shape
+    if shared and F > 1 and bool((mask == mask[:1]).all()):
+        out = rff_interpolate(values.reshape(1, F * C, ny, nx), mask[:1], steps, lr, width, depth, n_freq,
+                              sigma, seed, device, shared=False)
+        return out.reshape(F, C, ny, nx)
     grid = _grid_coords(nx)
     idx = [torch.nonzero(mask[f].reshape(-1)).squeeze(1) for f in range(F)]
     if len({len(i) for i in idx}) != 1:
@@ -80,6 +87,60 @@ def rff_interpolate(values: torch.Tensor, mask: torch.Tensor, steps: int = 1500,
         trained = model.to(device)
         out = trained(grid.expand(F, -1, -1).to(device)).cpu()                # (F, ny*nx, C)
     return (out.permute(0, 2, 1) * scale[0]).reshape(F, C, ny, nx).to(values.dtype)
+
+
+def spectral_interpolate(values: torch.Tensor, mask: torch.Tensor, kmax: float | None = None,
+                         fill: float = 0.96, ridge: float = 0.0, rcond: float | None = None) -> torch.Tensor:
+    """Band-limited least-squares Fourier fit of fields ``values`` (F, C, ny, nx) to the points
+    where ``mask`` (F, ny, nx) is True (periodic square grid).
+
+    The unknowns are the real Fourier coefficients of all integer wavenumbers with |k| <= ``kmax``
+    (default: the largest radius whose number of unknowns is at most ``fill`` times the number of
+    observed points). Fields that share a mask share one least-squares solve (vectorised over
+    channels). ``ridge`` > 0 adds Tikhonov damping ``ridge * (n_points / 2) * |c|^2`` (near the
+    critical fill the plain solve is ill-conditioned); ``rcond`` truncates small singular values
+    of the plain solve instead. Exact for fields band-limited to ``kmax``; a diagnostic of how accurate an
+    interpolator without spectral bias can be at a given density.
+    """
+    F, C, ny, nx = values.shape
+    if ny != nx:
+        raise ValueError("spectral_interpolate needs a square grid")
+    dt = torch.float64
+    k1 = torch.fft.fftfreq(nx, 1.0 / nx, dtype=dt)
+    ks = torch.stack(torch.meshgrid(k1, k1, indexing="ij"), -1).reshape(-1, 2)      # (ky, kx)
+    ks = ks[(ks[:, 1] > 0) | ((ks[:, 1] == 0) & (ks[:, 0] >= 0))]                    # half plane
+    kabs = ks.norm(dim=1)
+    grid = torch.stack(torch.meshgrid(torch.arange(ny, dtype=dt), torch.arange(nx, dtype=dt), indexing="ij"),
+                       -1).reshape(-1, 2) * (2 * math.pi / nx)
+    out = torch.empty(F, C, ny * nx, dtype=dt)
+    flat = values.reshape(F, C, -1).to(dt).cpu()
+    masks = mask.reshape(F, -1).cpu()
+    done = torch.zeros(F, dtype=torch.bool)
+    for f in range(F):
+        if done[f]:
+            continue
+        group = (masks == masks[f]).all(1) & ~done
+        idx = torch.nonzero(masks[f]).squeeze(1)
+        if kmax is None:                          # n unknowns = 2 * n_modes - 1 (k = 0 has no sine)
+            order = kabs.sort().values
+            n_ok = int(((2 * torch.arange(1, len(order) + 1) - 1) <= fill * len(idx)).sum())
+            radius = float(order[max(n_ok - 1, 0)])
+            sel = ks[kabs <= radius]
+        else:
+            sel = ks[kabs <= kmax]
+        def basis(pts: torch.Tensor) -> torch.Tensor:
+            ph = pts @ sel.T
+            return torch.cat([torch.cos(ph), torch.sin(ph[:, 1:])], 1)   # sel[0] is k = 0
+        A = basis(grid[idx])
+        Y = flat[group][:, :, idx].reshape(-1, len(idx)).T                     # (P, G*C)
+        if ridge > 0:
+            M = A.T @ A + ridge * len(idx) / 2 * torch.eye(A.shape[1], dtype=dt)
+            sol = torch.cholesky_solve(A.T @ Y, torch.linalg.cholesky(M))
+        else:
+            sol = torch.linalg.lstsq(A, Y, rcond=rcond, driver="gelsd").solution
+        out[group] = (basis(grid) @ sol).T.reshape(-1, C, ny * nx)
+        done |= group
+    return out.reshape(F, C, ny, nx).to(values.dtype).to(values.device)
 
 
 def _dev(net: nn.Module) -> torch.device:

@@ -8,6 +8,8 @@ which makes ``h = Theta_ab3 xi`` exact for truth states rather than an O(dt) app
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 from sciml.pde.qg import AB3, QGModel
@@ -55,11 +57,33 @@ def histories(traj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return hist, traj[3:]
 
 
-def increments(model: QGModel, traj: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Increments h (T-3, ..., 2, ny, nx) in 1/s^2 and the stepped library (T-3, ..., n_terms, ny, nx)."""
+def increments(model: QGModel, traj: torch.Tensor, targets: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Increments h (T-3, ..., 2, ny, nx) in 1/s^2 and the stepped library (T-3, ..., n_terms, ny, nx).
+
+    ``targets`` (T, ..., 2, ny, nx), optional: what the forecast from ``traj`` is compared with,
+    e.g. the observations when ``traj`` is an analysis (h = (q_obs - q_model) / dt, the
+    observation-minus-forecast increment). Default: ``traj`` itself. Using the observations avoids
+    the Kalman-gain shrinkage of analysis-minus-forecast increments.
+    """
     hist, nxt = histories(traj)
+    if targets is not None:
+        nxt = targets[3:].to(nxt)
     h = (nxt - model.step_from_history(hist)) / model.dt
     return h, stepped_library(model, hist)
+
+
+def lowpass(model: QGModel, f: torch.Tensor, kcut: float | None) -> torch.Tensor:
+    """Keep the wavenumbers |k| <= ``kcut`` * (nx / 2) of fields (..., ny, nx) (sharp isotropic cut).
+
+    Applied to both h and the library it keeps ``h = Theta xi`` exact, and with ``kcut`` below the
+    filter cut-off (0.65) it discards the scales where interpolation and observation errors, and
+    the filter's damping of them, dominate the increments.
+    """
+    if kcut is None or kcut >= math.sqrt(2):
+        return f
+    kint = torch.sqrt(model.wv2) * model.L / (2 * math.pi)
+    keep = (kint <= kcut * model.nx / 2).to(f.dtype)
+    return model.ifft(model.fft(f) * keep)
 
 
 def design_matrices(h: torch.Tensor, theta: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -24,12 +24,19 @@ def add_noise(q: torch.Tensor, rel_noise: float, seed: int = 0) -> torch.Tensor:
     return q + rel_noise * rms * eps
 
 
-def observe(q: torch.Tensor, density: float = 1.0, rel_noise: float = 0.0, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def observe(q: torch.Tensor, density: float = 1.0, rel_noise: float = 0.0, seed: int = 0,
+            fixed: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Observe fields ``q`` (..., ny, nx): returns (values with NaN where unobserved, boolean mask).
 
     The same mask is used for both layers of a state (dim -3) when ``q`` has a layer axis.
+    ``fixed=True``: one mask for every leading index (fixed sensors over time, dim 0 = time);
+    otherwise a new random mask per state. With fixed sensors a linear interpolator's error
+    ``(P - I) q`` is correlated in time and largely cancels in increments (see docs/medida.md).
     """
-    mask = random_mask((*q.shape[:-3], 1, *q.shape[-2:]), density, seed, q.device).expand_as(q) \
-        if q.dim() >= 3 else random_mask(q.shape, density, seed, q.device)
+    if q.dim() >= 3:
+        lead = (1,) * (q.dim() - 2) if fixed else (*q.shape[:-3], 1)
+        mask = random_mask((*lead, *q.shape[-2:]), density, seed, q.device).expand_as(q)
+    else:
+        mask = random_mask(q.shape, density, seed, q.device)
     y = add_noise(q, rel_noise, seed + 1) if rel_noise > 0 else q.clone()
     return torch.where(mask, y, torch.full_like(y, float("nan"))), mask

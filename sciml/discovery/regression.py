@@ -33,15 +33,26 @@ def _optimizer(method: str, threshold: float):
 
 
 def sparse_fit(systems: list[tuple[torch.Tensor, torch.Tensor]], method: str = "stlsq",
-               threshold: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+               threshold: float = 0.05, scale: str = "common", floor: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """Sparse coefficients for each equation.
 
     systems : per equation ``(X (n, p), y (n,))`` in physical units.
+    scale : ``"common"``: targets of all equations divided by one common RMS (a term is dropped
+        when it explains less than ``threshold`` of a typical increment); ``"equation"``: each
+        equation's target by its own RMS, but by no less than ``floor`` times the common RMS (so
+        a normalised coefficient is about the square root of the variance fraction the term
+        explains in its own equation, and an equation with ~zero increments stays empty). The
+        latter keeps the noisier equation's spurious terms from passing a threshold set for the
+        quieter one.
     Returns (coef (n_eq, p), stderr (n_eq, p)) in physical units; zeros off the support.
     """
-    y_scale = float(np.sqrt(np.mean([float(y.pow(2).mean()) for _, y in systems]))) or 1.0
+    if scale not in ("common", "equation"):
+        raise ValueError(f"scale must be 'common' or 'equation', got {scale!r}")
+    rms = [float(y.pow(2).mean().sqrt()) for _, y in systems]
+    common = float(np.sqrt(np.mean(np.square(rms)))) or 1.0
+    scales = [max(r, floor * common) if scale == "equation" else common for r in rms]
     coefs, errs = [], []
-    for X, y in systems:
+    for (X, y), y_scale in zip(systems, scales):
         X = X.double().cpu().numpy()
         y = y.double().cpu().numpy()
         x_scale = np.sqrt((X ** 2).mean(0))

@@ -7,8 +7,8 @@ import torch
 
 from sciml.discovery.enkf import StochasticEnKF, gaspari_cohn
 from sciml.discovery.estimator import ModelErrorDiscovery, score
-from sciml.discovery.interpolate import rff_interpolate, scipy_interpolate
-from sciml.discovery.library import TERMS
+from sciml.discovery.interpolate import rff_interpolate, scipy_interpolate, spectral_interpolate
+from sciml.discovery.library import TERMS, increments, lowpass
 from sciml.discovery.observe import add_noise, observe, random_mask
 from sciml.discovery.regression import sparse_fit
 from sciml.pde.qg import QGModel, spin_up
@@ -105,3 +105,87 @@ def test_interpolators_on_smooth_periodic_field():
     assert rel(scipy_interpolate(vals, mask, "cubic")) < 0.02
     assert rel(scipy_interpolate(vals, mask, "rbf")) < 0.02
     assert rel(rff_interpolate(vals, mask, steps=300, width=64, n_freq=32, sigma=1.5, lr=1e-2)) < 0.05
+
+
+def test_fixed_observation_mask_is_shared_over_time():
+    q = torch.randn(5, 2, 16, 16, dtype=torch.float64)
+    _, fixed = observe(q, 0.25, seed=0, fixed=True)
+    _, moving = observe(q, 0.25, seed=0)
+    assert (fixed == fixed[:1]).all() and int(fixed[0, 0].sum()) == 64
+    assert not (moving == moving[:1]).all() and torch.equal(moving[:, 0], moving[:, 1])
+
+
+def test_spectral_interpolate_is_exact_for_band_limited_fields():
+    n, g = 32, torch.Generator().manual_seed(1)
+    k = torch.fft.fftfreq(n, 1 / n)
+    band = (k[:, None] ** 2 + k[None, :] ** 2 <= 8 ** 2)
+    spec = torch.randn(3, 2, n, n, dtype=torch.complex128, generator=g) * band
+    f = torch.fft.ifft2(spec).real                                     # real, band-limited to |k| <= 8
+    mask = random_mask((1, n, n), 0.5, seed=0).expand(3, n, n)
+    out = spectral_interpolate(f, mask, kmax=8)
+    assert float((out - f).abs().max() / f.abs().max()) < 1e-8
+    # auto radius: unknowns below the number of points; still exact here (radius >= 8)
+    assert float((spectral_interpolate(f, mask) - f).abs().max() / f.abs().max()) < 1e-8
+    # a wrong band limit is not exact: the test can fail
+    assert float((spectral_interpolate(f, mask, kmax=5) - f).abs().max() / f.abs().max()) > 1e-2
+
+
+def test_lowpass_keeps_exact_recovery_and_removes_high_wavenumbers(qg_states):
+    truth, states = qg_states
+    med = ModelErrorDiscovery(truth.replace(rek=0.0), kcut=0.5).fit(states)
+    true = np.zeros((2, len(TERMS)))
+    true[1, TERMS.index("lap_psi2")] = -truth.rek
+    s = score(med.coef_, true)
+    assert s["correct_terms"] == 1.0 and s["coef_rel_err"] < 1e-6
+    x = 2 * math.pi * torch.arange(16, dtype=torch.float64) / 16
+    hi, lo = torch.cos(6 * x)[None, :].expand(16, 16), torch.cos(2 * x)[:, None].expand(16, 16)
+    out = lowpass(truth, hi + lo, 0.5)                                  # keeps |k| <= 4 of 16 points
+    assert torch.allclose(out, lo, atol=1e-12)
+
+
+def test_observation_minus_forecast_increments(qg_states):
+    truth, states = qg_states
+    bad = truth.replace(rek=0.0)
+    h0, th0 = increments(bad, states)
+    h1, th1 = increments(bad, states, targets=states)
+    assert torch.equal(h0, h1) and torch.equal(th0, th1)
+    # An analysis shrunk toward the imperfect forecast biases analysis increments by the gain;
+    # comparing the forecast with the observations does not.
+    hist = torch.stack([states[2:-1], states[1:-2], states[:-3]])
+    fc = bad.step_from_history(hist)
+    analysis = states.clone()
+    analysis[3:] = 0.5 * states[3:] + 0.5 * fc                          # gain 0.5 at the last step only
+    med_a = ModelErrorDiscovery(bad).fit(analysis[:4])
+    med_o = ModelErrorDiscovery(bad).fit(analysis[:4], targets=states[:4])
+    true = np.zeros((2, len(TERMS)))
+    true[1, TERMS.index("lap_psi2")] = -truth.rek
+    assert abs(score(med_a.coef_, true)["coef_rel_err"] - 0.5) < 1e-3
+    assert score(med_o.coef_, true)["coef_rel_err"] < 1e-6
+
+
+def test_rff_shared_network_for_a_fixed_mask():
+    n = 16
+    x = 2 * math.pi * (torch.arange(n, dtype=torch.float64) + 0.5) / n
+    f = torch.sin(x)[None, :] * torch.cos(x)[:, None]
+    vals = torch.stack([torch.stack([f * (1 + 0.1 * t), -f]) for t in range(3)])   # (3, 2, n, n)
+    mask = random_mask((1, n, n), 0.5, seed=0).expand(3, n, n)
+    out = rff_interpolate(vals, mask, steps=400, width=64, n_freq=32, sigma=1.5, lr=1e-2)
+    assert out.shape == vals.shape
+    assert float((out - vals).pow(2).mean().sqrt() / vals.pow(2).mean().sqrt()) < 0.05
+
+
+def test_sparse_fit_per_equation_scaling():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(4000, 5, dtype=torch.float64, generator=g)
+    noise = torch.randn(4000, dtype=torch.float64, generator=g)
+    y_big = 10.0 * X[:, 0]                                   # loud equation
+    y_quiet = 0.3 * X[:, 1] + 0.2 * noise                    # quiet: the term explains ~70 % of it
+    y_zero = 1e-12 * noise                                   # no missing term at all
+    systems = [(X, y_big), (X, y_quiet), (X, y_zero)]
+    common, _ = sparse_fit(systems, "stlsq", threshold=0.2, scale="common")
+    per_eq, _ = sparse_fit(systems, "stlsq", threshold=0.2, scale="equation")
+    assert common[1, 1] == 0                                 # dropped: small against the common RMS
+    assert per_eq[1, 1] != 0 and abs(per_eq[1, 1] - 0.3) < 0.02
+    assert (per_eq[1] != 0).sum() == 1 and (per_eq[2] == 0).all() and per_eq[0, 0] != 0
+    with pytest.raises(ValueError):
+        sparse_fit(systems, "stlsq", scale="nope")
