@@ -8,26 +8,42 @@ from tqdm.auto import tqdm
 
 from sciml.data.registry import register_dataset
 from sciml.linalg.lanczos import biased_rhs, ritz_pairs
-from sciml.pde.poisson import apply_poisson, poisson_matrix, random_obstacles
+from sciml.pde.poisson import (apply_poisson, box_obstacles, fill_enclosed, poisson_matrix, random_obstacles,
+                               sphere_obstacles)
 
 OPEN_FACES = ("y+",)
 
 
+def mixed_obstacles(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Training geometries with more variety than :func:`random_obstacles`: none, 1-4 boxes, 1-4 spheres,
+    or both, with wider size ranges. Never pillars/porous media (the benchmark's unseen shapes)."""
+    kind = rng.integers(4)
+    solid = np.zeros(shape, dtype=bool)
+    if kind in (1, 3):
+        solid |= box_obstacles(shape, int(rng.integers(1, 5)), size=(0.05, 0.35), rng=rng)
+    if kind in (2, 3):
+        solid |= sphere_obstacles(shape, int(rng.integers(1, 5)), radius=(0.05, 0.22), rng=rng)
+    return fill_enclosed(solid, OPEN_FACES)  # overlapping shapes can enclose fluid: make it solid
+
+
 @register_dataset("dcdm_ritz")
 def make_dcdm_ritz(n: int = 1200, res: int = 16, seed: int = 0, geometries: int = 24, lanczos_steps: int = 300,
-                   low_fraction: float = 0.55, low_weight: float = 9.0) -> xr.Dataset:
+                   low_fraction: float = 0.55, low_weight: float = 9.0, obstacles: str = "simple") -> xr.Dataset:
     """``n`` right-hand sides ``b`` over ``geometries`` random obstacle layouts on a ``res^3`` grid.
 
     Per geometry: Lanczos (full reorthogonalisation, started from A N(0, I)) gives Ritz vectors;
     ``b = sum c_j y_j`` with the low end of the spectrum weighted ``low_weight``. Variables ``b`` and
-    ``solid`` (sample, z, y, x).
+    ``solid`` (sample, z, y, x). ``obstacles``: "simple" (:func:`random_obstacles`) or "mixed"
+    (:func:`mixed_obstacles`).
     """
+    if obstacles not in ("simple", "mixed"):
+        raise ValueError(f"obstacles must be 'simple' or 'mixed', got {obstacles!r}")
     rng = np.random.default_rng(seed)
     shape = (res,) * 3
     per = int(np.ceil(n / geometries))
     bs, solids = [], []
     for _ in tqdm(range(geometries), desc="lanczos", leave=False):
-        solid = random_obstacles(shape, rng)
+        solid = random_obstacles(shape, rng) if obstacles == "simple" else mixed_obstacles(shape, rng)
         A = poisson_matrix(solid, OPEN_FACES)
         v0 = A @ (rng.standard_normal(A.shape[0]) * ~solid.ravel())
         _, Y = ritz_pairs(lambda v: A @ v, v0, min(lanczos_steps, int((~solid).sum())))
@@ -70,12 +86,14 @@ def dcdm_loss(model: torch.nn.Module, batch) -> torch.Tensor:
 def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometries: int = 24, epochs: int = 10,
                batch_size: int = 16, lr: float = 1e-3, channels: int = 16, blocks: int = 2,
                coarse_blocks: int | None = None, lanczos_steps: int = 300, init: str | None = None,
-               seed: int = 0, device: str = "auto", resume: bool = False):
+               seed: int = 0, device: str = "auto", resume: bool = False, obstacles: str = "simple",
+               wide: list[int] | None = None):
     """Generate Ritz training vectors and train the ``dcdm`` net through the shared Trainer; returns the
     path of the best checkpoint. This is what ``sciml train examples/configs/dcdm_train.yaml`` runs.
 
     ``init``: a ``dcdm`` checkpoint to start from (its architecture is used; e.g. a 16^3 stage before a
-    32^3 stage, see docs/dcdm.md)."""
+    32^3 stage, see docs/dcdm.md). ``wide``: add zero-initialised dilated coarse blocks (ADR 0095) to
+    the architecture (of ``init`` if given: its weights are kept, so training starts from its output)."""
     from pathlib import Path
 
     from sciml.data import make_dataset, open_dataset, save_dataset
@@ -87,7 +105,7 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
     if not data_path.exists():
         out.mkdir(parents=True, exist_ok=True)
         save_dataset(make_dataset("dcdm_ritz", n=n, res=res, seed=seed, geometries=geometries,
-                                  lanczos_steps=lanczos_steps), data_path)
+                                  lanczos_steps=lanczos_steps, obstacles=obstacles), data_path)
     ds = open_dataset(data_path).load()
     split = int(0.9 * ds.sizes["sample"])
     train, val = RitzDataset(ds.isel(sample=slice(0, split))), RitzDataset(ds.isel(sample=slice(split, None)))
@@ -96,8 +114,15 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
         from sciml.models import load_model
 
         model = load_model(init)
+        if wide:
+            base = model
+            model = build_model("dcdm", **{**base.sciml_config["config"], "wide": list(wide)})
+            missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
+            if unexpected or any(not k.startswith("wide.") for k in missing):
+                raise ValueError(f"cannot grow {init}: missing {missing}, unexpected {unexpected}")
     else:
-        model = build_model("dcdm", dim=3, channels=channels, blocks=blocks, coarse_blocks=coarse_blocks)
+        model = build_model("dcdm", dim=3, channels=channels, blocks=blocks, coarse_blocks=coarse_blocks,
+                            wide=list(wide or []))
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", scheduler="cosine",
                       grad_clip=1.0, seed=seed, device=device)
     Trainer(model, cfg, train, val, compute_loss=dcdm_loss, out_dir=out,

@@ -54,3 +54,26 @@ def test_fast_cpu_conv_matches_torch_conv():
         torch.testing.assert_close(y1, y2, rtol=1e-4, atol=1e-5)
         for a, b in zip(g1, g2):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_wide_blocks_start_as_identity_and_widen_the_receptive_field():
+    """ADR 0095: zero-initialised dilated coarse blocks leave a trained net's output unchanged, and once
+    trained they let a point source reach cells the plain net cannot."""
+    torch.manual_seed(3)
+    base = build_model("dcdm", dim=3, channels=4, blocks=1, coarse_blocks=1)
+    grown = build_model("dcdm", dim=3, channels=4, blocks=1, coarse_blocks=1, wide=[4, 8])
+    missing, unexpected = grown.load_state_dict(base.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("wide.") for k in missing)
+    x = torch.randn(1, 2, 40, 8, 8)
+    torch.testing.assert_close(grown(x), base(x))
+    for p in grown.wide.parameters():  # as after training: non-zero weights in the dilated block
+        torch.nn.init.normal_(p, std=0.1)
+
+    def reach(net):  # how far along z the inputs that influence the output cell at z = 39 lie
+        x = torch.randn(1, 2, 40, 8, 8, requires_grad=True)
+        net(x)[0, 0, 39, 4, 4].backward()
+        return 39 - int(x.grad[0, 1, :, 4, 4].abs().nonzero().min())  # channel 1: not rescaled by the global RMS
+
+    assert reach(base) < 16 and reach(grown) > 30, (reach(base), reach(grown))
+    with pytest.raises(ValueError, match="pairs"):
+        build_model("dcdm", dim=3, wide=[4])
