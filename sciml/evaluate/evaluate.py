@@ -56,7 +56,7 @@ def field_metrics(pred: xr.Dataset, truth: xr.Dataset, targets: Sequence[str],
     ``baseline`` (e.g. the training-mean prediction) adds ``{metric}_baseline`` for comparison.
     """
     def stack(d: xr.Dataset) -> torch.Tensor:
-        return torch.stack([torch.as_tensor(d[v].values, dtype=torch.float64) for v in targets], dim=1)
+        return torch.stack([torch.from_numpy(np.array(d[v].values, dtype=np.float64)) for v in targets], dim=1)  # a copy: xarray's may be read-only
 
     t, p = stack(truth), stack(pred)
     out = xr.Dataset(coords={"sample": truth["sample"].values if "sample" in truth.coords else np.arange(t.shape[0])})
