@@ -30,11 +30,38 @@ class H1Loss(nn.Module):
         return M.rel_h1(pred, target, self.spatial_dims, self.periodic).mean()
 
 
+class SpectralH1Loss(nn.Module):
+    """Mean over the batch of ``||w F(pred - target)|| / ||w F(target)||`` on (B, C, H, W) fields.
+
+    ``F`` is the orthonormal 2-D FFT over the whole grid (so walls are treated as periodic, as in the
+    paper), ``w = sqrt(1 + kx^2 + ky^2)`` with integer wavenumbers and ``|k| >= cutoff`` set to 0.
+    """
+
+    def __init__(self, cutoff: int = 20):
+        super().__init__()
+        self.cutoff = cutoff
+
+    def weight(self, h: int, w: int, device) -> torch.Tensor:
+        def k(n):
+            kk = (torch.fft.fftfreq(n, device=device) * n).abs()
+            return kk * (kk < self.cutoff)
+        return (1 + k(h)[:, None] ** 2 + k(w)[None, :] ** 2).sqrt()
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        pred, target = pred.float(), target.float()
+        wt = self.weight(*pred.shape[-2:], pred.device)
+        fd = torch.fft.fft2(pred - target, norm="ortho") * wt
+        ft = torch.fft.fft2(target, norm="ortho") * wt
+        num = fd.abs().pow(2).flatten(1).sum(1).sqrt()
+        den = ft.abs().pow(2).flatten(1).sum(1).sqrt().clamp_min(1e-30)
+        return (num / den).mean()
+
+
 class MSELoss(nn.MSELoss):
     """Plain mean squared error (alias of torch's, for the registry)."""
 
 
-LOSSES = {"rel_l2": RelLpLoss, "h1": H1Loss, "mse": MSELoss}
+LOSSES = {"rel_l2": RelLpLoss, "h1": H1Loss, "spectral_h1": SpectralH1Loss, "mse": MSELoss}
 
 
 def build_loss(name: str, **kwargs) -> nn.Module:
