@@ -79,6 +79,17 @@ def _monitor(res: list[float], k: int, z: torch.Tensor, name: str, blowup: float
                                "at the start). Lower the step (PGD) / raise rho (ADMM).")
 
 
+def _step(out: PnPResult, k: int, new: torch.Tensor, old: torch.Tensor, name: str, blowup: float,
+          scale: float, tol: float) -> torch.Tensor:
+    """Record iteration ``k`` of either PnP loop in ``out`` (relative change, divergence check,
+    convergence flag) and return the accepted iterate ``new``."""
+    out.residuals.append(_rel_change(new, old))
+    _monitor(out.residuals, k, new, name, blowup, scale)
+    out.x, out.iterations = new, k
+    out.converged = out.residuals[-1] < tol
+    return new
+
+
 def _finish(res: PnPResult, name: str, tol: float, strict: bool) -> PnPResult:
     if not res.converged:
         msg = (f"{name} did not converge in {res.iterations} iterations (last relative change "
@@ -112,12 +123,8 @@ def pnp_admm(op: LinearOperator, y: torch.Tensor, denoiser: Denoiser, rho: float
         x = op.data_prox(z - u, y, rho)
         z_new = denoiser(x + u)
         u = u + x - z_new
-        out.residuals.append(_rel_change(z_new, z))
-        _monitor(out.residuals, k, z_new, "pnp_admm", blowup, scale)
-        z = z_new
-        out.x, out.iterations = z, k
-        if out.residuals[-1] < tol:
-            out.converged = True
+        z = _step(out, k, z_new, z, "pnp_admm", blowup, scale, tol)
+        if out.converged:
             break
     return _finish(out, "pnp_admm", tol, strict)
 
@@ -133,11 +140,7 @@ def pnp_pgd(op: LinearOperator, y: torch.Tensor, denoiser: Denoiser, step: float
     out = PnPResult(x, 0, False)
     for k in range(1, iters + 1):
         x_new = denoiser(x - step * op._adjoint_op(op._forward_op(x) - y))
-        out.residuals.append(_rel_change(x_new, x))
-        _monitor(out.residuals, k, x_new, "pnp_pgd", blowup, scale)
-        x = x_new
-        out.x, out.iterations = x, k
-        if out.residuals[-1] < tol:
-            out.converged = True
+        x = _step(out, k, x_new, x, "pnp_pgd", blowup, scale, tol)
+        if out.converged:
             break
     return _finish(out, "pnp_pgd", tol, strict)
