@@ -8,7 +8,7 @@ EXTRAS ?= dev,bench,discovery
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sciml-installed
 
-.PHONY: demo test test-slow install clean bench
+.PHONY: demo test test-slow install clean bench gpu-wheels
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,3 +32,10 @@ test-slow: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
+
+# Wheels (CPython 3.12, x86-64) of the packages the GPU device image lacks; `.ci/gpu-check` installs them there.
+GPU_WHEELS ?= netCDF4==1.7.2 cftime==1.6.4.post1 h5netcdf==1.8.2 pyamg==5.4.1 pysindy==2.1.0 derivative==0.6.3
+gpu-wheels:
+	$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+	  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+	  -d .whl $(GPU_WHEELS)
