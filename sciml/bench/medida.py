@@ -61,16 +61,22 @@ previous preset, inflation 1.3 and radius 3: -40 % on every coefficient). Inflat
 Sparse observations: the sensors are fixed in time, so a linear interpolator's error (P - I) q is
 correlated in time and its e/dt part cancels in the increments (`cubic_moving_mask` shows the
 increment error without that cancellation). What is left is the interpolation error of the
-tendency, about |P - I| |F|, i.e. the q interpolation error times ~1e3 in units of the signal: the
-interpolation error has to be around 1 % for the regression to see the signal. The 64^2 model's q
-is band-limited by the spectral filter to |k| ~ 25 (about 1960 real Fourier unknowns), so with
-2048 points (50 %) a band-limited least-squares fit (`spectral`) gets close to that, and with 1024
-points (25 %) no interpolator without a much stronger prior can: the snapshot is underdetermined.
-Cubic interpolation (spectral bias: 20-50 % error in q) selects wrong terms at both densities. The
-RFF-MLP at this CPU budget (one shared 2 x 256 tanh network with 128 Gaussian Fourier features,
-1000 Adam steps) is not better than cubic; the paper's 4 x 1000 network trained for 2e5 epochs on a
-GPU is a different budget (`--full`, not run here), and even it cannot beat the 25 % information
-limit of a single snapshot; that would need the dynamics (4D assimilation) as the prior."""
+tendency, about |P - I| |F|, i.e. the q interpolation error times ~1e3 in units of the signal
+before the low-pass: the regression needs q to within a few per cent. The sensors observe psi
+(both layers; q = lap psi + stretching is computed spectrally from the interpolated psi); the
+`*_qobs` rows observe q at the same points instead. `rff` is the Gaussian random-Fourier-feature
+model with 2^20 integer-wavenumber features and its linear readout solved exactly by ridge
+regression (the kernel limit of the random-feature model), sigma chosen by 5-fold
+cross-validation on the observed points (ADR 0098). `rff_mlp` is the trained 2 x 256 tanh
+RFF-MLP of the previous preset: it fits the observed points but not the rest (its implicit prior
+is the problem, not the optimiser). Cubic interpolation (spectral bias) selects wrong terms.
+`spectral` (band-limited least squares, ADR 0063) is a documented extra, not the issue's method.
+
+At 25 % no method works. The 64^2 model's q is band-limited by its filter to |k| ~ 25 (about 1960
+real Fourier unknowns per layer) and 1024 points cannot pin them down: even kriging with the
+snapshot's own (true) isotropic spectrum leaves 42 % q error with q sensors and 34 % with psi
+sensors (ADR 0098), an order of magnitude above what the regression tolerates. A single-snapshot
+interpolator cannot beat that; the dynamics as the prior (4D assimilation) would be needed."""
 
 
 def true_coefficients(truth: QGModel, name: str) -> np.ndarray:
@@ -266,7 +272,8 @@ def write_page(res, a, p, preset, lines, diag, fc_rows, fc_curves, stages, truth
         "(1 = a true term was missed), `correct_terms` is 1 when exactly the true terms are selected in both layer "
         "equations, `interp_rel_err` the relative RMS error of the q fields fed to the regression (the EnKF analysis "
         "for `noisy`), with the psi error beside it. `wall_s` = interpolation/EnKF + regression time of the task. "
-        "Sparse sensors are fixed in time (one random mask); `cubic_moving_mask` draws a new mask at every step. "
+        "Sparse sensors are fixed in time (one random mask) and observe psi (`*_qobs`: q), q is computed from the "
+        "interpolated psi; `cubic_moving_mask` draws a new mask at every step. "
         f"Regression: STLSQ, threshold {p['threshold']} on per-equation scaled targets (ADR 0063), on "
         f"increments and library low-passed to |k| <= "
         f"{p['kcut']} x Nyquist (`full`: all wavenumbers).",
