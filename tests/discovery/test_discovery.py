@@ -7,7 +7,8 @@ import torch
 
 from sciml.discovery.enkf import StochasticEnKF, gaspari_cohn
 from sciml.discovery.estimator import ModelErrorDiscovery, score
-from sciml.discovery.interpolate import rff_interpolate, scipy_interpolate, spectral_interpolate
+from sciml.discovery.interpolate import (rff_interpolate, rff_kernel, rff_ridge_interpolate, rff_select_sigma,
+                                         scipy_interpolate, spectral_interpolate)
 from sciml.discovery.library import TERMS, increments, lowpass
 from sciml.discovery.observe import add_noise, observe, random_mask
 from sciml.discovery.regression import sparse_fit
@@ -189,3 +190,32 @@ def test_sparse_fit_per_equation_scaling():
     assert (per_eq[1] != 0).sum() == 1 and (per_eq[2] == 0).all() and per_eq[0, 0] != 0
     with pytest.raises(ValueError):
         sparse_fit(systems, "stlsq", scale="nope")
+
+
+def test_rff_kernel_is_the_inner_product_of_the_random_features():
+    n, sigma, nf = 16, 3.0, 40
+    g = torch.Generator().manual_seed(0)
+    B = torch.round(sigma * torch.randn(nf, 2, generator=g, dtype=torch.float64))    # same draw as rff_kernel
+    c = -math.pi + 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
+    yy, xx = torch.meshgrid(c, c, indexing="ij")
+    z = torch.stack([yy, xx], -1).reshape(-1, 2) @ B.T
+    phi = torch.cat([torch.cos(z), torch.sin(z)], 1)
+    gram = phi @ phi.T
+    kern = rff_kernel(n, sigma, nf, seed=0)
+    i = torch.arange(n * n)
+    expect = kern[(i[:, None] // n - i[None] // n) % n, (i[:, None] % n - i[None] % n) % n]
+    assert torch.allclose(gram, expect, atol=1e-9)
+
+
+def test_rff_ridge_interpolates_and_cross_validation_picks_a_scale_that_resolves_the_field():
+    n = 32
+    x = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
+    f = torch.sin(6 * x)[None, :] * torch.cos(5 * x)[:, None] + torch.cos(7 * x)[:, None]   # |k| ~ 7
+    vals = torch.stack([f, 0.5 * f.T])[None]
+    mask = random_mask((1, n, n), 0.5, seed=0)
+    idx = torch.nonzero(mask[0].reshape(-1)).squeeze(1)
+    sigma = rff_select_sigma(vals.reshape(2, -1)[:, idx].T, idx, n, (1.0, 3.0, 8.0))
+    assert sigma == 3.0          # 1: cannot reach |k| = 7; 8: correlation length below the grid spacing
+    out = rff_ridge_interpolate(vals, mask, sigma)
+    assert float((out - vals).pow(2).mean().sqrt() / vals.pow(2).mean().sqrt()) < 2e-2
+    assert torch.equal(rff_interpolate(vals, mask, depth=0, sigma=3.0, n_freq=2 ** 20), out)
