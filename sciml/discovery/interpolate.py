@@ -5,7 +5,7 @@ The RFF-MLP fits one small network per field to the observed points: inputs (x, 
 the fit is exactly periodic), tanh layers, loss MSE / mean(target^2). Several fields (time levels,
 layers as output channels) are trained at once as a batch of independent networks.
 ``depth=0`` is the same random-feature model with no hidden layer: its linear readout is solved
-exactly by ridge regression (in the dual, through the features' kernel; ADR 0096), with ``sigma``
+exactly by ridge regression (in the dual, through the features' kernel; ADR 0098), with ``sigma``
 optionally chosen by cross-validation on the observed points.
 """
 from __future__ import annotations
