@@ -43,11 +43,20 @@ def test_beats_ic0_on_unseen_64_obstacles():
 
 def test_safeguard_keeps_the_default_solve_moving():
     """The paper's k=2 loop can stall when the net's proposal is nearly orthogonal to r; the safeguard
-    (default) steps in span{q, r} instead."""
+    (default) steps in span{q, r} instead. The shipped weights without ``zero_offset`` (the session-1/2
+    model) stall on this problem; with it (the shipped model, ADR 0096) the paper's loop converges."""
+    from sciml.models import build_model
+
+    shipped = load_shipped_model()
+    assert shipped.zero_offset
+    raw = build_model("dcdm", **{**shipped.sciml_config["config"], "zero_offset": False})
+    raw.load_state_dict(shipped.state_dict())
     solid = sphere_obstacles((16, 16, 16), 2, rng=7)
     A = poisson_matrix(solid)
     b = rhs_blobs(solid, 3).ravel()
-    h_paper, h_safe = [], []
-    dcdm_solve(A, b, rtol=1e-6, maxiter=60, history=h_paper, safeguard=False)
-    x, info = dcdm_solve(A, b, rtol=1e-6, maxiter=60, history=h_safe)
+    h_paper, h_safe, h_new = [], [], []
+    dcdm_solve(A, b, model=raw.eval(), rtol=1e-6, maxiter=60, history=h_paper, safeguard=False)
+    x, info = dcdm_solve(A, b, model=raw, rtol=1e-6, maxiter=60, history=h_safe)
     assert info == 0 and min(h_paper) > 1e-6
+    _, info_new = dcdm_solve(A, b, rtol=1e-6, maxiter=60, history=h_new, safeguard=False)
+    assert info_new == 0 and len(h_new) < len(h_safe), (len(h_new), len(h_safe))
