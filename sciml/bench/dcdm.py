@@ -74,7 +74,8 @@ class PeakRSS:
         self.peak_mb = max(self.peak_mb, self.rss_mb() - self.base)
 
 
-def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, model_path: str | None):
+def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, model_path: str | None,
+               levels: int = 1):
     """One solve to min(RTOLS); returns ({rtol: metrics}, residual history)."""
     hist, stamps = [], []
     tick = lambda _x: stamps.append(time.perf_counter())  # noqa: E731
@@ -101,7 +102,7 @@ def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, mod
             bt = torch.as_tensor(b, device=device)
             _, info = dcdm_solve(A, bt, model=net, grid_shape=solid.shape, rtol=min(RTOLS), maxiter=maxiter,
                                  callback=tick, history=hist, solid=solid.ravel(),
-                                 safeguard=False)  # the paper's method
+                                 safeguard=False, levels=levels)  # the paper's loop (levels=1: exactly)
         else:
             _, info = pcg(A, b, M, rtol=min(RTOLS), maxiter=maxiter, callback=tick, history=hist)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else mem.peak_mb
@@ -176,6 +177,7 @@ def main(argv=None) -> int:
     p.add_argument("--model", default=None, help="a dcdm checkpoint instead of the shipped one")
     p.add_argument("--out", default="docs/benchmarks")
     p.add_argument("--methods", nargs="*", default=None, choices=METHODS, help="subset of methods to run")
+    p.add_argument("--levels", type=int, default=1, help="dcdm_solve's levels (1: the paper's method; ADR 0097)")
     p.add_argument("--dcdm-maxiter", type=int, default=None, help="override the preset's DCDM iteration caps")
     p.add_argument("--merge", action="store_true",
                    help="keep the rows of the existing dcdm.json that this run does not produce (they keep their "
@@ -200,7 +202,7 @@ def main(argv=None) -> int:
             maxiter = a.dcdm_maxiter if method == "dcdm" and a.dcdm_maxiter else caps.get(method, 5000)
             runs = []
             for rep in range(repeats):
-                out, hist = run_method(method, A, b, solid, maxiter, device, a.model)
+                out, hist = run_method(method, A, b, solid, maxiter, device, a.model, a.levels)
                 runs.append(out)
             histories.setdefault(task, {})[method] = hist
             for rtol in RTOLS:

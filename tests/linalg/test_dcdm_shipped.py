@@ -60,3 +60,24 @@ def test_safeguard_keeps_the_default_solve_moving():
     assert info == 0 and min(h_paper) > 1e-6
     _, info_new = dcdm_solve(A, b, rtol=1e-6, maxiter=60, history=h_new, safeguard=False)
     assert info_new == 0 and len(h_new) < len(h_safe), (len(h_new), len(h_safe))
+
+
+def test_coarse_levels_keep_steps_A_orthogonal_and_cut_iterations():
+    """levels > 1 adds the net's proposals on 2x/4x coarser residuals (ADR 0097)."""
+    solid = sphere_obstacles((16, 16, 16), 2, rng=7)
+    A = poisson_matrix(solid)
+    b = rhs_blobs(solid, 3).ravel()
+    h1, h3, xs = [], [], [np.zeros(b.size)]
+    dcdm_solve(A, b, rtol=1e-6, maxiter=80, history=h1, safeguard=False)
+    x, info = dcdm_solve(A, b, rtol=1e-6, maxiter=80, history=h3, safeguard=False, levels=3,
+                         callback=lambda x: xs.append(x.copy()))
+    assert info == 0 and np.linalg.norm(b - A @ x) <= 1e-6 * np.linalg.norm(b)
+    assert len(h3) < len(h1), (len(h3), len(h1))
+    P = np.diff(np.stack(xs), axis=0)  # each iteration's whole step
+    for i in range(1, len(P)):
+        for j in (i - 1, i - 2):
+            if j >= 0:
+                rel = abs(P[i] @ (A @ P[j])) / np.sqrt((P[i] @ (A @ P[i])) * (P[j] @ (A @ P[j])))
+                assert rel < 1e-8
+    with pytest.raises(ValueError, match="levels"):
+        dcdm_solve(A, b, model="identity", levels=2)
