@@ -74,7 +74,8 @@ class PeakRSS:
         self.peak_mb = max(self.peak_mb, self.rss_mb() - self.base)
 
 
-def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, model_path: str | None):
+def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, model_path: str | None,
+               levels: int = 1):
     """One solve to min(RTOLS); returns ({rtol: metrics}, residual history)."""
     hist, stamps = [], []
     tick = lambda _x: stamps.append(time.perf_counter())  # noqa: E731
@@ -101,7 +102,7 @@ def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, mod
             bt = torch.as_tensor(b, device=device)
             _, info = dcdm_solve(A, bt, model=net, grid_shape=solid.shape, rtol=min(RTOLS), maxiter=maxiter,
                                  callback=tick, history=hist, solid=solid.ravel(),
-                                 safeguard=False)  # the paper's method
+                                 safeguard=False, levels=levels)  # the paper's loop (levels=1: exactly)
         else:
             _, info = pcg(A, b, M, rtol=min(RTOLS), maxiter=maxiter, callback=tick, history=hist)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else mem.peak_mb
@@ -175,7 +176,14 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--model", default=None, help="a dcdm checkpoint instead of the shipped one")
     p.add_argument("--out", default="docs/benchmarks")
+    p.add_argument("--methods", nargs="*", default=None, choices=METHODS, help="subset of methods to run")
+    p.add_argument("--levels", type=int, default=1, help="dcdm_solve's levels (1: the paper's method; ADR 0097)")
+    p.add_argument("--dcdm-maxiter", type=int, default=None, help="override the preset's DCDM iteration caps")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the rows of the existing dcdm.json that this run does not produce (they keep their "
+                        "own command); the plot is rewritten only when every method runs")
     a = p.parse_args(argv)
+    methods = [m for m in METHODS if m in (a.methods or METHODS)]
     torch.set_num_threads(1)  # one-thread baselines, as in the issue's targets
     from sciml.models import MODELS
 
@@ -190,11 +198,11 @@ def main(argv=None) -> int:
     for task, n, unseen in tasks:
         repeats, caps = preset.get(n, (1, {}))
         A, b, solid = problem(n, 0, unseen)
-        for method in METHODS:
-            maxiter = caps.get(method, 5000)
+        for method in methods:
+            maxiter = a.dcdm_maxiter if method == "dcdm" and a.dcdm_maxiter else caps.get(method, 5000)
             runs = []
             for rep in range(repeats):
-                out, hist = run_method(method, A, b, solid, maxiter, device, a.model)
+                out, hist = run_method(method, A, b, solid, maxiter, device, a.model, a.levels)
                 runs.append(out)
             histories.setdefault(task, {})[method] = hist
             for rtol in RTOLS:
@@ -206,13 +214,52 @@ def main(argv=None) -> int:
                                  f"iterations (final {hist[-1]:.2e}); iterations/wall_s are null")
             print(f"{task:22s} {method:8s} it(1e-4)={runs[0][1e-4]['iterations']} it(1e-6)={runs[0][1e-6]['iterations']}"
                   f" wall(1e-4)={statistics.median(r[1e-4]['wall_s'] for r in runs):.2f}s", flush=True)
-    cost_n = 32 if 32 in grids else grids[0]
+    cost_n = min(32, *grids)  # the network-cost table stays at 32^3 (cheap) unless a smaller grid runs
     cost = cost_per_apply(cost_n, device, a.model)
-    body = markdown(res, tasks, cost, notes, preset, cost_n)
     Path(a.out).mkdir(parents=True, exist_ok=True)
-    plot({t: histories[t] for t in histories if not t.endswith("_32")} or histories, Path(a.out) / "dcdm.png")
+    if a.merge:
+        done = {(r["task"].rsplit("_rtol", 1)[0], r["method"]) for r in res.rows}
+        tasks, kept_from = merge_rows(res, Path(a.out) / "dcdm.json", tasks)
+        notes += kept_notes(Path(a.out) / "dcdm.md", done)
+        notes += [f"rows not produced by `{res.command}` are kept from {k}" for k in kept_from]
+    body = markdown(res, tasks, cost, notes, preset, cost_n)
+    if methods == list(METHODS):
+        plot({t: histories[t] for t in histories if not t.endswith("_32")} or histories, Path(a.out) / "dcdm.png")
     res.write(a.out, body)
     return 0
+
+
+def merge_rows(res: BenchResult, path: Path, tasks):
+    """Add the rows of an earlier ``dcdm.json`` whose (task, method) this run did not produce, each tagged
+    with the command and date of its own run; returns the union of tasks and the runs rows were kept from."""
+    import json
+
+    old = json.loads(path.read_text())
+    done = {(r["task"], r["method"]) for r in res.rows}
+    kept = set()
+    for r in old["rows"]:
+        if (r["task"], r["method"]) not in done:
+            src = {"command": r.get("command", old["command"]), "created": r.get("created", old["created"])}
+            res.rows.append({**r, **src})
+            kept.add(f"`{src['command']}` ({src['created']})")
+    names = [t for t, _, _ in tasks]
+    for r in old["rows"]:
+        base = r["task"].rsplit("_rtol", 1)[0]
+        if base not in names:
+            names.append(base)
+            tasks = tasks + [(base, int(base.rsplit("_", 1)[1]), base.startswith("unseen"))]
+    order = {f"poisson3d_{n}": i for i, n in enumerate((32, 64, 128))} | {"unseen_obstacles_64": 3}
+    return sorted(tasks, key=lambda t: order.get(t[0], 9)), sorted(kept)
+
+
+def kept_notes(md: Path, done: set[tuple[str, str]]) -> list[str]:
+    """Cap notes of an earlier page for the (task, method) pairs this run did not redo."""
+    out = []
+    for line in md.read_text().splitlines() if md.exists() else []:
+        parts = line[2:].split(" ", 2) if line.startswith("- ") and " did not reach " in line else None
+        if parts and (parts[0].rstrip(":"), parts[1]) not in done:
+            out.append(line[2:] + " (earlier run)")
+    return out
 
 
 def markdown(res: BenchResult, tasks, cost, notes, preset, cost_n) -> str:

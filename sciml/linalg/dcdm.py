@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
+import torch.nn.functional as F
 
 from sciml.errors import DimensionError, NonFiniteError, SchemaError
 from sciml.linalg.checks import check_system
@@ -76,7 +77,7 @@ def solid_from_matrix(A, b: np.ndarray) -> np.ndarray:
 def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid_shape: tuple[int, ...] | None = None,
                rtol: float = 1e-6, maxiter: int | None = None, k: int = 2, x0=None, callback: Callable | None = None,
                history: list | None = None, solid: np.ndarray | None = None, device: str | torch.device | None = None,
-               safeguard: bool = True):
+               safeguard: bool = True, levels: int = 1):
     """Solve SPD ``A x = b`` with DCDM; see the module docstring.
 
     ``model``: None (the shipped 3-D Poisson net), a ``dcdm`` network, a checkpoint path, ``"identity"``
@@ -85,7 +86,9 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
     (a list you pass) receives ``||r_k|| / ||b||`` from k = 0. ``solid``: obstacle mask (n,), inferred
     from identity rows with b = 0 when None. ``safeguard`` (default on; off is the paper's method): when the
     net's direction reduces the energy-norm error less than the residual direction would, step in the
-    best combination of both, so a poor proposal cannot stall the solve (ADR 0094). Returns ``(x, info)`` like scipy: info = 0 converged,
+    best combination of both, so a poor proposal cannot stall the solve (ADR 0094). ``levels`` > 1 (grid
+    nets only): each iteration also applies the net to the residual averaged onto grids 2x, 4x, ...
+    coarser, prolongs those proposals by injection and minimises over all of them (ADR 0097); 1 is the paper's. Returns ``(x, info)`` like scipy: info = 0 converged,
     info = maxiter otherwise, with the best iterate seen."""
     is_torch_A = callable(A) and not (sp.issparse(A) or isinstance(A, (spla.LinearOperator, np.ndarray)))
     b_np = (b.detach().cpu().numpy() if torch.is_tensor(b) else np.asarray(b, dtype=float)).ravel().astype(float)
@@ -125,22 +128,43 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
     maxiter = maxiter or 10 * n
     dirs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
 
-    def propose(r: torch.Tensor) -> torch.Tensor:
+    if levels > 1 and not isinstance(model, torch.nn.Module):
+        raise ValueError("levels > 1 needs a grid network (a 'dcdm' model)")
+    offset: dict[int, torch.Tensor] = {}  # per level: a zero_offset net's residual-independent part, once per solve
+    masks = {0: fluid.reshape(1, 1, *grid_shape)} if isinstance(model, torch.nn.Module) else {}
+
+    def net_apply(rg: torch.Tensor, level: int) -> torch.Tensor:
+        rn = rg / rg.norm()
+        inp = torch.cat([rn, masks[level]], 1) if getattr(model, "use_mask", False) else rn
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            if getattr(model, "zero_offset", False):  # body(r) - body(0): same as model(inp), half the cost
+                if level not in offset:
+                    offset[level] = model.offset(inp.float()).double()
+                return (model.body(inp.float()).double() - offset[level]) * masks[level]
+            return model(inp.float()).double() * masks[level]
+
+    def propose(r: torch.Tensor, level: int = 0) -> torch.Tensor | None:
         if isinstance(model, str) and model == "identity":
             return r.clone()
-        if isinstance(model, torch.nn.Module):
-            rn = (r / r.norm()).reshape(1, 1, *grid_shape)
-            inp = torch.cat([rn, fluid.reshape(1, 1, *grid_shape)], 1) if getattr(model, "use_mask", False) else rn
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                q = model(inp.float())
-            return q.double().reshape(-1) * fluid
-        return torch.as_tensor(model(r), dtype=torch.float64, device=device).reshape(-1)
+        if not isinstance(model, torch.nn.Module):
+            return torch.as_tensor(model(r), dtype=torch.float64, device=device).reshape(-1)
+        rg = r.reshape(1, 1, *grid_shape)
+        if level == 0:
+            return net_apply(rg, 0).reshape(-1)
+        f, pool = 2**level, (F.avg_pool3d if len(grid_shape) == 3 else F.avg_pool2d)
+        if level not in masks:  # coarse cells at least half fluid
+            masks[level] = (pool(masks[0], f, ceil_mode=True) >= 0.5).double()
+        rc = pool(rg * masks[0], f, ceil_mode=True) * masks[level]
+        if not rc.norm() > 0:
+            return None
+        qc = F.interpolate(net_apply(rc, level), scale_factor=f, mode="nearest")
+        return (qc[(...,) + tuple(slice(0, g) for g in grid_shape)] * masks[0]).reshape(-1)
 
     if hist[-1] <= rtol:
         return x.cpu().numpy(), 0
 
-    def orthogonalise(v: torch.Tensor) -> torch.Tensor:
-        for p, Ap, pAp in dirs[-k:] if k > 0 else []:
+    def orthogonalise(v: torch.Tensor, extra=()) -> torch.Tensor:
+        for p, Ap, pAp in [d for step in (dirs[-k:] if k > 0 else []) for d in step] + list(extra):
             v = v - (v @ Ap) / pAp * p
         return v
 
@@ -166,10 +190,20 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
                 else:
                     q, Aq = s, As
                 qAq = q @ Aq
-        alpha = (q @ r) / qAq
-        x = x + alpha * q
+        step = [(q, Aq, qAq)]
+        for level in range(1, levels):  # coarse-grid proposals, A-orthogonal to everything above
+            c = propose(r, level)
+            if c is None:
+                continue
+            c = orthogonalise(c, step)
+            Ac = Aop(c)
+            cAc = c @ Ac
+            if torch.isfinite(cAc) and cAc > 1e-12 * qAq * float(c.norm() / q.norm().clamp_min(1e-300)) ** 2:
+                step.append((c, Ac, cAc))
+        for p, Ap, pAp in step:  # mutually A-orthogonal: exact minimisation over their span
+            x = x + (p @ r) / pAp * p
         r = bt - Aop(x)
-        dirs.append((q, Aq, qAq))
+        dirs.append(step)
         dirs = dirs[-max(k, 1):]
         hist.append(float(r.norm()) / bnorm)
         if callback is not None:

@@ -87,13 +87,18 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
                batch_size: int = 16, lr: float = 1e-3, channels: int = 16, blocks: int = 2,
                coarse_blocks: int | None = None, lanczos_steps: int = 300, init: str | None = None,
                seed: int = 0, device: str = "auto", resume: bool = False, obstacles: str = "simple",
-               wide: list[int] | None = None):
+               wide: list[int] | None = None, data: str | None = None, residuals: dict | None = None,
+               zero_offset: bool | None = None):
     """Generate Ritz training vectors and train the ``dcdm`` net through the shared Trainer; returns the
     path of the best checkpoint. This is what ``sciml train examples/configs/dcdm_train.yaml`` runs.
 
     ``init``: a ``dcdm`` checkpoint to start from (its architecture is used; e.g. a 16^3 stage before a
     32^3 stage, see docs/dcdm.md). ``wide``: add zero-initialised dilated coarse blocks (ADR 0095) to
-    the architecture (of ``init`` if given: its weights are kept, so training starts from its output)."""
+    the architecture (of ``init`` if given: its weights are kept, so training starts from its output).
+    ``data``: an existing ``dcdm_ritz`` file to reuse instead of generating one. ``residuals``: parameters
+    of a ``dcdm_residuals`` dataset (the solver's own residuals with ``init``'s net, ADR 0096), mixed
+    with the Ritz vectors and shuffled before the 90/10 split. ``zero_offset``: train ``body(b) - body(0)``
+    (ADR 0096); with ``init`` its weights are kept."""
     from pathlib import Path
 
     from sciml.data import make_dataset, open_dataset, save_dataset
@@ -101,28 +106,41 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
     from sciml.train import Trainer, TrainConfig
 
     out = Path(out_dir)
-    data_path = out / "ritz.nc"
+    data_path = Path(data) if data else out / "ritz.nc"
     if not data_path.exists():
         out.mkdir(parents=True, exist_ok=True)
         save_dataset(make_dataset("dcdm_ritz", n=n, res=res, seed=seed, geometries=geometries,
                                   lanczos_steps=lanczos_steps, obstacles=obstacles), data_path)
     ds = open_dataset(data_path).load()
-    split = int(0.9 * ds.sizes["sample"])
-    train, val = RitzDataset(ds.isel(sample=slice(0, split))), RitzDataset(ds.isel(sample=slice(split, None)))
     torch.manual_seed(seed)
     if init:
         from sciml.models import load_model
 
         model = load_model(init)
-        if wide:
+        if wide or zero_offset is not None:
             base = model
-            model = build_model("dcdm", **{**base.sciml_config["config"], "wide": list(wide)})
+            grow = ({"wide": list(wide)} if wide else {}) | ({} if zero_offset is None else {"zero_offset": zero_offset})
+            model = build_model("dcdm", **{**base.sciml_config["config"], **grow})
             missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
             if unexpected or any(not k.startswith("wide.") for k in missing):
                 raise ValueError(f"cannot grow {init}: missing {missing}, unexpected {unexpected}")
     else:
         model = build_model("dcdm", dim=3, channels=channels, blocks=blocks, coarse_blocks=coarse_blocks,
-                            wide=list(wide or []))
+                            wide=list(wide or []), zero_offset=bool(zero_offset))
+    if residuals:  # the solver's own residuals with the starting net (as grown/flagged above), ADR 0096
+        import xarray as xr
+
+        from sciml.train.checkpoint import save_checkpoint
+
+        res_path = out / "residuals.nc"
+        if not res_path.exists():
+            out.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(out / "start.pt", model)
+            save_dataset(make_dataset("dcdm_residuals", **{"model": str(out / "start.pt"), **residuals}), res_path)
+        both = xr.concat([ds[["b", "solid"]], open_dataset(res_path).load()[["b", "solid"]]], "sample")
+        ds = both.isel(sample=np.random.default_rng(seed).permutation(both.sizes["sample"]))
+    split = int(0.9 * ds.sizes["sample"])
+    train, val = RitzDataset(ds.isel(sample=slice(0, split))), RitzDataset(ds.isel(sample=slice(split, None)))
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", scheduler="cosine",
                       grad_clip=1.0, seed=seed, device=device)
     Trainer(model, cfg, train, val, compute_loss=dcdm_loss, out_dir=out,
