@@ -18,13 +18,13 @@ import torch
 import xarray as xr
 from torch.utils.data import TensorDataset
 
-from sciml.bench.operator_setup import Decoded, GaussianNormalizer, SpectralH1Loss
 from sciml.bench.results import BenchResult, command_line
 from sciml.bench.timing import median_time, training_memory_mb
-from sciml.data import make_dataset
+from sciml.data import DecodedOutput, Normalizer, make_dataset
 from sciml.evaluate import plot_panels
 from sciml.models import build_model, count_parameters
 from sciml.train import Trainer, TrainConfig
+from sciml.train.losses import SpectralH1Loss
 from sciml.train.metrics import rel_h1, rel_l2
 from sciml.utils import default_device
 
@@ -130,7 +130,8 @@ def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples
     x_tr, y_tr, x_te, truth = (_fields(d, v) for d, v in ((train, task.inp), (train, task.out),
                                                            (test, task.inp), (test, task.out)))
     pointwise = p.get("normalizer", "pointwise") == "pointwise"
-    x_norm, y_norm = GaussianNormalizer(x_tr, pointwise), GaussianNormalizer(y_tr, pointwise)
+    # the shared normaliser: pointwise = mean/std per grid point over the training samples (eps 1e-5)
+    x_norm, y_norm = Normalizer.fit(x_tr, pointwise=pointwise), Normalizer.fit(y_tr, pointwise=pointwise)
     data = TensorDataset(x_norm.encode(x_tr), y_tr)
     loss = SpectralH1Loss() if p.get("loss", "h1") == "h1" else L2PlusH1Loss(periodic=task.periodic)
     x_te_enc = x_norm.encode(x_te).to(device)
@@ -141,7 +142,7 @@ def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples
         torch.manual_seed(seed)
         cfg = dict(cfg)
         net = build_model(cfg.pop("name"), **cfg)
-        model = Decoded(net, y_norm)
+        model = DecodedOutput(net, y_norm)
         # the paper's OneCycle: warm-up 20 %, start at lr / 2, end at lr / 200; no gradient clipping
         tc = TrainConfig(epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"], weight_decay=1e-4,
                          optimizer="adam", scheduler="onecycle",
