@@ -8,6 +8,7 @@ Writes ``docs/benchmarks/operators.{json,md,png}``.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from dataclasses import dataclass
@@ -205,9 +206,25 @@ def verdict(res: BenchResult) -> str:
     return "\n".join(lines)
 
 
+def keep_previous_rows(res: BenchResult, out: Path, tasks: list[str]) -> list[str]:
+    """``--merge``: keep the rows of the tasks this run does not redo from ``out/operators.json``, each
+    tagged with the command that produced it; the top-level command becomes ``old && new``. Returns the
+    kept tasks."""
+    path = out / "operators.json"
+    if not path.exists():
+        return []
+    old = json.loads(path.read_text())
+    kept = [dict(r, command=r.get("command", old["command"])) for r in old["rows"] if r["task"] not in tasks]
+    if kept:
+        res.rows[:0] = kept
+        res.command = f"{old['command']} && {res.command}"
+    return list(dict.fromkeys(r["task"] for r in kept))
+
+
 def write_report(res: BenchResult, examples: dict, p: dict, out: Path, preset: str, tasks: list[str],
-                 wall_s: float) -> None:
-    fig = figure(examples, out / "operators.png")
+                 wall_s: float, kept: list[str] = ()) -> None:
+    # a merged run keeps the earlier figure (its tasks' panels) and draws the rerun tasks separately
+    fig = figure(examples, out / ("operators_rerun.png" if kept else "operators.png"))
     metrics = ["rel_l2", "h1", "params", "s_per_epoch", "peak_mem_mb", "infer_ms"]
     loss_name = ("the MgNO paper's spectral relative H1 loss" if p["loss"] == "h1"
                  else "relative L2 + finite-difference relative H1 loss")
@@ -225,10 +242,18 @@ def write_report(res: BenchResult, examples: dict, p: dict, out: Path, preset: s
             "`peak_mem_mb` is the CUDA allocator peak on a GPU; on the CPU it is parameters + gradients + the "
             "tensors autograd saves for one training batch. `infer_ms` is the median forward time per sample in "
             "batches of 32."]
-    for task in tasks:
+    if kept:
+        cmds = {r["task"]: r["command"] for r in res.rows}
+        body += [f"Merged (`--merge`): the preset above is this run's, for {', '.join(tasks)}; the rows of "
+                 f"{', '.join(kept)} are kept from the earlier run. Every JSON row names its command:\n\n"
+                 + "\n".join(f"- {t}: `{cmds[t]}`" for t in [*kept, *tasks])]
+    for task in [t.name for t in TASKS if t.name in {*kept, *tasks}]:
         body += [f"## {task}", res.markdown_table(task, metrics)]
     body += ["## MgNO against the baselines (computed from the rows above)", verdict(res)]
-    body += [f"![inputs, truth, predictions and errors]({fig.name})"]
+    body += [f"![inputs, truth, predictions and errors of {', '.join(tasks)}]({fig.name})"]
+    if kept and (out / "operators.png").exists():
+        body += ["The earlier run's figure (all its tasks, at its budget):\n\n"
+                 "![inputs, truth, predictions and errors, earlier run](operators.png)"]
     res.write(out, "\n\n".join(body))
 
 
@@ -246,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-train", type=int, default=None, help="override the preset's training samples")
     ap.add_argument("--res", type=int, default=None, help="override the preset's Darcy/Helmholtz grid")
     ap.add_argument("--out", default="docs/benchmarks")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other tasks' rows of OUT/operators.json (each row records its command)")
     ap.add_argument("--device", default="auto")
     a = ap.parse_args(argv)
     p = dict(PRESETS["full" if a.full else a.preset], methods=tuple(a.methods))
@@ -258,11 +285,16 @@ def main(argv: list[str] | None = None) -> int:
     examples: dict = {}
     t0 = time.perf_counter()
     done: list[str] = []
+    kept = keep_previous_rows(res, Path(a.out), a.tasks) if a.merge else []
+    this_command = res.command.split(" && ")[-1]
     for task in [t for t in TASKS if t.name in a.tasks]:
         for seed in range(a.seeds):
             run_task(task, p, seed, res, device, examples)
+        for row in res.rows:
+            row.setdefault("command", this_command)
         done.append(task.name)
         # written after every task, so a run cut short still leaves the finished tasks' results
-        write_report(res, examples, p, Path(a.out), "full" if a.full else a.preset, done, time.perf_counter() - t0)
+        write_report(res, examples, p, Path(a.out), "full" if a.full else a.preset, done, time.perf_counter() - t0,
+                     kept)
     print(f"[operators] wrote {Path(a.out) / 'operators.md'}")
     return 0
