@@ -206,15 +206,12 @@ def verdict(res: BenchResult) -> str:
     return "\n".join(lines)
 
 
-def keep_previous_rows(res: BenchResult, out: Path, tasks: list[str]) -> list[str]:
-    """``--merge``: keep the rows of the tasks this run does not redo from ``out/operators.json``, each
-    tagged with the command that produced it; the top-level command becomes ``old && new``. Returns the
-    kept tasks."""
-    path = out / "operators.json"
-    if not path.exists():
-        return []
-    old = json.loads(path.read_text())
-    kept = [dict(r, command=r.get("command", old["command"])) for r in old["rows"] if r["task"] not in tasks]
+def keep_previous_rows(res: BenchResult, old: dict | None, tasks: list[str]) -> list[str]:
+    """``--merge``: prepend the rows of ``old`` (the earlier ``operators.json``) for tasks not in ``tasks``,
+    each tagged with the command that produced it; the command becomes ``old && new``. Returns the kept
+    tasks."""
+    kept = [dict(r, command=r.get("command", old["command"])) for r in (old or {}).get("rows", [])
+            if r["task"] not in tasks]
     if kept:
         res.rows[:0] = kept
         res.command = f"{old['command']} && {res.command}"
@@ -285,16 +282,20 @@ def main(argv: list[str] | None = None) -> int:
     examples: dict = {}
     t0 = time.perf_counter()
     done: list[str] = []
-    kept = keep_previous_rows(res, Path(a.out), a.tasks) if a.merge else []
-    this_command = res.command.split(" && ")[-1]
+    old_json = Path(a.out) / "operators.json"
+    old = json.loads(old_json.read_text()) if a.merge and old_json.exists() else None
     for task in [t for t in TASKS if t.name in a.tasks]:
         for seed in range(a.seeds):
             run_task(task, p, seed, res, device, examples)
         for row in res.rows:
-            row.setdefault("command", this_command)
+            row.setdefault("command", res.command)
         done.append(task.name)
-        # written after every task, so a run cut short still leaves the finished tasks' results
-        write_report(res, examples, p, Path(a.out), "full" if a.full else a.preset, done, time.perf_counter() - t0,
-                     kept)
+        # written after every task, so a run cut short still leaves the finished tasks' results (and, with
+        # --merge, the earlier rows of the tasks not redone yet)
+        out_res = BenchResult("operators", command=res.command, device=device)
+        out_res.rows = list(res.rows)
+        kept = keep_previous_rows(out_res, old, done)
+        write_report(out_res, examples, p, Path(a.out), "full" if a.full else a.preset, done,
+                     time.perf_counter() - t0, kept)
     print(f"[operators] wrote {Path(a.out) / 'operators.md'}")
     return 0

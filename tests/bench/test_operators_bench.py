@@ -17,15 +17,14 @@ def test_quick_preset_writes_the_issue_shape(tmp_path):
     assert (tmp_path / "operators.png").exists() and "MgNO against the baselines" in (tmp_path / "operators.md").read_text()
 
 
-def test_merge_keeps_other_tasks_rows_with_their_command(tmp_path):
+def test_merge_keeps_other_tasks_rows_with_their_command():
     from sciml.bench.results import BenchResult
 
     old = BenchResult("operators", command="sciml bench operators --epochs 8")
     for task in ("darcy_smooth", "ns"):
         old.add(task, "mgno", "rel_l2", 0.5)
-    old.write(tmp_path, "old")
     new = BenchResult("operators", command="sciml bench operators --tasks darcy_smooth --merge")
-    kept = operators.keep_previous_rows(new, tmp_path, ["darcy_smooth"])
+    kept = operators.keep_previous_rows(new, old.to_dict(), ["darcy_smooth"])
     assert kept == ["ns"]
     assert [(r["task"], r["command"]) for r in new.rows] == [("ns", "sciml bench operators --epochs 8")]
     assert new.command == "sciml bench operators --epochs 8 && sciml bench operators --tasks darcy_smooth --merge"
