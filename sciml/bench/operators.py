@@ -187,6 +187,21 @@ def figure(examples: dict, path: Path) -> Path:
     return plot_panels(rows, path)
 
 
+def darcy_target(res: BenchResult) -> str:
+    """The issue's target, checked from the rows: on Darcy MgNO's relative L2 at least 2x below sciml's FNO's
+    with fewer parameters, and its H1 error lower too."""
+    summ, out = res.summary(), []
+    for task in ("darcy_smooth", "darcy_rough"):
+        if (task, "mgno", "rel_l2") not in summ or (task, "fno", "rel_l2") not in summ:
+            continue
+        m, f = ({k: summ[(task, n, k)][0] for k in ("rel_l2", "h1", "params")} for n in ("mgno", "fno"))
+        ok = f["rel_l2"] >= 2 * m["rel_l2"] and m["params"] < f["params"] and m["h1"] < f["h1"]
+        out.append(f"- {task}: rel_l2 FNO / MgNO = {f['rel_l2'] / m['rel_l2']:.2f} (target >= 2); h1 MgNO "
+                   f"{m['h1']:.3f} vs FNO {f['h1']:.3f}; params {m['params']:.0f} vs {f['params']:.0f}: "
+                   f"**{'met' if ok else 'not met'}**")
+    return "\n".join(out)
+
+
 def verdict(res: BenchResult) -> str:
     """One line per task and baseline: error ratio baseline / MgNO (> 1: MgNO is better) and parameter ratio."""
     summ = res.summary()
@@ -246,6 +261,8 @@ def write_report(res: BenchResult, examples: dict, p: dict, out: Path, preset: s
                  + "\n".join(f"- {t}: `{cmds[t]}`" for t in [*kept, *tasks])]
     for task in [t.name for t in TASKS if t.name in {*kept, *tasks}]:
         body += [f"## {task}", res.markdown_table(task, metrics)]
+    if darcy_target(res):
+        body += ["## The issue's Darcy target (computed from the rows above)", darcy_target(res)]
     body += ["## MgNO against the baselines (computed from the rows above)", verdict(res)]
     body += [f"![inputs, truth, predictions and errors of {', '.join(tasks)}]({fig.name})"]
     if kept and (out / "operators.png").exists():
