@@ -8,6 +8,7 @@ Writes ``docs/benchmarks/operators.{json,md,png}``.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from dataclasses import dataclass
@@ -18,13 +19,13 @@ import torch
 import xarray as xr
 from torch.utils.data import TensorDataset
 
-from sciml.bench.operator_setup import Decoded, GaussianNormalizer, SpectralH1Loss
 from sciml.bench.results import BenchResult, command_line
 from sciml.bench.timing import median_time, training_memory_mb
-from sciml.data import make_dataset
+from sciml.data import DecodedOutput, Normalizer, make_dataset
 from sciml.evaluate import plot_panels
 from sciml.models import build_model, count_parameters
 from sciml.train import Trainer, TrainConfig
+from sciml.train.losses import SpectralH1Loss
 from sciml.train.metrics import rel_h1, rel_l2
 from sciml.utils import default_device
 
@@ -130,7 +131,8 @@ def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples
     x_tr, y_tr, x_te, truth = (_fields(d, v) for d, v in ((train, task.inp), (train, task.out),
                                                            (test, task.inp), (test, task.out)))
     pointwise = p.get("normalizer", "pointwise") == "pointwise"
-    x_norm, y_norm = GaussianNormalizer(x_tr, pointwise), GaussianNormalizer(y_tr, pointwise)
+    # the shared normaliser: pointwise = mean/std per grid point over the training samples (eps 1e-5)
+    x_norm, y_norm = Normalizer.fit(x_tr, pointwise=pointwise), Normalizer.fit(y_tr, pointwise=pointwise)
     data = TensorDataset(x_norm.encode(x_tr), y_tr)
     loss = SpectralH1Loss() if p.get("loss", "h1") == "h1" else L2PlusH1Loss(periodic=task.periodic)
     x_te_enc = x_norm.encode(x_te).to(device)
@@ -141,7 +143,7 @@ def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples
         torch.manual_seed(seed)
         cfg = dict(cfg)
         net = build_model(cfg.pop("name"), **cfg)
-        model = Decoded(net, y_norm)
+        model = DecodedOutput(net, y_norm)
         # the paper's OneCycle: warm-up 20 %, start at lr / 2, end at lr / 200; no gradient clipping
         tc = TrainConfig(epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"], weight_decay=1e-4,
                          optimizer="adam", scheduler="onecycle",
@@ -185,6 +187,21 @@ def figure(examples: dict, path: Path) -> Path:
     return plot_panels(rows, path)
 
 
+def darcy_target(res: BenchResult) -> str:
+    """The issue's target, checked from the rows: on Darcy MgNO's relative L2 at least 2x below sciml's FNO's
+    with fewer parameters, and its H1 error lower too."""
+    summ, out = res.summary(), []
+    for task in ("darcy_smooth", "darcy_rough"):
+        if (task, "mgno", "rel_l2") not in summ or (task, "fno", "rel_l2") not in summ:
+            continue
+        m, f = ({k: summ[(task, n, k)][0] for k in ("rel_l2", "h1", "params")} for n in ("mgno", "fno"))
+        ok = f["rel_l2"] >= 2 * m["rel_l2"] and m["params"] < f["params"] and m["h1"] < f["h1"]
+        out.append(f"- {task}: rel_l2 FNO / MgNO = {f['rel_l2'] / m['rel_l2']:.2f} (target >= 2); h1 MgNO "
+                   f"{m['h1']:.3f} vs FNO {f['h1']:.3f}; params {m['params']:.0f} vs {f['params']:.0f}: "
+                   f"**{'met' if ok else 'not met'}**")
+    return "\n".join(out)
+
+
 def verdict(res: BenchResult) -> str:
     """One line per task and baseline: error ratio baseline / MgNO (> 1: MgNO is better) and parameter ratio."""
     summ = res.summary()
@@ -204,9 +221,22 @@ def verdict(res: BenchResult) -> str:
     return "\n".join(lines)
 
 
+def keep_previous_rows(res: BenchResult, old: dict | None, tasks: list[str]) -> list[str]:
+    """``--merge``: prepend the rows of ``old`` (the earlier ``operators.json``) for tasks not in ``tasks``,
+    each tagged with the command that produced it; the command becomes ``old && new``. Returns the kept
+    tasks."""
+    kept = [dict(r, command=r.get("command", old["command"])) for r in (old or {}).get("rows", [])
+            if r["task"] not in tasks]
+    if kept:
+        res.rows[:0] = kept
+        res.command = f"{old['command']} && {res.command}"
+    return list(dict.fromkeys(r["task"] for r in kept))
+
+
 def write_report(res: BenchResult, examples: dict, p: dict, out: Path, preset: str, tasks: list[str],
-                 wall_s: float) -> None:
-    fig = figure(examples, out / "operators.png")
+                 wall_s: float, kept: list[str] = ()) -> None:
+    # a merged run keeps the earlier figure (its tasks' panels) and draws the rerun tasks separately
+    fig = figure(examples, out / ("operators_rerun.png" if kept else "operators.png"))
     metrics = ["rel_l2", "h1", "params", "s_per_epoch", "peak_mem_mb", "infer_ms"]
     loss_name = ("the MgNO paper's spectral relative H1 loss" if p["loss"] == "h1"
                  else "relative L2 + finite-difference relative H1 loss")
@@ -224,10 +254,20 @@ def write_report(res: BenchResult, examples: dict, p: dict, out: Path, preset: s
             "`peak_mem_mb` is the CUDA allocator peak on a GPU; on the CPU it is parameters + gradients + the "
             "tensors autograd saves for one training batch. `infer_ms` is the median forward time per sample in "
             "batches of 32."]
-    for task in tasks:
+    if kept:
+        cmds = {r["task"]: r["command"] for r in res.rows}
+        body += [f"Merged (`--merge`): the preset above is this run's, for {', '.join(tasks)}; the rows of "
+                 f"{', '.join(kept)} are kept from the earlier run. Every JSON row names its command:\n\n"
+                 + "\n".join(f"- {t}: `{cmds[t]}`" for t in [*kept, *tasks])]
+    for task in [t.name for t in TASKS if t.name in {*kept, *tasks}]:
         body += [f"## {task}", res.markdown_table(task, metrics)]
+    if darcy_target(res):
+        body += ["## The issue's Darcy target (computed from the rows above)", darcy_target(res)]
     body += ["## MgNO against the baselines (computed from the rows above)", verdict(res)]
-    body += [f"![inputs, truth, predictions and errors]({fig.name})"]
+    body += [f"![inputs, truth, predictions and errors of {', '.join(tasks)}]({fig.name})"]
+    if kept and (out / "operators.png").exists():
+        body += ["The earlier run's figure (all its tasks, at its budget):\n\n"
+                 "![inputs, truth, predictions and errors, earlier run](operators.png)"]
     res.write(out, "\n\n".join(body))
 
 
@@ -245,6 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-train", type=int, default=None, help="override the preset's training samples")
     ap.add_argument("--res", type=int, default=None, help="override the preset's Darcy/Helmholtz grid")
     ap.add_argument("--out", default="docs/benchmarks")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other tasks' rows of OUT/operators.json (each row records its command)")
     ap.add_argument("--device", default="auto")
     a = ap.parse_args(argv)
     p = dict(PRESETS["full" if a.full else a.preset], methods=tuple(a.methods))
@@ -257,11 +299,20 @@ def main(argv: list[str] | None = None) -> int:
     examples: dict = {}
     t0 = time.perf_counter()
     done: list[str] = []
+    old_json = Path(a.out) / "operators.json"
+    old = json.loads(old_json.read_text()) if a.merge and old_json.exists() else None
     for task in [t for t in TASKS if t.name in a.tasks]:
         for seed in range(a.seeds):
             run_task(task, p, seed, res, device, examples)
+        for row in res.rows:
+            row.setdefault("command", res.command)
         done.append(task.name)
-        # written after every task, so a run cut short still leaves the finished tasks' results
-        write_report(res, examples, p, Path(a.out), "full" if a.full else a.preset, done, time.perf_counter() - t0)
+        # written after every task, so a run cut short still leaves the finished tasks' results (and, with
+        # --merge, the earlier rows of the tasks not redone yet)
+        out_res = BenchResult("operators", command=res.command, device=device)
+        out_res.rows = list(res.rows)
+        kept = keep_previous_rows(out_res, old, done)
+        write_report(out_res, examples, p, Path(a.out), "full" if a.full else a.preset, done,
+                     time.perf_counter() - t0, kept)
     print(f"[operators] wrote {Path(a.out) / 'operators.md'}")
     return 0

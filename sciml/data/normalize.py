@@ -1,8 +1,11 @@
 """Per-variable normalisers, fitted on training data and saved inside checkpoints.
 
-Each variable gets an affine map ``z = (v - mean) / std`` with scalar statistics fitted on the
-training split (never hard-coded). :class:`Normalizers` is a name -> :class:`Normalizer` map
-whose ``state()`` is a plain dict, so it travels in a checkpoint without pickling classes.
+Each variable gets an affine map ``z = (v - mean) / std`` with statistics fitted on the training
+split (never hard-coded): one scalar mean/std per variable by default, or, with ``pointwise=True``,
+one mean/std per grid point over the sample dimension (the MgNO/FNO papers' normaliser).
+:class:`Normalizers` is a name -> :class:`Normalizer` map whose ``state()`` is a plain dict of
+floats or tensors, so it travels in a checkpoint without pickling classes. :class:`DecodedOutput`
+puts a normaliser's decode *inside* a model, so a loss can be computed in physical units.
 """
 from __future__ import annotations
 
@@ -11,47 +14,101 @@ from typing import Any, Iterable
 
 import numpy as np
 import torch
+import torch.nn as nn
 import xarray as xr
 
 from sciml.errors import MissingVariableError
 
+Stat = float | torch.Tensor
+
 
 @dataclass
 class Normalizer:
-    """Affine normaliser of one variable: ``encode(v) = (v - mean) / std``."""
+    """Affine normaliser of one variable: ``encode(v) = (v - mean) / std``.
 
-    mean: float = 0.0
-    std: float = 1.0
+    ``mean``/``std`` are floats (scalar mode) or float64 tensors shaped like one sample (pointwise
+    mode, e.g. ``(H, W)``), which broadcast over leading batch/channel dimensions and are cast to
+    the input's dtype and device on use.
+    """
+
+    mean: Stat = 0.0
+    std: Stat = 1.0
 
     @classmethod
-    def fit(cls, values: np.ndarray | xr.DataArray | torch.Tensor, eps: float = 1e-12) -> "Normalizer":
-        arr = values.values if isinstance(values, xr.DataArray) else values
-        arr = torch.as_tensor(np.asarray(arr), dtype=torch.float64)
-        std = float(arr.std(correction=0))  # population std, as numpy/xarray
-        return cls(mean=float(arr.mean()), std=std if std > eps else 1.0)
+    def fit(cls, values: np.ndarray | xr.DataArray | torch.Tensor, eps: float | None = None,
+            pointwise: bool = False) -> "Normalizer":
+        """Fit on training values with the sample dimension first (or named ``sample`` in a DataArray).
+
+        Scalar mode (default): population mean/std over every entry; a constant variable
+        (std <= eps, eps 1e-12) gets std 1. Pointwise mode: mean/std over samples at each grid
+        point, std floored at eps (default 1e-5, the papers' value), so a point that is constant
+        over the training samples (a Dirichlet wall) decodes to its training value whatever the
+        network outputs.
+        """
+        axis = 0
+        if isinstance(values, xr.DataArray):
+            axis = values.dims.index("sample") if "sample" in values.dims else 0
+            values = values.values
+        arr = torch.as_tensor(np.asarray(values), dtype=torch.float64)
+        if not pointwise:
+            eps = 1e-12 if eps is None else eps
+            std = float(arr.std(correction=0))  # population std, as numpy/xarray
+            return cls(mean=float(arr.mean()), std=std if std > eps else 1.0)
+        eps = 1e-5 if eps is None else eps
+        return cls(mean=arr.mean(axis), std=arr.std(axis, correction=0).clamp_min(eps))
+
+    @property
+    def pointwise(self) -> bool:
+        return isinstance(self.mean, torch.Tensor) and self.mean.ndim > 0
+
+    def _stats(self, v: torch.Tensor) -> tuple[Stat, Stat]:
+        if isinstance(self.mean, torch.Tensor):
+            return self.mean.to(v.device, v.dtype), torch.as_tensor(self.std).to(v.device, v.dtype)
+        return self.mean, self.std
 
     def encode(self, v: torch.Tensor) -> torch.Tensor:
-        return (v - self.mean) / self.std
+        mean, std = self._stats(v)
+        return (v - mean) / std
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return z * self.std + self.mean
+        mean, std = self._stats(z)
+        return z * std + mean
+
+
+class DecodedOutput(nn.Module):
+    """``net`` followed by ``normalizer.decode``: normalised input -> output in physical units.
+
+    The statistics are float32 buffers, so they follow ``.to(device)`` and live in the model's
+    ``state_dict``. With a pointwise normaliser this is the MgNO/FNO papers' set-up: the loss sees
+    physical fields and Dirichlet walls (std floored at eps) are pinned to their training value.
+    """
+
+    def __init__(self, net: nn.Module, normalizer: Normalizer):
+        super().__init__()
+        self.net = net
+        self.register_buffer("mean", torch.as_tensor(normalizer.mean, dtype=torch.float32))
+        self.register_buffer("std", torch.as_tensor(normalizer.std, dtype=torch.float32))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return Normalizer(self.mean, self.std).decode(self.net(x))
 
 
 class Normalizers(dict):
     """``{variable name: Normalizer}`` with fitting from an xarray Dataset and a plain-dict state."""
 
     @classmethod
-    def fit(cls, ds: xr.Dataset, variables: Iterable[str]) -> "Normalizers":
+    def fit(cls, ds: xr.Dataset, variables: Iterable[str], pointwise: bool = False) -> "Normalizers":
+        """One normaliser per variable, scalar or (``pointwise=True``) per grid point over ``sample``."""
         out = cls()
         for name in variables:
             if name not in ds:
                 raise MissingVariableError(
                     f"cannot fit a normaliser for {name!r}: not in dataset (has {sorted(ds.data_vars)})"
                 )
-            out[name] = Normalizer.fit(ds[name])
+            out[name] = Normalizer.fit(ds[name], pointwise=pointwise)
         return out
 
-    def state(self) -> dict[str, dict[str, float]]:
+    def state(self) -> dict[str, dict[str, Stat]]:
         return {k: {"mean": v.mean, "std": v.std} for k, v in self.items()}
 
     @classmethod

@@ -15,3 +15,16 @@ def test_quick_preset_writes_the_issue_shape(tmp_path):
     assert {r["metric"] for r in d["rows"]} == {"rel_l2", "h1", "params", "s_per_epoch", "peak_mem_mb", "infer_ms"}
     assert {r["task"] for r in d["rows"]} == {"darcy_smooth"}
     assert (tmp_path / "operators.png").exists() and "MgNO against the baselines" in (tmp_path / "operators.md").read_text()
+
+
+def test_merge_keeps_other_tasks_rows_with_their_command():
+    from sciml.bench.results import BenchResult
+
+    old = BenchResult("operators", command="sciml bench operators --epochs 8")
+    for task in ("darcy_smooth", "ns"):
+        old.add(task, "mgno", "rel_l2", 0.5)
+    new = BenchResult("operators", command="sciml bench operators --tasks darcy_smooth --merge")
+    kept = operators.keep_previous_rows(new, old.to_dict(), ["darcy_smooth"])
+    assert kept == ["ns"]
+    assert [(r["task"], r["command"]) for r in new.rows] == [("ns", "sciml bench operators --epochs 8")]
+    assert new.command == "sciml bench operators --epochs 8 && sciml bench operators --tasks darcy_smooth --merge"
