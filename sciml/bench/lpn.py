@@ -200,6 +200,8 @@ def main(argv=None) -> int:
     ap.add_argument("--l1-steps", type=int, default=None, help="override the preset's LPN l1 steps")
     ap.add_argument("--pm-steps", type=int, default=None, help="override the preset's proximal-matching steps")
     ap.add_argument("--save-models", default=None, help="directory to save the trained LPN and DnCNN (torch.save)")
+    ap.add_argument("--load-models", default=None,
+                    help="directory of a --save-models run: skip training and evaluate those nets (same preset)")
     args = ap.parse_args(argv)
     cfg = dict(PRESETS["full" if args.full else "default"])
     for key in ("l1_steps", "pm_steps"):
@@ -217,24 +219,36 @@ def main(argv=None) -> int:
         methods = [m for m in methods if m != "bm3d"]
         bm3d_note = "bm3d: package not installed, skipped (pip install 'sciml[bench]')"
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    t0 = time.perf_counter()
-    patches = torch.tensor(sample_patches(cfg["n_patches"], cfg["res"], "train", seed=args.seed))[:, None]
     lpn = build_model("lpn", hidden=cfg["lpn_hidden"], layers=4, beta=10.0, alpha=0.01, padding_mode=cfg["padding"])
-    train_lpn(lpn, patches, cfg["sigma_train"], cfg["l1_steps"], cfg["pm_steps"], cfg["batch"], device=device,
-              seed=args.seed)
-    t_lpn = time.perf_counter() - t0
     dncnn = build_model("dncnn", hidden=cfg["dncnn_hidden"], depth=6)
-    train_steps(dncnn, DenoisingObjective(patches, cfg["sigma_train"], "l2", cfg["batch"], seed=args.seed),
-                cfg["l1_steps"] + cfg["pm_steps"], 1e-3, device, args.seed, scheduler="cosine")
-    t_dn = time.perf_counter() - t0 - t_lpn
+    if args.load_models:  # evaluate nets trained (and timed) by an earlier run of the same preset and seed
+        from pathlib import Path
+
+        ck = torch.load(Path(args.load_models) / "models.pt")
+        if {k: ck["cfg"].get(k) for k in ("lpn_hidden", "dncnn_hidden", "l1_steps", "pm_steps")} != \
+                {k: cfg[k] for k in ("lpn_hidden", "dncnn_hidden", "l1_steps", "pm_steps")}:
+            raise ValueError(f"{args.load_models}: saved nets were trained with another preset: {ck['cfg']}")
+        lpn.load_state_dict(ck["lpn"])
+        dncnn.load_state_dict(ck["dncnn"])
+        t_lpn, t_dn = ck.get("t_lpn"), ck.get("t_dn")
+    else:
+        t0 = time.perf_counter()
+        patches = torch.tensor(sample_patches(cfg["n_patches"], cfg["res"], "train", seed=args.seed))[:, None]
+        train_lpn(lpn, patches, cfg["sigma_train"], cfg["l1_steps"], cfg["pm_steps"], cfg["batch"], device=device,
+                  seed=args.seed)
+        t_lpn = time.perf_counter() - t0
+        train_steps(dncnn, DenoisingObjective(patches, cfg["sigma_train"], "l2", cfg["batch"], seed=args.seed),
+                    cfg["l1_steps"] + cfg["pm_steps"], 1e-3, device, args.seed, scheduler="cosine")
+        t_dn = time.perf_counter() - t0 - t_lpn
     lpn, dncnn = lpn.cpu().eval(), dncnn.cpu().eval()
     if args.save_models:
         from pathlib import Path
 
         Path(args.save_models).mkdir(parents=True, exist_ok=True)
-        torch.save({"lpn": lpn.state_dict(), "dncnn": dncnn.state_dict(), "cfg": cfg}, Path(args.save_models) / "models.pt")
+        torch.save({"lpn": lpn.state_dict(), "dncnn": dncnn.state_dict(), "cfg": cfg, "t_lpn": t_lpn, "t_dn": t_dn},
+                   Path(args.save_models) / "models.pt")
     denoise = denoising_psnr({"lpn": lpn, "dncnn": dncnn}, cfg["res"], args.seed)
-    print(f"trained LPN in {t_lpn:.0f}s, DnCNN in {t_dn:.0f}s", flush=True)
+    print(f"LPN training {t_lpn} s, DnCNN {t_dn} s", flush=True)
     res = BenchResult("lpn", command_line() if "bench" in command_line() else "sciml bench lpn", "cpu")
     figs: dict = {}
     for task in ("deblur_noise0.02", "deblur_noise0.04", "ct_sparse"):
