@@ -3,7 +3,7 @@
 All methods run on the same held-out images (crops of skimage images never used for training):
 deblurring (Gaussian blur sigma 1 px, noise 0.02 and 0.04) and sparse-view CT. LPN and DnCNN
 are trained here on the same patches at the same noise level; each method's strength (rho, TV
-weight, BM3D sigma) is tuned on a separate crop from the training images. Also runs the 1-D
+weight, BM3D sigma) is tuned on validation crops of the training images (:data:`VAL_CROPS`). Also runs the 1-D
 Laplacian toy and the prior-vs-noise check (reported in the markdown and figure).
 """
 from __future__ import annotations
@@ -26,10 +26,12 @@ PRESETS = {
     # sized for a heavily shared 2-core CPU: ~25 min on one core in all. LPN and DnCNN get the same
     # patches, noise and number of optimiser steps (LPN: l1 pre-training + proximal matching).
     "default": dict(n_patches=2000, res=32, lpn_hidden=16, dncnn_hidden=16, l1_steps=2000, pm_steps=500,
-                    batch=16, img=48, iters=30, ct_angles=20, toy_steps=500, sigma_train=0.05, bm3d_iters=4,
+                    batch=16, img=48, iters=30, iter_grid=(10, 20, 30), ct_angles=20,
+                    toy_steps=500, sigma_train=0.05, bm3d_iters=4,
                     padding="circular"),
     "full": dict(n_patches=40000, res=64, lpn_hidden=128, dncnn_hidden=64, l1_steps=20000, pm_steps=20000,
-                 batch=64, img=128, iters=100, ct_angles=30, toy_steps=5000, sigma_train=0.05, bm3d_iters=20,
+                 batch=64, img=128, iters=100, iter_grid=(20, 50, 100), ct_angles=30,
+                 toy_steps=5000, sigma_train=0.05, bm3d_iters=20,
                  padding="circular"),
 }
 
@@ -58,36 +60,46 @@ def test_crops(size: int, disk: bool = False) -> np.ndarray:
     return out
 
 
-def tune_crop(size: int, disk: bool) -> np.ndarray:
-    im = load_grey("camera")
-    crop = im[40:40 + size, 60:60 + size][None].astype(np.float32)
+# validation crops (row, col) of *training* images: every method's strength (rho, TV weight) is chosen
+# on their mean PSNR, never on the held-out test crops
+VAL_CROPS = (("camera", (40, 60)), ("astronaut", (60, 100)), ("coins", (50, 120)))
+
+
+def val_crops(size: int, disk: bool) -> np.ndarray:
+    """``(len(VAL_CROPS), size, size)`` crops of training images for tuning; ``disk`` as in :func:`test_crops`."""
+    out = np.stack([load_grey(name)[r:r + size, c:c + size] for name, (r, c) in VAL_CROPS]).astype(np.float32)
     if disk:
         yy, xx = np.mgrid[:size, :size]
-        crop = crop * (((yy - size // 2) ** 2 + (xx - size // 2) ** 2) < (size // 2 - 1) ** 2)
-    return crop
+        out = out * (((yy - size // 2) ** 2 + (xx - size // 2) ** 2) < (size // 2 - 1) ** 2)
+    return out
 
 
 def solve(method: str, op, y, x0, den_models, par: float, iters: int, rho_tv: float = 1.0, noise: float = 0.02,
-          bm3d_iters: int = 6):
-    """Reconstruct with one method; ``par`` is rho (lpn/dncnn/bm3d-CT), the TV weight, or BM3D's sigma."""
+          bm3d_iters: int = 6, callback=None):
+    """Reconstruct with one method; ``par`` is rho (lpn/dncnn/bm3d-CT), the TV weight, or BM3D's sigma.
+    ``callback(k, z)`` sees every PnP iterate (used to tune the iteration count in the same run)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PnPConvergenceWarning)
+        warnings.filterwarnings("ignore", "LPN.denoise: input range|DnCNN.denoise: input range", RuntimeWarning)
+        kw = dict(x0=x0, callback=callback)
         if method == "tv":
-            return pnp_admm(op, y, make_denoiser("tv", weight=par), rho=rho_tv, iters=iters, x0=x0).x
+            return pnp_admm(op, y, make_denoiser("tv", weight=par), rho=rho_tv, iters=iters, **kw).x
         if method == "bm3d":
             if isinstance(op, GaussianBlur):  # tune BM3D's sigma; ADMM weight rho = (noise / sigma)^2
                 return pnp_admm(op, y, make_denoiser("bm3d", sigma=par), rho=(noise / par) ** 2,
-                                iters=bm3d_iters, x0=x0).x
-            return pnp_admm(op, y, make_denoiser("bm3d", sigma=0.05), rho=par, iters=bm3d_iters, x0=x0).x
-        return pnp_admm(op, y, make_denoiser(method, model=den_models[method]), rho=par, iters=iters, x0=x0).x
+                                iters=bm3d_iters, **kw).x
+            return pnp_admm(op, y, make_denoiser("bm3d", sigma=0.05), rho=par, iters=bm3d_iters, **kw).x
+        return pnp_admm(op, y, make_denoiser(method, model=den_models[method]), rho=par, iters=iters, **kw).x
 
 
 def grids(task: str) -> dict[str, list[float]]:
     # wide rho grids: a fixed-strength prox trained at noise s_t has rho ~ (noise / s_t)^2 as its
     # Bayes-matched ADMM weight (0.16 for 0.02 / 0.05), but an imperfect prox can prefer another
-    rho = [1, 3, 10, 30, 100] if task == "ct_sparse" else [0.01, 0.03, 0.1, 0.3, 1.0, 3.0]
-    return {"lpn": rho, "dncnn": rho, "tv": [0.003, 0.01, 0.03],
-            "bm3d": [10] if task == "ct_sparse" else [0.03]}  # BM3D is slow: one setting, not tuned
+    if task == "ct_sparse":
+        return {"lpn": [1, 3, 10, 30, 100], "dncnn": [1, 3, 10, 30, 100], "tv": [0.003, 0.01, 0.03], "bm3d": [10]}
+    rho = [0.03, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0]
+    return {"lpn": rho, "dncnn": rho, "tv": [0.002, 0.003, 0.005, 0.007, 0.01, 0.015, 0.02, 0.03],
+            "bm3d": [0.03]}  # BM3D is slow: one setting, not tuned
 
 
 def make_task(task: str, size: int, ct_angles: int):
@@ -99,39 +111,57 @@ def make_task(task: str, size: int, ct_angles: int):
     return op, noise, disk
 
 
+def tune(task, method, op, x_val, y_val, x0, models, cfg, rho_tv, noise) -> tuple[float, int]:
+    """Best (strength, iteration count) on the validation crops' mean PSNR. One run per strength
+    scores every count in ``cfg["iter_grid"]`` through the iterate callback (BM3D: fixed)."""
+    grid = grids(task)[method]
+    if len(grid) == 1:
+        return grid[0], cfg["bm3d_iters"] if method == "bm3d" else cfg["iters"]
+    scores = []
+    for par in grid:
+        seen = {}
+
+        def record(k, z):
+            if k in cfg["iter_grid"]:
+                seen[k] = float(np.mean([psnr(a[0].numpy(), b[0].numpy()) for a, b in zip(z, x_val)]))
+        try:
+            xr = solve(method, op, y_val, x0, models, par, max(cfg["iter_grid"]), rho_tv, noise, callback=record)
+            last = float(np.mean([psnr(a[0].numpy(), b[0].numpy()) for a, b in zip(xr, x_val)]))
+            scores += [(seen.get(k, last), par, k) for k in cfg["iter_grid"]]  # converged early: final iterate
+        except Exception as exc:  # a diverging setting is just a bad grid point
+            print(f"  {task} {method} par={par}: {type(exc).__name__}: {exc}")
+    if not scores:
+        return grid[0], cfg["iters"]
+    _, par, k = max(scores)
+    return par, k
+
+
 def run_task(task, cfg, models, methods, res: BenchResult, seed: int, figs: dict):
     op, noise, disk = make_task(task, cfg["img"], cfg["ct_angles"])
     rho_tv = 10.0 if task == "ct_sparse" else 1.0
-    x_tune = torch.tensor(tune_crop(cfg["img"], disk))[:, None]
+    x_tune = torch.tensor(val_crops(cfg["img"], disk))[:, None]
     x_test = torch.tensor(test_crops(cfg["img"], disk))[:, None]
     y_tune, y_test = op.measure(x_tune, noise, seed=seed + 7), op.measure(x_test, noise, seed=seed)
-    init = (lambda y: op.fbp(y).clamp(0, 1)) if disk else (lambda y: None)
+    # initial guess: filtered back-projection for CT, A^T y for deblurring (as in the paper's code)
+    init = (lambda y: op.fbp(y).clamp(0, 1)) if disk else op.adjoint
     figs[task] = {"truth": x_test[0, 0].numpy(), "input": (init(y_test) if disk else y_test)[0, 0].numpy()}
     for method in methods:
-        scores, grid = [], grids(task)[method]
-        for par in (grid if len(grid) > 1 else []):
-            try:
-                xr = solve(method, op, y_tune, init(y_tune), models, par, cfg["iters"], rho_tv, noise, cfg["bm3d_iters"])
-                scores.append((psnr(xr[0, 0].numpy(), x_tune[0, 0].numpy()), par))
-            except Exception as exc:  # a diverging setting is just a bad grid point
-                scores.append((-np.inf, par))
-                print(f"  {task} {method} par={par}: {type(exc).__name__}: {exc}")
-        best = max(scores)[1] if scores else grid[0]
+        best, iters = tune(task, method, op, x_tune, y_tune, init(y_tune), models, cfg, rho_tv, noise)
         ps, ss, ts = [], [], []
         for i in range(x_test.shape[0]):
             t0 = time.perf_counter()
-            xr = solve(method, op, y_test[i:i + 1], None if not disk else init(y_test[i:i + 1]), models, best,
-                       cfg["iters"], rho_tv, noise, cfg["bm3d_iters"])
+            xr = solve(method, op, y_test[i:i + 1], init(y_test[i:i + 1]), models, best, iters, rho_tv, noise,
+                       cfg["bm3d_iters"])
             ts.append(time.perf_counter() - t0)
             ps.append(psnr(xr[0, 0].numpy(), x_test[i, 0].numpy()))
             ss.append(ssim(xr[0, 0].numpy(), x_test[i, 0].numpy()))
             if i == 0:
                 figs[task][method] = xr[0, 0].numpy()
-        res.add(task, method, "psnr_db", float(np.mean(ps)), seed, tuned=best)
-        res.add(task, method, "ssim", float(np.mean(ss)), seed, tuned=best)
+        res.add(task, method, "psnr_db", float(np.mean(ps)), seed, tuned=best, iters=iters)
+        res.add(task, method, "ssim", float(np.mean(ss)), seed, tuned=best, iters=iters)
         res.add(task, method, "wall_s", float(np.median(ts)), seed)
         print(f"{task:18s} {method:6s} psnr {np.mean(ps):6.2f} ssim {np.mean(ss):.3f} "
-              f"wall {np.median(ts):.2f}s (tuned {best})", flush=True)
+              f"wall {np.median(ts):.2f}s (tuned {best}, {iters} its)", flush=True)
 
 
 def denoising_psnr(models: dict, res_px: int, seed: int, levels=(0.02, 0.05)) -> dict:
@@ -170,6 +200,8 @@ def main(argv=None) -> int:
     ap.add_argument("--l1-steps", type=int, default=None, help="override the preset's LPN l1 steps")
     ap.add_argument("--pm-steps", type=int, default=None, help="override the preset's proximal-matching steps")
     ap.add_argument("--save-models", default=None, help="directory to save the trained LPN and DnCNN (torch.save)")
+    ap.add_argument("--load-models", default=None,
+                    help="directory of a --save-models run: skip training and evaluate those nets (same preset)")
     args = ap.parse_args(argv)
     cfg = dict(PRESETS["full" if args.full else "default"])
     for key in ("l1_steps", "pm_steps"):
@@ -187,24 +219,36 @@ def main(argv=None) -> int:
         methods = [m for m in methods if m != "bm3d"]
         bm3d_note = "bm3d: package not installed, skipped (pip install 'sciml[bench]')"
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    t0 = time.perf_counter()
-    patches = torch.tensor(sample_patches(cfg["n_patches"], cfg["res"], "train", seed=args.seed))[:, None]
     lpn = build_model("lpn", hidden=cfg["lpn_hidden"], layers=4, beta=10.0, alpha=0.01, padding_mode=cfg["padding"])
-    train_lpn(lpn, patches, cfg["sigma_train"], cfg["l1_steps"], cfg["pm_steps"], cfg["batch"], device=device,
-              seed=args.seed)
-    t_lpn = time.perf_counter() - t0
     dncnn = build_model("dncnn", hidden=cfg["dncnn_hidden"], depth=6)
-    train_steps(dncnn, DenoisingObjective(patches, cfg["sigma_train"], "l2", cfg["batch"], seed=args.seed),
-                cfg["l1_steps"] + cfg["pm_steps"], 1e-3, device, args.seed, scheduler="cosine")
-    t_dn = time.perf_counter() - t0 - t_lpn
+    if args.load_models:  # evaluate nets trained (and timed) by an earlier run of the same preset and seed
+        from pathlib import Path
+
+        ck = torch.load(Path(args.load_models) / "models.pt")
+        if {k: ck["cfg"].get(k) for k in ("lpn_hidden", "dncnn_hidden", "l1_steps", "pm_steps")} != \
+                {k: cfg[k] for k in ("lpn_hidden", "dncnn_hidden", "l1_steps", "pm_steps")}:
+            raise ValueError(f"{args.load_models}: saved nets were trained with another preset: {ck['cfg']}")
+        lpn.load_state_dict(ck["lpn"])
+        dncnn.load_state_dict(ck["dncnn"])
+        t_lpn, t_dn = ck.get("t_lpn"), ck.get("t_dn")
+    else:
+        t0 = time.perf_counter()
+        patches = torch.tensor(sample_patches(cfg["n_patches"], cfg["res"], "train", seed=args.seed))[:, None]
+        train_lpn(lpn, patches, cfg["sigma_train"], cfg["l1_steps"], cfg["pm_steps"], cfg["batch"], device=device,
+                  seed=args.seed)
+        t_lpn = time.perf_counter() - t0
+        train_steps(dncnn, DenoisingObjective(patches, cfg["sigma_train"], "l2", cfg["batch"], seed=args.seed),
+                    cfg["l1_steps"] + cfg["pm_steps"], 1e-3, device, args.seed, scheduler="cosine")
+        t_dn = time.perf_counter() - t0 - t_lpn
     lpn, dncnn = lpn.cpu().eval(), dncnn.cpu().eval()
     if args.save_models:
         from pathlib import Path
 
         Path(args.save_models).mkdir(parents=True, exist_ok=True)
-        torch.save({"lpn": lpn.state_dict(), "dncnn": dncnn.state_dict(), "cfg": cfg}, Path(args.save_models) / "models.pt")
+        torch.save({"lpn": lpn.state_dict(), "dncnn": dncnn.state_dict(), "cfg": cfg, "t_lpn": t_lpn, "t_dn": t_dn},
+                   Path(args.save_models) / "models.pt")
     denoise = denoising_psnr({"lpn": lpn, "dncnn": dncnn}, cfg["res"], args.seed)
-    print(f"trained LPN in {t_lpn:.0f}s, DnCNN in {t_dn:.0f}s", flush=True)
+    print(f"LPN training {t_lpn} s, DnCNN {t_dn} s", flush=True)
     res = BenchResult("lpn", command_line() if "bench" in command_line() else "sciml bench lpn", "cpu")
     figs: dict = {}
     for task in ("deblur_noise0.02", "deblur_noise0.04", "ct_sparse"):

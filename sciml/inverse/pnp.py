@@ -111,8 +111,11 @@ def _initial(op: LinearOperator, y: torch.Tensor, x0: torch.Tensor | None, rho: 
 
 def pnp_admm(op: LinearOperator, y: torch.Tensor, denoiser: Denoiser, rho: float = 0.1, iters: int = 50,
              x0: torch.Tensor | None = None, tol: float = 1e-4, strict: bool = False,
-             blowup: float = 1e3) -> PnPResult:
-    """PnP-ADMM; returns the denoised iterate ``z``. ``rho`` weighs the prior step against the data."""
+             blowup: float = 1e3, callback: Callable[[int, torch.Tensor], None] | None = None) -> PnPResult:
+    """PnP-ADMM; returns the denoised iterate ``z``. ``rho`` weighs the prior step against the data.
+
+    ``callback(k, z)``, if given, sees every accepted iterate (e.g. to score several iteration counts in one run).
+    """
     if rho <= 0:
         raise ValueError(f"rho must be > 0, got {rho}")
     z = _initial(op, y, x0, rho)
@@ -124,6 +127,8 @@ def pnp_admm(op: LinearOperator, y: torch.Tensor, denoiser: Denoiser, rho: float
         z_new = denoiser(x + u)
         u = u + x - z_new
         z = _step(out, k, z_new, z, "pnp_admm", blowup, scale, tol)
+        if callback is not None:
+            callback(k, z)
         if out.converged:
             break
     return _finish(out, "pnp_admm", tol, strict)
@@ -131,8 +136,11 @@ def pnp_admm(op: LinearOperator, y: torch.Tensor, denoiser: Denoiser, rho: float
 
 def pnp_pgd(op: LinearOperator, y: torch.Tensor, denoiser: Denoiser, step: float = 1.0, iters: int = 100,
             x0: torch.Tensor | None = None, tol: float = 1e-4, strict: bool = False,
-            blowup: float = 1e3) -> PnPResult:
-    """PnP proximal gradient: ``x = D(x - step * A^T (A x - y))``; ``step`` <= 1 / ||A||^2 for stability."""
+            blowup: float = 1e3, callback: Callable[[int, torch.Tensor], None] | None = None) -> PnPResult:
+    """PnP proximal gradient: ``x = D(x - step * A^T (A x - y))``; ``step`` <= 1 / ||A||^2 for stability.
+
+    ``callback(k, x)`` as in :func:`pnp_admm`.
+    """
     if step <= 0:
         raise ValueError(f"step must be > 0, got {step}")
     x = _initial(op, y, x0, 1.0)
@@ -141,6 +149,8 @@ def pnp_pgd(op: LinearOperator, y: torch.Tensor, denoiser: Denoiser, step: float
     for k in range(1, iters + 1):
         x_new = denoiser(x - step * op._adjoint_op(op._forward_op(x) - y))
         x = _step(out, k, x_new, x, "pnp_pgd", blowup, scale, tol)
+        if callback is not None:
+            callback(k, x)
         if out.converged:
             break
     return _finish(out, "pnp_pgd", tol, strict)

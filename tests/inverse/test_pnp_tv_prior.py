@@ -38,6 +38,19 @@ def test_pnp_admm_identity_denoiser_converges_to_least_squares():
     assert torch.allclose(res.x * op.mask, y, atol=1e-5)
 
 
+def test_pnp_callback_sees_every_iterate_and_the_last_is_the_result():
+    op = GaussianBlur((16, 16), 1.0)
+    y = op.measure(torch.rand(2, 1, 16, 16), 0.02)
+    for solver, kw in ((pnp_admm, dict(rho=0.5)), (pnp_pgd, dict(step=1.0))):
+        seen = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PnPConvergenceWarning)
+            out = solver(op, y, make_denoiser("tv", weight=0.02), iters=7, tol=0.0,
+                         callback=lambda k, z: seen.append((k, z.clone())), **kw)
+        assert [k for k, _ in seen] == list(range(1, 8))
+        assert torch.equal(seen[-1][1], out.x) and not torch.equal(seen[0][1], out.x)
+
+
 def test_pnp_tv_deblur_improves_on_the_blurred_input():
     op = GaussianBlur((32, 32), 1.0)
     x = torch.zeros(1, 1, 32, 32)
