@@ -40,6 +40,8 @@ SYSTEMS = {  # name: (generator, variables, periodic, history, generator kwargs)
     "wave_box": ("wave_box", ["u", "v"], False, 2, {"frame_dt": 0.1}),
 }
 DEFAULT_SYSTEMS = ["ns", "smoke"]
+TARGETS = {"increment": "the increment over the last input frame (output layer zero-initialised, so training starts "
+                        "at persistence)", "state": "the next state (default initialisation)"}
 
 
 @torch.no_grad()
@@ -94,6 +96,7 @@ def system_preset(p: dict, system: str) -> dict:
 def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pictures: dict, notes: dict) -> None:
     p = system_preset(p, system)
     gen, variables, periodic, history, kw = SYSTEMS[system]
+    kw = {**kw, **p.get("gen", {})}  # per-system generator overrides (e.g. frame_dt)
     F = len(variables)
     ds = make_dataset(gen, n=p["n_train"] + p["n_test"], res=p["res"], frames=p["frames"], seed=123, **kw)
     train_idx, test_idx = np.arange(p["n_train"]), np.arange(p["n_train"], p["n_train"] + p["n_test"])
@@ -117,11 +120,15 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
                           "persistence_rollout": float(rollout_errors(persist, true_traj).mean())}
 
     for method, cfg in method_configs(F, periodic, p["channels"], p["res"], history).items():
+        if p.get("methods") and method not in p["methods"]:
+            continue
         for seed in range(p["seeds"]):
             torch.manual_seed(seed)
             cfg_ = dict(cfg)
-            model = NextFrameFromIncrement(build_model(cfg_.pop("name"), **cfg_), F)
-            tc = TrainConfig(epochs=p["epochs"], batch_size=p["batch"], lr=1e-3, weight_decay=1e-5, optimizer="adamw",
+            model = build_model(cfg_.pop("name"), **cfg_)
+            if p.get("target", "increment") == "increment":
+                model = NextFrameFromIncrement(model, F)
+            tc = TrainConfig(epochs=p["epochs"], batch_size=p["batch"], lr=p.get("lr", 1e-3), weight_decay=1e-5, optimizer="adamw",
                              scheduler="cosine", warmup_epochs=p["epochs"] / 10, min_lr=1e-7,
                              seed=seed, device=str(device), progress=False)
             t0 = time.perf_counter()
@@ -193,9 +200,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--systems", nargs="*", default=DEFAULT_SYSTEMS, choices=list(SYSTEMS))
     ap.add_argument("--out", default="docs/benchmarks")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--methods", nargs="*", default=None, help="run only these methods (default: all seven)")
+    ap.add_argument("--seeds", type=int, default=None, help="override the preset's number of seeds")
+    ap.add_argument("--target", choices=["increment", "state"], default=None,
+                    help="what every model predicts: the increment over the last frame (default) or the next state")
+    ap.add_argument("--frame-dt", type=float, default=None,
+                    help="time between stored frames for the systems run (default: each system's own)")
     a = ap.parse_args(argv)
     name = "full" if a.full else a.preset
-    p, device = PRESETS[name], default_device(a.device)
+    p, device = dict(PRESETS[name]), default_device(a.device)
+    if a.methods:
+        p["methods"] = a.methods
+    if a.seeds:
+        p["seeds"] = a.seeds
+    if a.target:
+        p["target"] = a.target
+    for system in a.systems if a.frame_dt else ():  # the per-system dicts carry generator overrides
+        p[system] = {**p.get(system, {}), "gen": {**p.get(system, {}).get("gen", {}), "frame_dt": a.frame_dt}}
     res = BenchResult("sinenet", command="sciml bench sinenet " + " ".join(argv or []), device=device)
     notes = {}
     curves, pictures, t0 = {}, {}, time.perf_counter()
@@ -208,9 +229,9 @@ def main(argv: list[str] | None = None) -> int:
     hist = ", ".join(f"{s_}: {SYSTEMS[s_][3]}" for s_ in a.systems)
     per_sys = "; ".join(f"{s_}: {system_preset(p, s_)}" for s_ in a.systems)
     body = [f"Command `sciml bench sinenet {' '.join(argv or [])}`, preset `{name}` ({per_sys}). History frames ({hist}); "
-            f"seeds 0..{p['seeds'] - 1}, mean ± std. Every method of a system: same data, AdamW (lr 1e-3, wd 1e-5), "
+            f"seeds 0..{p['seeds'] - 1}, mean ± std. Every method of a system: same data, AdamW (lr {p.get('lr', 1e-3):g}, wd 1e-5), "
             f"same epochs (above) with 10% warmup then cosine, batch {p['batch']}, relative L2 per sample and field in normalised space, "
-            f"one-step teacher forcing, last-epoch model (no selection). Errors are relative L2 in physical units on "
+            f"one-step teacher forcing, every model predicting {TARGETS[p.get('target', 'increment')]}, last-epoch model (no selection). Errors are relative L2 in physical units on "
             f"unseen test trajectories: one-step over all test windows; rollout = mean over {p['rollout']} "
             f"autoregressive steps from each test trajectory's first frames. GMACs: one forward pass on one sample "
             f"(torch FlopCounterMode). Whole run: {time.perf_counter() - t0:.0f} s on {device}.",
