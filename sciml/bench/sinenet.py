@@ -204,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=None, help="override the preset's number of seeds")
     ap.add_argument("--target", choices=["increment", "state"], default=None,
                     help="what every model predicts: the increment over the last frame (default) or the next state")
+    ap.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate for every method (default 1e-3)")
     ap.add_argument("--frame-dt", type=float, default=None,
                     help="time between stored frames for the systems run (default: each system's own)")
     a = ap.parse_args(argv)
@@ -215,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         p["seeds"] = a.seeds
     if a.target:
         p["target"] = a.target
+    if a.lr:
+        p["lr"] = a.lr
     for system in a.systems if a.frame_dt else ():  # the per-system dicts carry generator overrides
         p[system] = {**p.get(system, {}), "gen": {**p.get(system, {}).get("gen", {}), "frame_dt": a.frame_dt}}
     res = BenchResult("sinenet", command="sciml bench sinenet " + " ".join(argv or []), device=device)
