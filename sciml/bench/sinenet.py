@@ -122,7 +122,7 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
     for method, cfg in method_configs(F, periodic, p["channels"], p["res"], history).items():
         if p.get("methods") and method not in p["methods"]:
             continue
-        for seed in range(p["seeds"]):
+        for seed in range(p.get("first_seed", 0), p.get("first_seed", 0) + p["seeds"]):
             torch.manual_seed(seed)
             cfg_ = dict(cfg)
             model = build_model(cfg_.pop("name"), **cfg_)
@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--methods", nargs="*", default=None, help="run only these methods (default: all seven)")
     ap.add_argument("--seeds", type=int, default=None, help="override the preset's number of seeds")
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
     ap.add_argument("--target", choices=["increment", "state"], default=None,
                     help="what every model predicts: the increment over the last frame (default) or the next state")
     ap.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate for every method (default 1e-3)")
@@ -214,6 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         p["methods"] = a.methods
     if a.seeds:
         p["seeds"] = a.seeds
+    p["first_seed"] = a.first_seed
     if a.target:
         p["target"] = a.target
     if a.lr:
@@ -232,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     hist = ", ".join(f"{s_}: {SYSTEMS[s_][3]}" for s_ in a.systems)
     per_sys = "; ".join(f"{s_}: {system_preset(p, s_)}" for s_ in a.systems)
     body = [f"Command `sciml bench sinenet {' '.join(argv or [])}`, preset `{name}` ({per_sys}). History frames ({hist}); "
-            f"seeds 0..{p['seeds'] - 1}, mean ± std. Every method of a system: same data, AdamW (lr {p.get('lr', 1e-3):g}, wd 1e-5), "
+            f"seeds {p['first_seed']}..{p['first_seed'] + p['seeds'] - 1}, mean ± std. Every method of a system: same data, AdamW (lr {p.get('lr', 1e-3):g}, wd 1e-5), "
             f"same epochs (above) with 10% warmup then cosine, batch {p['batch']}, relative L2 per sample and field in normalised space, "
             f"one-step teacher forcing, every model predicting {TARGETS[p.get('target', 'increment')]}, last-epoch model (no selection). Errors are relative L2 in physical units on "
             f"unseen test trajectories: one-step over all test windows; rollout = mean over {p['rollout']} "

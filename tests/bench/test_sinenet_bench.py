@@ -42,14 +42,14 @@ def test_k_trend_line_reports_monotonicity_per_seed():
 
 
 def test_targeted_rerun_options(tmp_path):
-    """--methods/--seeds/--target/--lr/--frame-dt reach the run: only the chosen rows, the page states them."""
+    """--methods/--seeds/--first-seed/--target/--lr/--frame-dt reach the run: only the chosen rows, the page states them."""
     import json
 
     from sciml.bench.sinenet import main
 
-    main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--target", "state",
+    main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--first-seed", "1", "--target", "state",
           "--lr", "5e-4", "--frame-dt", "1.5", "--out", str(tmp_path)])
     rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
-    assert {r["method"] for r in rows} == {"unet"} and {r["seed"] for r in rows} == {0}
+    assert {r["method"] for r in rows} == {"unet"} and {r["seed"] for r in rows} == {1}
     page = (tmp_path / "sinenet.md").read_text()
     assert "lr 0.0005" in page and "the next state" in page and "'frame_dt': 1.5" in page
