@@ -147,7 +147,7 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
                 res_.add(system, method, metric, value, seed=seed)
             m.to(device)
             curves.setdefault(system, {}).setdefault(method, []).append(per_step)
-            if seed == 0 and method in ("unet", "sinenet-8"):
+            if seed == p.get("first_seed", 0) and method in ("unet", "sinenet-8"):
                 pictures.setdefault(system, {"truth": true_traj[0, -1, 0].numpy()})[method] = traj[0, -1, 0].numpy()
             print(f"[sinenet] {system:8s} {method:22s} seed {seed}: one-step {one_step:.4f}, "
                   f"rollout {per_step.mean():.4f} ({s_per_epoch:.1f} s/epoch)", flush=True)
