@@ -32,7 +32,7 @@ PRESETS = {
     "full": dict(res=64, n_train=400, n_test=50, frames=30, epochs=50, channels=64, seeds=3, rollout=10, batch=32),
 }
 SYSTEMS = {  # name: (generator, variables, periodic, history, generator kwargs)
-    # frames 1 time unit apart: the fastest eddies move ~3.5 cells per frame at 32^2, ~7.5 at 64^2
+    # frames 1 time unit apart: at 32^2 max|u| dt/dx is 4.8 cells per frame (median; 6.9 at most), rms 2.6
     "ns": ("ns_vorticity", ["w"], True, 4, {}),
     # rising plumes, frames 0.1 apart: the fastest smoke moves ~3-5 cells per frame at 32^2
     "smoke": ("smoke_box", ["s", "u", "v"], False, 2, {"burn_in": 1.0}),
@@ -40,6 +40,8 @@ SYSTEMS = {  # name: (generator, variables, periodic, history, generator kwargs)
     "wave_box": ("wave_box", ["u", "v"], False, 2, {"frame_dt": 0.1}),
 }
 DEFAULT_SYSTEMS = ["ns", "smoke"]
+TARGETS = {"increment": "the increment over the last input frame (output layer zero-initialised, so training starts "
+                        "at persistence)", "state": "the next state (default initialisation)"}
 
 
 @torch.no_grad()
@@ -94,6 +96,7 @@ def system_preset(p: dict, system: str) -> dict:
 def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pictures: dict, notes: dict) -> None:
     p = system_preset(p, system)
     gen, variables, periodic, history, kw = SYSTEMS[system]
+    kw = {**kw, **p.get("gen", {})}  # per-system generator overrides (e.g. frame_dt)
     F = len(variables)
     ds = make_dataset(gen, n=p["n_train"] + p["n_test"], res=p["res"], frames=p["frames"], seed=123, **kw)
     train_idx, test_idx = np.arange(p["n_train"]), np.arange(p["n_train"], p["n_train"] + p["n_test"])
@@ -117,11 +120,15 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
                           "persistence_rollout": float(rollout_errors(persist, true_traj).mean())}
 
     for method, cfg in method_configs(F, periodic, p["channels"], p["res"], history).items():
-        for seed in range(p["seeds"]):
+        if p.get("methods") and method not in p["methods"]:
+            continue
+        for seed in range(p.get("first_seed", 0), p.get("first_seed", 0) + p["seeds"]):
             torch.manual_seed(seed)
             cfg_ = dict(cfg)
-            model = NextFrameFromIncrement(build_model(cfg_.pop("name"), **cfg_), F)
-            tc = TrainConfig(epochs=p["epochs"], batch_size=p["batch"], lr=1e-3, weight_decay=1e-5, optimizer="adamw",
+            model = build_model(cfg_.pop("name"), **cfg_)
+            if p.get("target", "increment") == "increment":
+                model = NextFrameFromIncrement(model, F)
+            tc = TrainConfig(epochs=p["epochs"], batch_size=p["batch"], lr=p.get("lr", 1e-3), weight_decay=1e-5, optimizer="adamw",
                              scheduler="cosine", warmup_epochs=p["epochs"] / 10, min_lr=1e-7,
                              seed=seed, device=str(device), progress=False)
             t0 = time.perf_counter()
@@ -140,7 +147,7 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
                 res_.add(system, method, metric, value, seed=seed)
             m.to(device)
             curves.setdefault(system, {}).setdefault(method, []).append(per_step)
-            if seed == 0 and method in ("unet", "sinenet-8"):
+            if seed == p.get("first_seed", 0) and method in ("unet", "sinenet-8"):
                 pictures.setdefault(system, {"truth": true_traj[0, -1, 0].numpy()})[method] = traj[0, -1, 0].numpy()
             print(f"[sinenet] {system:8s} {method:22s} seed {seed}: one-step {one_step:.4f}, "
                   f"rollout {per_step.mean():.4f} ({s_per_epoch:.1f} s/epoch)", flush=True)
@@ -193,9 +200,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--systems", nargs="*", default=DEFAULT_SYSTEMS, choices=list(SYSTEMS))
     ap.add_argument("--out", default="docs/benchmarks")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--methods", nargs="*", default=None, help="run only these methods (default: all seven)")
+    ap.add_argument("--seeds", type=int, default=None, help="override the preset's number of seeds")
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed .. first-seed + seeds - 1")
+    ap.add_argument("--target", choices=["increment", "state"], default=None,
+                    help="what every model predicts: the increment over the last frame (default) or the next state")
+    ap.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate for every method (default 1e-3)")
+    ap.add_argument("--frame-dt", type=float, default=None,
+                    help="time between stored frames for the systems run (default: each system's own)")
     a = ap.parse_args(argv)
     name = "full" if a.full else a.preset
-    p, device = PRESETS[name], default_device(a.device)
+    p, device = dict(PRESETS[name]), default_device(a.device)
+    if a.methods:
+        p["methods"] = a.methods
+    if a.seeds:
+        p["seeds"] = a.seeds
+    p["first_seed"] = a.first_seed
+    if a.target:
+        p["target"] = a.target
+    if a.lr:
+        p["lr"] = a.lr
+    for system in a.systems if a.frame_dt else ():  # the per-system dicts carry generator overrides
+        p[system] = {**p.get(system, {}), "gen": {**p.get(system, {}).get("gen", {}), "frame_dt": a.frame_dt}}
     res = BenchResult("sinenet", command="sciml bench sinenet " + " ".join(argv or []), device=device)
     notes = {}
     curves, pictures, t0 = {}, {}, time.perf_counter()
@@ -208,9 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     hist = ", ".join(f"{s_}: {SYSTEMS[s_][3]}" for s_ in a.systems)
     per_sys = "; ".join(f"{s_}: {system_preset(p, s_)}" for s_ in a.systems)
     body = [f"Command `sciml bench sinenet {' '.join(argv or [])}`, preset `{name}` ({per_sys}). History frames ({hist}); "
-            f"seeds 0..{p['seeds'] - 1}, mean ± std. Every method of a system: same data, AdamW (lr 1e-3, wd 1e-5), "
+            f"seeds {p['first_seed']}..{p['first_seed'] + p['seeds'] - 1}, mean ± std. Every method of a system: same data, AdamW (lr {p.get('lr', 1e-3):g}, wd 1e-5), "
             f"same epochs (above) with 10% warmup then cosine, batch {p['batch']}, relative L2 per sample and field in normalised space, "
-            f"one-step teacher forcing, last-epoch model (no selection). Errors are relative L2 in physical units on "
+            f"one-step teacher forcing, every model predicting {TARGETS[p.get('target', 'increment')]}, last-epoch model (no selection). Errors are relative L2 in physical units on "
             f"unseen test trajectories: one-step over all test windows; rollout = mean over {p['rollout']} "
             f"autoregressive steps from each test trajectory's first frames. GMACs: one forward pass on one sample "
             f"(torch FlopCounterMode). Whole run: {time.perf_counter() - t0:.0f} s on {device}.",

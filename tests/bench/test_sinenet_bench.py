@@ -39,3 +39,17 @@ def test_k_trend_line_reports_monotonicity_per_seed():
             for m, v in zip(("unet", "sinenet-2", "sinenet-4", "sinenet-8"), vals)]
     line = k_trend(rows, "ns")
     assert "seed 0: K=1 4.0000" in line and line.count("(falls monotonically)") == 1 and "(not monotone)" in line
+
+
+def test_targeted_rerun_options(tmp_path):
+    """--methods/--seeds/--first-seed/--target/--lr/--frame-dt reach the run: only the chosen rows, the page states them."""
+    import json
+
+    from sciml.bench.sinenet import main
+
+    main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--first-seed", "1", "--target", "state",
+          "--lr", "5e-4", "--frame-dt", "1.5", "--out", str(tmp_path)])
+    rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
+    assert {r["method"] for r in rows} == {"unet"} and {r["seed"] for r in rows} == {1}
+    page = (tmp_path / "sinenet.md").read_text()
+    assert "lr 0.0005" in page and "the next state" in page and "'frame_dt': 1.5" in page
