@@ -7,6 +7,7 @@ Writes ``docs/benchmarks/sinenet.{json,md}`` and two figures.
 from __future__ import annotations
 
 import argparse
+import copy
 import time
 from pathlib import Path
 
@@ -88,6 +89,35 @@ class NextFrameFromIncrement(torch.nn.Module):
         return x[:, -self.fields:] + self.net(x)
 
 
+class SelectBest:
+    """Model selection through the shared Trainer's ``validate_fn`` hook (the paper's protocol: keep the
+    epoch with the lowest validation rollout error). Called once per epoch with the model; ``error(model)``
+    scores it, the state of the best epoch so far is kept in memory, and ``restore(model)`` loads it back."""
+
+    def __init__(self, error, name: str = "rollout_rel_l2"):
+        self.error, self.name = error, name
+        self.best, self.best_epoch, self.state, self.calls = float("inf"), 0, None, 0
+
+    def __call__(self, model: torch.nn.Module) -> dict[str, float]:
+        self.calls += 1
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            err = float(self.error(model))
+        model.train(was_training)
+        if err < self.best:  # strict: ties keep the earlier epoch
+            self.best, self.best_epoch = err, self.calls
+            self.state = copy.deepcopy(model.state_dict())
+        return {self.name: err}
+
+    def restore(self, model: torch.nn.Module) -> int:
+        """Load the best epoch's weights into ``model``; returns that epoch (1-based)."""
+        if self.state is None:
+            raise RuntimeError("SelectBest was never called: pass it to the Trainer as validate_fn")
+        model.load_state_dict(self.state)
+        return self.best_epoch
+
+
 def system_preset(p: dict, system: str) -> dict:
     """The preset with its per-system overrides applied (other systems' override dicts dropped)."""
     return {**{k: v for k, v in p.items() if not isinstance(v, dict)}, **p.get(system, {})}
@@ -100,6 +130,9 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
     F = len(variables)
     ds = make_dataset(gen, n=p["n_train"] + p["n_test"], res=p["res"], frames=p["frames"], seed=123, **kw)
     train_idx, test_idx = np.arange(p["n_train"]), np.arange(p["n_train"], p["n_train"] + p["n_test"])
+    select = p.get("select", "last")
+    if select == "val-rollout":  # validation trajectories carved from the end of the training ones
+        train_idx, val_idx = train_idx[:-p["n_val"]], train_idx[-p["n_val"]:]
     norms = Normalizers.fit(ds.isel(sample=train_idx), variables)
     train = TrajectoryDataset(ds, variables, history, 1, samples=train_idx, normalizers=norms)
     test = TrajectoryDataset(ds, variables, history, 1, samples=test_idx, normalizers=norms)
@@ -112,6 +145,16 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
 
     def decode(z):  # (..., F, H, W) normalised -> physical
         return norms.decode_stack(variables, z.double(), dim=-3)
+
+    val_error = None
+    if select == "val-rollout":
+        val = TrajectoryDataset(ds, variables, history, 1, samples=val_idx, normalizers=norms)
+        vx0 = torch.stack([val[j][0] for j, (s, t0) in enumerate(val.index) if t0 == 0])
+        vtrue = torch.as_tensor(np.stack([ds[v].isel(sample=val_idx).values for v in variables], axis=2))
+        vtrue = vtrue[:, history:history + steps].double()
+
+        def val_error(m):  # mean rollout error over the validation trajectories, physical units
+            return rollout_errors(decode(rollout(m, vx0.to(device), steps, F).cpu()), vtrue).mean()
 
     # context, not a method: persistence (copy the last frame) over the same windows and rollouts
     persist = torch.as_tensor(np.stack([ds[v].isel(sample=test_idx).values for v in variables], axis=2))
@@ -131,11 +174,19 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
             tc = TrainConfig(epochs=p["epochs"], batch_size=p["batch"], lr=p.get("lr", 1e-3), weight_decay=1e-5, optimizer="adamw",
                              scheduler="cosine", warmup_epochs=p["epochs"] / 10, min_lr=1e-7,
                              seed=seed, device=str(device), progress=False)
+            selector = SelectBest(val_error) if val_error is not None else None
             t0 = time.perf_counter()
-            trainer = Trainer(model, tc, train, loss_fn=field_rel_l2_loss(F))
+            trainer = Trainer(model, tc, train, loss_fn=field_rel_l2_loss(F), validate_fn=selector)
             trainer.fit()
             s_per_epoch = (time.perf_counter() - t0) / p["epochs"]
-            m = trainer.model.eval()
+            m = trainer.model
+            if selector is not None:
+                epoch = selector.restore(m)
+                res_.add(system, method, "selected_epoch", epoch, seed=seed)
+                res_.add(system, method, "val_rollout_rel_l2", selector.best, seed=seed)
+                print(f"[sinenet] {method} seed {seed}: val rollout by epoch "
+                      + ", ".join(f"{h['val_rollout_rel_l2']:.4f}" for h in trainer.history) + f"; selected epoch {epoch}")
+            m = m.eval()
             with torch.no_grad():
                 one = torch.cat([m(xs[i:i + 64].to(device)).cpu() for i in range(0, len(xs), 64)])
             one_step = float(rollout_errors(decode(one)[:, None], decode(ys)[:, None]).mean())
@@ -208,6 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=None, help="peak AdamW learning rate for every method (default 1e-3)")
     ap.add_argument("--frame-dt", type=float, default=None,
                     help="time between stored frames for the systems run (default: each system's own)")
+    ap.add_argument("--select", choices=["last", "val-rollout"], default="last",
+                    help="which epoch's model is tested: the last (default) or the one with the lowest rollout error "
+                         "on validation trajectories carved from the training ones (the paper's protocol)")
+    ap.add_argument("--n-val", type=int, default=4, help="validation trajectories taken from the training ones "
+                                                          "with --select val-rollout")
     a = ap.parse_args(argv)
     name = "full" if a.full else a.preset
     p, device = dict(PRESETS[name]), default_device(a.device)
@@ -220,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         p["target"] = a.target
     if a.lr:
         p["lr"] = a.lr
+    p["select"], p["n_val"] = a.select, a.n_val
     for system in a.systems if a.frame_dt else ():  # the per-system dicts carry generator overrides
         p[system] = {**p.get(system, {}), "gen": {**p.get(system, {}).get("gen", {}), "frame_dt": a.frame_dt}}
     res = BenchResult("sinenet", command="sciml bench sinenet " + " ".join(argv or []), device=device)
@@ -231,12 +288,17 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     curve_path, field_path = figures(curves, pictures, out)
     metrics = ["one_step_rel_l2", "rollout_rel_l2", "params", "gmacs", "s_per_epoch"]
+    if a.select == "val-rollout":
+        metrics += ["val_rollout_rel_l2", "selected_epoch"]
     hist = ", ".join(f"{s_}: {SYSTEMS[s_][3]}" for s_ in a.systems)
     per_sys = "; ".join(f"{s_}: {system_preset(p, s_)}" for s_ in a.systems)
+    sel_text = ("last-epoch model (no selection)" if a.select == "last" else
+                f"the epoch with the lowest mean rollout error on {a.n_val} validation trajectories carved from the "
+                f"training ones (trained on the rest) is the model tested")
     body = [f"Command `sciml bench sinenet {' '.join(argv or [])}`, preset `{name}` ({per_sys}). History frames ({hist}); "
             f"seeds {p['first_seed']}..{p['first_seed'] + p['seeds'] - 1}, mean ± std. Every method of a system: same data, AdamW (lr {p.get('lr', 1e-3):g}, wd 1e-5), "
             f"same epochs (above) with 10% warmup then cosine, batch {p['batch']}, relative L2 per sample and field in normalised space, "
-            f"one-step teacher forcing, every model predicting {TARGETS[p.get('target', 'increment')]}, last-epoch model (no selection). Errors are relative L2 in physical units on "
+            f"one-step teacher forcing, every model predicting {TARGETS[p.get('target', 'increment')]}, {sel_text}. Errors are relative L2 in physical units on "
             f"unseen test trajectories: one-step over all test windows; rollout = mean over {p['rollout']} "
             f"autoregressive steps from each test trajectory's first frames. GMACs: one forward pass on one sample "
             f"(torch FlopCounterMode). Whole run: {time.perf_counter() - t0:.0f} s on {device}.",
