@@ -222,11 +222,13 @@ def verdict(res: BenchResult) -> str:
 
 
 def keep_previous_rows(res: BenchResult, old: dict | None, tasks: list[str]) -> list[str]:
-    """``--merge``: prepend the rows of ``old`` (the earlier ``operators.json``) for tasks not in ``tasks``,
-    each tagged with the command that produced it; the command becomes ``old && new``. Returns the kept
-    tasks."""
+    """``--merge``: prepend the rows of ``old`` (the earlier ``operators.json``) that this run does not
+    replace: every row of a task not in ``tasks``, and of a rerun task the rows of methods this run did
+    not produce (so ``--methods fno_neuralop`` adds one model's rows). Each kept row keeps the command
+    that produced it; the run's command becomes ``old && new``. Returns the tasks with kept rows."""
+    redone = {(r["task"], r["method"]) for r in res.rows}
     kept = [dict(r, command=r.get("command", old["command"])) for r in (old or {}).get("rows", [])
-            if r["task"] not in tasks]
+            if r["task"] not in tasks or (r["task"], r["method"]) not in redone]
     if kept:
         res.rows[:0] = kept
         res.command = f"{old['command']} && {res.command}"
@@ -236,7 +238,7 @@ def keep_previous_rows(res: BenchResult, old: dict | None, tasks: list[str]) -> 
 def write_report(res: BenchResult, examples: dict, p: dict, out: Path, preset: str, tasks: list[str],
                  wall_s: float, kept: list[str] = ()) -> None:
     # a merged run keeps the earlier figure (its tasks' panels) and draws the rerun tasks separately
-    fig = figure(examples, out / ("operators_rerun.png" if kept else "operators.png"))
+    fig = figure(examples, out / ("operators_rerun.png" if kept else "operators.png")) if examples else None
     metrics = ["rel_l2", "h1", "params", "s_per_epoch", "peak_mem_mb", "infer_ms"]
     loss_name = ("the MgNO paper's spectral relative H1 loss" if p["loss"] == "h1"
                  else "relative L2 + finite-difference relative H1 loss")
@@ -255,16 +257,22 @@ def write_report(res: BenchResult, examples: dict, p: dict, out: Path, preset: s
             "tensors autograd saves for one training batch. `infer_ms` is the median forward time per sample in "
             "batches of 32."]
     if kept:
-        cmds = {r["task"]: r["command"] for r in res.rows}
-        body += [f"Merged (`--merge`): the preset above is this run's, for {', '.join(tasks)}; the rows of "
-                 f"{', '.join(kept)} are kept from the earlier run. Every JSON row names its command:\n\n"
-                 + "\n".join(f"- {t}: `{cmds[t]}`" for t in [*kept, *tasks])]
+        cmds = {}  # task -> {command: [methods]}, in row order
+        for r in res.rows:
+            cmds.setdefault(r["task"], {}).setdefault(r["command"], [])
+            if r["method"] not in cmds[r["task"]][r["command"]]:
+                cmds[r["task"]][r["command"]].append(r["method"])
+        body += [f"Merged (`--merge`): the preset above is this run's, for {', '.join(tasks)}; other rows "
+                 f"({', '.join(kept)}) are kept from earlier runs. Every JSON row names its command:\n\n"
+                 + "\n".join(f"- {t} ({', '.join(ms)}): `{c}`" for t in dict.fromkeys([*kept, *tasks])
+                              for c, ms in cmds.get(t, {}).items())]
     for task in [t.name for t in TASKS if t.name in {*kept, *tasks}]:
         body += [f"## {task}", res.markdown_table(task, metrics)]
     if darcy_target(res):
         body += ["## The issue's Darcy target (computed from the rows above)", darcy_target(res)]
     body += ["## MgNO against the baselines (computed from the rows above)", verdict(res)]
-    body += [f"![inputs, truth, predictions and errors of {', '.join(tasks)}]({fig.name})"]
+    if fig is not None:
+        body += [f"![inputs, truth, predictions and errors of {', '.join(tasks)}]({fig.name})"]
     if kept and (out / "operators.png").exists():
         body += ["The earlier run's figure (all its tasks, at its budget):\n\n"
                  "![inputs, truth, predictions and errors, earlier run](operators.png)"]
