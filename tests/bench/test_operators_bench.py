@@ -28,3 +28,12 @@ def test_merge_keeps_other_tasks_rows_with_their_command():
     assert kept == ["ns"]
     assert [(r["task"], r["command"]) for r in new.rows] == [("ns", "sciml bench operators --epochs 8")]
     assert new.command == "sciml bench operators --epochs 8 && sciml bench operators --tasks darcy_smooth --merge"
+
+
+def test_mgno_width_override_changes_only_mgno():
+    task = operators.TASKS[0]
+    base = operators.models_for(task, 64, "cpu")
+    wide = operators.models_for(task, 64, "cpu", mgno_width=24)
+    assert base["mgno"]["width"] == 16 and wide["mgno"]["width"] == 24
+    assert {k: v for k, v in wide.items() if k != "mgno"} == {k: v for k, v in base.items() if k != "mgno"}
+    assert operators.SIZES["cpu"]["mgno_width"] == 16  # the override does not leak into the preset table
