@@ -87,10 +87,13 @@ def task_data(task: Task, p: dict, seed: int) -> xr.Dataset:
                        "w1": (dims, w1, {"units": "1 / s", "long_name": "vorticity at t + 1"})})
 
 
-def models_for(task: Task, res: int, size: str = "paper") -> dict[str, dict]:
+def models_for(task: Task, res: int, size: str = "paper", mgno_width: int | None = None) -> dict[str, dict]:
     """Model configs for a task. neuraloperator counts modes over the whole axis (+-k), the FNO paper (and
-    sciml's ``fno``) per sign, so ``n_modes = 2 * modes`` keeps the same frequencies in both."""
-    pm, z = task.padding_mode, SIZES[size]
+    sciml's ``fno``) per sign, so ``n_modes = 2 * modes`` keeps the same frequencies in both.
+    ``mgno_width`` overrides the size's MgNO channel count (``--mgno-width``)."""
+    pm, z = task.padding_mode, dict(SIZES[size])
+    if mgno_width is not None:
+        z["mgno_width"] = mgno_width
     return {
         # the paper's Darcy/Helmholtz model has 6 levels (572,661 parameters) on 211 and 256 alike
         "mgno": dict(name="mgno", width=z["mgno_width"], layers=4, padding_mode=pm, residual=task.periodic,
@@ -137,7 +140,7 @@ def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples
     loss = SpectralH1Loss() if p.get("loss", "h1") == "h1" else L2PlusH1Loss(periodic=task.periodic)
     x_te_enc = x_norm.encode(x_te).to(device)
     truth = truth.double()
-    for method, cfg in models_for(task, res, p["size"]).items():
+    for method, cfg in models_for(task, res, p["size"], p.get("mgno_width")).items():
         if method not in p.get("methods", METHODS):
             continue
         torch.manual_seed(seed)
@@ -292,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--normalizer", choices=("pointwise", "scalar"), default="pointwise")
     ap.add_argument("--n-train", type=int, default=None, help="override the preset's training samples")
     ap.add_argument("--res", type=int, default=None, help="override the preset's Darcy/Helmholtz grid")
+    ap.add_argument("--mgno-width", type=int, default=None,
+                    help="override the preset's MgNO channels (cpu: 16, paper: 24)")
     ap.add_argument("--out", default="docs/benchmarks")
     ap.add_argument("--merge", action="store_true",
                     help="keep the other tasks' rows of OUT/operators.json (each row records its command)")
@@ -299,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     a = ap.parse_args(argv)
     p = dict(PRESETS["full" if a.full else a.preset], methods=tuple(a.methods))
     p.update(loss=a.loss, normalizer=a.normalizer)
-    for key, val in (("epochs", a.epochs), ("n_train", a.n_train), ("res", a.res)):
+    for key, val in (("epochs", a.epochs), ("n_train", a.n_train), ("res", a.res), ("mgno_width", a.mgno_width)):
         if val is not None:
             p[key] = val
     device = default_device(a.device)
