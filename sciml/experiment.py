@@ -43,7 +43,7 @@ class DataConfig:
     targets: list[str] = field(default_factory=lambda: ["u"])
     split: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1})
     split_seed: int = 0
-    normalize: bool = True
+    normalize: bool | str = True  # True: one mean/std per variable; "pointwise": per grid point; False: none
 
 
 @dataclass
@@ -107,7 +107,10 @@ def run_experiment(cfg: ExperimentConfig, resume: bool = False, evaluate: bool =
     d = cfg.data
     validate(ds, required=d.inputs + d.targets, finite=True, source=str(data_path))
     parts = split_indices(ds.sizes["sample"], d.split, seed=d.split_seed)
-    norms = Normalizers.fit(ds.isel(sample=parts["train"]), d.inputs + d.targets) if d.normalize else Normalizers()
+    if d.normalize not in (True, False, "pointwise"):
+        raise ConfigError(f"data.normalize must be true, false or 'pointwise', got {d.normalize!r}")
+    norms = (Normalizers.fit(ds.isel(sample=parts["train"]), d.inputs + d.targets, pointwise=d.normalize == "pointwise")
+             if d.normalize else Normalizers())
     sets = {k: FieldDataset(ds, d.inputs, d.targets, indices=v, normalizers=norms, check=False)
             for k, v in parts.items() if len(v)}
     name, kwargs = model_config(cfg.model, len(d.inputs), len(d.targets))

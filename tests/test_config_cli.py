@@ -59,6 +59,27 @@ def test_train_then_evaluate_cli(tmp_path, capsys):
     assert "missing variable(s) ['a']" in capsys.readouterr().err
 
 
+def test_pointwise_normalizer_from_yaml_survives_the_checkpoint(tmp_path, capsys):
+    import torch
+
+    save_dataset(smoothing_dataset(n=24, res=16), tmp_path / "d.nc")
+    cfg = {"name": "t", "out_dir": str(tmp_path / "run"),
+           "data": {"path": str(tmp_path / "d.nc"), "inputs": ["a"], "targets": ["u"], "normalize": "pointwise"},
+           "model": {"name": "fno", "modes": 4, "width": 8, "layers": 2, "padding": 0, "head_width": 8},
+           "train": {"epochs": 1, "batch_size": 8, "progress": False}}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["train", str(tmp_path / "c.yaml")]) == 0
+    state = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
+    norms = next(v for k, v in state.items() if "normal" in k)
+    assert tuple(torch.as_tensor(norms["u"]["mean"]).shape) == (16, 16)  # one mean per grid point
+    assert main(["evaluate", str(tmp_path / "run" / "best.pt"), str(tmp_path / "d.nc"),
+                 "--out", str(tmp_path / "ev")]) == 0
+    cfg["data"]["normalize"] = "per-pixel"
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["train", str(tmp_path / "c.yaml")]) == 2
+    assert "'pointwise'" in capsys.readouterr().err
+
+
 def test_cli_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "sciml", "bench"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and "available benchmarks" in out.stdout
