@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sciml.bench.results import BenchResult, command_line
+from sciml.bench.results import BenchResult, command_line, earlier_rows
 from sciml.linalg import amg, cg, dcdm_solve, ic0_grid, load_shipped_model, pcg
 from sciml.pde.poisson import (box_obstacles, cylinder_obstacles, fill_enclosed, poisson_matrix, porous_obstacles,
                                rhs_divergence, sphere_obstacles)
@@ -236,12 +236,8 @@ def merge_rows(res: BenchResult, path: Path, tasks):
 
     old = json.loads(path.read_text())
     done = {(r["task"], r["method"]) for r in res.rows}
-    kept = set()
-    for r in old["rows"]:
-        if (r["task"], r["method"]) not in done:
-            src = {"command": r.get("command", old["command"]), "created": r.get("created", old["created"])}
-            res.rows.append({**r, **src})
-            kept.add(f"`{src['command']}` ({src['created']})")
+    kept = earlier_rows(old, lambda r: (r["task"], r["method"]) in done)
+    res.rows += kept
     names = [t for t, _, _ in tasks]
     for r in old["rows"]:
         base = r["task"].rsplit("_rtol", 1)[0]
@@ -249,7 +245,7 @@ def merge_rows(res: BenchResult, path: Path, tasks):
             names.append(base)
             tasks = tasks + [(base, int(base.rsplit("_", 1)[1]), base.startswith("unseen"))]
     order = {f"poisson3d_{n}": i for i, n in enumerate((32, 64, 128))} | {"unseen_obstacles_64": 3}
-    return sorted(tasks, key=lambda t: order.get(t[0], 9)), sorted(kept)
+    return sorted(tasks, key=lambda t: order.get(t[0], 9)), sorted({f"`{r['command']}` ({r['created']})" for r in kept})
 
 
 def kept_notes(md: Path, done: set[tuple[str, str]]) -> list[str]:

@@ -19,7 +19,7 @@ import torch
 import xarray as xr
 from torch.utils.data import TensorDataset
 
-from sciml.bench.results import BenchResult, command_line
+from sciml.bench.results import BenchResult, command_line, earlier_rows
 from sciml.bench.timing import median_time, training_memory_mb
 from sciml.data import DecodedOutput, Normalizer, make_dataset
 from sciml.evaluate import plot_panels
@@ -224,14 +224,13 @@ def verdict(res: BenchResult) -> str:
     return "\n".join(lines)
 
 
-def keep_previous_rows(res: BenchResult, old: dict | None, tasks: list[str]) -> list[str]:
-    """``--merge``: prepend the rows of ``old`` (the earlier ``operators.json``) that this run does not
-    replace: every row of a task not in ``tasks``, and of a rerun task the rows of methods this run did
-    not produce (so ``--methods fno_neuralop`` adds one model's rows). Each kept row keeps the command
-    that produced it; the run's command becomes ``old && new``. Returns the tasks with kept rows."""
+def keep_previous_rows(res: BenchResult, old: dict | None) -> list[str]:
+    """``--merge``: prepend the rows of ``old`` (the earlier ``operators.json``) whose (task, method) this
+    run has not produced (yet): tasks not rerun keep all their rows, rerun ones those of the methods not
+    run (so ``--methods fno_neuralop`` adds one model's rows). Each kept row keeps the command
+    and date that produced it; the run's command becomes ``old && new``. Returns the tasks with kept rows."""
     redone = {(r["task"], r["method"]) for r in res.rows}
-    kept = [dict(r, command=r.get("command", old["command"])) for r in (old or {}).get("rows", [])
-            if r["task"] not in tasks or (r["task"], r["method"]) not in redone]
+    kept = earlier_rows(old, lambda r: (r["task"], r["method"]) in redone)
     if kept:
         res.rows[:0] = kept
         res.command = f"{old['command']} && {res.command}"
@@ -324,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         # --merge, the earlier rows of the tasks not redone yet)
         out_res = BenchResult("operators", command=res.command, device=device)
         out_res.rows = list(res.rows)
-        kept = keep_previous_rows(out_res, old, done)
+        kept = keep_previous_rows(out_res, old)
         write_report(out_res, examples, p, Path(a.out), "full" if a.full else a.preset, done,
                      time.perf_counter() - t0, kept)
     print(f"[operators] wrote {Path(a.out) / 'operators.md'}")

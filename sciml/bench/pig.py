@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sciml.bench.results import BenchResult
+from sciml.bench.results import BenchResult, earlier_rows
 from sciml.models import build_model
 from sciml.pinn.problems import get_problem
 from sciml.pinn.training import predict_grid, train_physics
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     kept: list[str] = []
     if args.merge and (out / "pig.json").exists():
         old = json.loads((out / "pig.json").read_text())
-        res.rows = [r for r in old["rows"] if r["task"] not in tasks]
+        res.rows = earlier_rows(old, lambda r: r["task"] in tasks)
         kept = [t for t in TASKS + ["helmholtz2d_hf"] if any(r["task"] == t for r in res.rows)]
         args.notes_merged = (f"Rows of {', '.join(kept)} are kept from the earlier run `{old['command']}` "
                              f"({old['created']}); the figure shows only the problems of this run.\n")

@@ -20,7 +20,7 @@ import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import torch
 
@@ -130,6 +130,16 @@ class BenchResult:
         with atomic_path(md_path) as tmp:
             tmp.write_text(header + markdown_body.rstrip() + "\n")
         return json_path, md_path
+
+
+def earlier_rows(old: dict[str, Any] | None, redone: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    """``--merge``: the rows of an earlier run's JSON ``old`` for which ``redone(row)`` is False, each
+    tagged with the ``command`` and ``created`` of the run that produced it (a row's own tags, from an
+    earlier merge, are kept), so a merged page can say where every number came from."""
+    if not old:
+        return []
+    return [{**r, "command": r.get("command", old["command"]), "created": r.get("created", old["created"])}
+            for r in old["rows"] if not redone(r)]
 
 
 def command_line() -> str:

@@ -25,7 +25,7 @@ def test_merge_keeps_other_tasks_rows_with_their_command():
         old.add(task, "mgno", "rel_l2", 0.5)
     new = BenchResult("operators", command="sciml bench operators --tasks darcy_smooth --merge")
     new.add("darcy_smooth", "mgno", "rel_l2", 0.25, command=new.command)
-    kept = operators.keep_previous_rows(new, old.to_dict(), ["darcy_smooth"])
+    kept = operators.keep_previous_rows(new, old.to_dict())
     assert kept == ["ns"]
     assert [(r["task"], r["value"], r["command"]) for r in new.rows] == [
         ("ns", 0.5, "sciml bench operators --epochs 8"), ("darcy_smooth", 0.25, new.command.split(" && ")[1])]
@@ -40,7 +40,7 @@ def test_merge_keeps_the_rows_of_methods_not_rerun():
         old.add("darcy_smooth", method, "rel_l2", 0.5)
     new = BenchResult("operators", command="sciml bench operators --methods fno_neuralop --merge")
     new.add("darcy_smooth", "fno_neuralop", "rel_l2", 0.25, command=new.command)
-    assert operators.keep_previous_rows(new, old.to_dict(), ["darcy_smooth"]) == ["darcy_smooth"]
+    assert operators.keep_previous_rows(new, old.to_dict()) == ["darcy_smooth"]
     assert [(r["method"], r["value"], r["command"]) for r in new.rows] == [
         ("mgno", 0.5, "sciml bench operators --epochs 8"),
         ("fno_neuralop", 0.25, "sciml bench operators --methods fno_neuralop --merge")]
