@@ -40,6 +40,11 @@ def psnr(x: np.ndarray, ref: np.ndarray) -> float:
     return float(10 * np.log10(1.0 / np.mean((np.clip(x, 0, 1) - ref) ** 2)))
 
 
+def mean_psnr(batch: torch.Tensor, ref: torch.Tensor) -> float:
+    """Mean :func:`psnr` over a batch of single-channel images ``(B, 1, H, W)``."""
+    return float(np.mean([psnr(a[0].numpy(), b[0].numpy()) for a, b in zip(batch, ref)]))
+
+
 def ssim(x: np.ndarray, ref: np.ndarray) -> float:
     from skimage.metrics import structural_similarity
 
@@ -123,10 +128,10 @@ def tune(task, method, op, x_val, y_val, x0, models, cfg, rho_tv, noise) -> tupl
 
         def record(k, z):
             if k in cfg["iter_grid"]:
-                seen[k] = float(np.mean([psnr(a[0].numpy(), b[0].numpy()) for a, b in zip(z, x_val)]))
+                seen[k] = mean_psnr(z, x_val)
         try:
             xr = solve(method, op, y_val, x0, models, par, max(cfg["iter_grid"]), rho_tv, noise, callback=record)
-            last = float(np.mean([psnr(a[0].numpy(), b[0].numpy()) for a, b in zip(xr, x_val)]))
+            last = mean_psnr(xr, x_val)
             scores += [(seen.get(k, last), par, k) for k in cfg["iter_grid"]]  # converged early: final iterate
         except Exception as exc:  # a diverging setting is just a bad grid point
             print(f"  {task} {method} par={par}: {type(exc).__name__}: {exc}")
@@ -173,7 +178,7 @@ def denoising_psnr(models: dict, res_px: int, seed: int, levels=(0.02, 0.05)) ->
         y = x + s * torch.randn(x.shape, generator=gen)
         for name, fn in [("noisy input", lambda v: v)] + [(k, m.denoise) for k, m in models.items()]:
             with torch.no_grad():
-                out[(name, s)] = float(np.mean([psnr(a[0].numpy(), b[0].numpy()) for a, b in zip(fn(y), x)]))
+                out[(name, s)] = mean_psnr(fn(y), x)
     print("held-out denoising PSNR", {f"{k[0]}@{k[1]}": round(v, 2) for k, v in out.items()}, flush=True)
     return out
 
