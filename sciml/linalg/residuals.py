@@ -44,20 +44,22 @@ def make_dcdm_residuals(model: str | None = None, problems: int = 16, res: int =
     from sciml.linalg.dcdm import load_shipped_model
     from sciml.linalg.training import OPEN_FACES, mixed_obstacles
 
-    torch.set_grad_enabled(False)
-    net = load_shipped_model() if model is None else __import__("sciml.models", fromlist=["x"]).load_model(model).eval()
+    from sciml.models import load_model
+
+    net = load_shipped_model() if model is None else load_model(model).eval()
     rng = np.random.default_rng(seed)
     shape = (res,) * 3
     bs, solids = [], []
-    for i in range(problems):
-        solid = random_obstacles(shape, rng) if obstacles == "simple" else mixed_obstacles(shape, rng)
-        solid = fill_enclosed(solid, OPEN_FACES)
-        A = poisson_matrix(solid, OPEN_FACES)
-        b = (rhs_divergence if i % 2 == 0 else rhs_blobs)(solid, rng).ravel()
-        R = solve_residuals(net, A, b, solid, maxiter, rtol)
-        pick = np.unique(np.linspace(0, len(R) - 1, per_problem).round().astype(int))
-        bs.append(R[pick].reshape(-1, *shape)), solids.append(np.broadcast_to(solid, (len(pick), *shape)))
-    torch.set_grad_enabled(True)
+    with torch.no_grad():
+        for i in range(problems):
+            solid = random_obstacles(shape, rng) if obstacles == "simple" else mixed_obstacles(shape, rng)
+            solid = fill_enclosed(solid, OPEN_FACES)
+            A = poisson_matrix(solid, OPEN_FACES)
+            b = (rhs_divergence if i % 2 == 0 else rhs_blobs)(solid, rng).ravel()
+            R = solve_residuals(net, A, b, solid, maxiter, rtol)
+            pick = np.unique(np.linspace(0, len(R) - 1, per_problem).round().astype(int))
+            bs.append(R[pick].reshape(-1, *shape))
+            solids.append(np.broadcast_to(solid, (len(pick), *shape)))
     dims = ("sample", "z", "y", "x")
     return xr.Dataset(
         {"b": (dims, np.concatenate(bs).astype(np.float32), {"units": "1", "long_name": "normalised DCDM residual"}),
