@@ -135,30 +135,33 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
         train_idx, val_idx = train_idx[:-p["n_val"]], train_idx[-p["n_val"]:]
     norms = Normalizers.fit(ds.isel(sample=train_idx), variables)
     train = TrajectoryDataset(ds, variables, history, 1, samples=train_idx, normalizers=norms)
-    test = TrajectoryDataset(ds, variables, history, 1, samples=test_idx, normalizers=norms)
-    xs, ys = map(torch.stack, zip(*[test[i] for i in range(len(test))]))
     steps = min(p["rollout"], p["frames"] + 1 - history)
-    starts = [test[j] for j, (s, t0) in enumerate(test.index) if t0 == 0]
-    x0 = torch.stack([s[0] for s in starts])
-    true_traj = torch.as_tensor(np.stack([ds[v].isel(sample=test_idx).values for v in variables], axis=2))
-    true_traj = true_traj[:, history:history + steps].double()  # (B, T, F, H, W), physical units
+
+    def rollout_case(idx):
+        """Windows of trajectories ``idx``, the normalised first window of each (B, h*F, H, W) and the
+        whole trajectories in physical units (B, T, F, H, W)."""
+        windows = TrajectoryDataset(ds, variables, history, 1, samples=idx, normalizers=norms)
+        x0 = torch.stack([windows[j][0] for j, (s, t0) in enumerate(windows.index) if t0 == 0])
+        full = torch.as_tensor(np.stack([ds[v].isel(sample=idx).values for v in variables], axis=2)).double()
+        return windows, x0, full
+
+    test, x0, test_full = rollout_case(test_idx)
+    xs, ys = map(torch.stack, zip(*[test[i] for i in range(len(test))]))
+    true_traj = test_full[:, history:history + steps]
 
     def decode(z):  # (..., F, H, W) normalised -> physical
         return norms.decode_stack(variables, z.double(), dim=-3)
 
     val_error = None
     if select == "val-rollout":
-        val = TrajectoryDataset(ds, variables, history, 1, samples=val_idx, normalizers=norms)
-        vx0 = torch.stack([val[j][0] for j, (s, t0) in enumerate(val.index) if t0 == 0])
-        vtrue = torch.as_tensor(np.stack([ds[v].isel(sample=val_idx).values for v in variables], axis=2))
-        vtrue = vtrue[:, history:history + steps].double()
+        _, vx0, val_full = rollout_case(val_idx)
+        vtrue = val_full[:, history:history + steps]
 
         def val_error(m):  # mean rollout error over the validation trajectories, physical units
             return rollout_errors(decode(rollout(m, vx0.to(device), steps, F).cpu()), vtrue).mean()
 
     # context, not a method: persistence (copy the last frame) over the same windows and rollouts
-    persist = torch.as_tensor(np.stack([ds[v].isel(sample=test_idx).values for v in variables], axis=2))
-    persist = persist[:, history - 1:history].double().expand_as(true_traj)
+    persist = test_full[:, history - 1:history].expand_as(true_traj)
     notes[system] = {"persistence_one_step": float(rollout_errors(decode(xs[:, -F:])[:, None], decode(ys)[:, None]).mean()),
                           "persistence_rollout": float(rollout_errors(persist, true_traj).mean())}
 
