@@ -57,7 +57,7 @@ class PhysicsLoss:
             return Jet(m(pts), None) if order == 0 else model_jet(m, pts, order)
 
         res = self.problem.residual(x, model_jet(m, x, 2))
-        cons = self.problem.constraints(ev, self.n_constraint, self.gen)
+        cons = self.problem.constraints(ev, self.n_constraint, self.gen, device)
         logs = {}
         if self.causal_eps is None:
             l_res = res.pow(2).mean()
