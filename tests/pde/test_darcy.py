@@ -128,3 +128,10 @@ def test_rough_is_rougher_and_seeds_reproduce():
     assert jumps(rough) > 1.2 * jumps(smooth)
     np.testing.assert_array_equal(make_dataset("darcy", n=8, res=32, seed=0)["u"].values,
                                   make_dataset("darcy", n=8, res=32, seed=0)["u"].values)
+
+
+def test_threaded_solves_match_serial():
+    a = darcy_coefficient(grf_neumann(4, 21, 2.0, 3.0, seed=3))
+    serial = solve_darcy(a, solver="splu", workers=1)
+    np.testing.assert_array_equal(solve_darcy(a, solver="splu", workers=3), serial)
+    np.testing.assert_array_equal(solve_darcy(a, solver="banded", workers=2), solve_darcy(a, solver="banded"))
