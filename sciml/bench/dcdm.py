@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from sciml.bench.results import BenchResult, command_line, earlier_rows
+from sciml.bench.timing import median_time
 from sciml.linalg import amg, cg, dcdm_solve, ic0_grid, load_shipped_model, pcg
 from sciml.pde.poisson import (box_obstacles, cylinder_obstacles, fill_enclosed, poisson_matrix, porous_obstacles,
                                rhs_divergence, sphere_obstacles)
@@ -96,7 +97,10 @@ def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, mod
                 net = load_shipped_model(device)
         setup = time.perf_counter() - t0
         t1 = time.perf_counter()
-        if method == "cg":
+        if method == "cg" and device.type == "cuda":  # CG on the GPU: identity "network", k = 1 (CG's iterates)
+            _, info = dcdm_solve(A, torch.as_tensor(b, device=device), model="identity", k=1, rtol=min(RTOLS),
+                                 maxiter=maxiter, callback=tick, history=hist, solid=solid.ravel(), safeguard=False)
+        elif method == "cg":
             _, info = cg(A, b, rtol=min(RTOLS), maxiter=maxiter, callback=tick, history=hist)
         elif method == "dcdm":
             bt = torch.as_tensor(b, device=device)
@@ -117,7 +121,9 @@ def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, mod
 
 
 def cost_per_apply(n: int, device: torch.device, model_path: str | None) -> dict[str, float]:
-    """Seconds per CNN application (fp32; channels-last fp32; bf16 autocast) and per SpMV at n^3."""
+    """Seconds per CNN application (fp32; channels-last fp32; bf16 autocast) and per SpMV at n^3 (scipy CSR
+    on the CPU, torch sparse CSR on a GPU: the product each solver's iteration uses there)."""
+    from sciml.linalg.dcdm import _as_torch_operator
     from sciml.models import load_model
 
     A, b, _ = problem(n, 99)
@@ -140,12 +146,12 @@ def cost_per_apply(n: int, device: torch.device, model_path: str | None) -> dict
     res = {"fp32": timed(lambda: net(x)), "bf16": timed(lambda: net(x), bf16=True)}
     net.to(memory_format=torch.channels_last_3d)
     res["fp32_channels_last"] = timed(lambda: net(x_cl))
-    ts = []
-    for _ in range(20):
-        t = time.perf_counter()
-        A @ b
-        ts.append(time.perf_counter() - t)
-    res["spmv"] = statistics.median(ts)
+    if device.type == "cuda":
+        Aop, bt = _as_torch_operator(A, device, b.size), torch.as_tensor(b, device=device)
+        spmv = lambda: Aop(bt)  # noqa: E731
+    else:
+        spmv = lambda: A @ b  # noqa: E731
+    res["spmv"] = median_time(spmv, repeats=20, device=device)
     return res
 
 
@@ -179,6 +185,7 @@ def main(argv=None) -> int:
     p.add_argument("--methods", nargs="*", default=None, choices=METHODS, help="subset of methods to run")
     p.add_argument("--levels", type=int, default=1, help="dcdm_solve's levels (1: the paper's method; ADR 0097)")
     p.add_argument("--dcdm-maxiter", type=int, default=None, help="override the preset's DCDM iteration caps")
+    p.add_argument("--cost-grid", type=int, default=None, help="grid of the network-cost table (default 32; 0: no table)")
     p.add_argument("--merge", action="store_true",
                    help="keep the rows of the existing dcdm.json that this run does not produce (they keep their "
                         "own command); the plot is rewritten only when every method runs")
@@ -214,15 +221,15 @@ def main(argv=None) -> int:
                                  f"iterations (final {hist[-1]:.2e}); iterations/wall_s are null")
             print(f"{task:22s} {method:8s} it(1e-4)={runs[0][1e-4]['iterations']} it(1e-6)={runs[0][1e-6]['iterations']}"
                   f" wall(1e-4)={statistics.median(r[1e-4]['wall_s'] for r in runs):.2f}s", flush=True)
-    cost_n = min(32, *grids)  # the network-cost table stays at 32^3 (cheap) unless a smaller grid runs
-    cost = cost_per_apply(cost_n, device, a.model)
+    cost_n = min(32, *grids) if a.cost_grid is None else a.cost_grid  # 32^3 is cheap on a CPU
+    cost = cost_per_apply(cost_n, device, a.model) if cost_n else None
     Path(a.out).mkdir(parents=True, exist_ok=True)
     if a.merge:
         done = {(r["task"].rsplit("_rtol", 1)[0], r["method"]) for r in res.rows}
         tasks, kept_from = merge_rows(res, Path(a.out) / "dcdm.json", tasks)
         notes += kept_notes(Path(a.out) / "dcdm.md", done)
         notes += [f"rows not produced by `{res.command}` are kept from {k}" for k in kept_from]
-    body = markdown(res, tasks, cost, notes, preset, cost_n)
+    body = markdown(res, tasks, cost, notes, preset, cost_n, device)
     if methods == list(METHODS):
         plot({t: histories[t] for t in histories if not t.endswith("_32")} or histories, Path(a.out) / "dcdm.png")
     res.write(a.out, body)
@@ -258,29 +265,36 @@ def kept_notes(md: Path, done: set[tuple[str, str]]) -> list[str]:
     return out
 
 
-def markdown(res: BenchResult, tasks, cost, notes, preset, cost_n) -> str:
+def cost_table(cost: dict[str, float], n: int, device: torch.device) -> list[str]:
+    lines = ["", f"### Cost of one network application at {n}^3 (median of 3, {device})", "",
+             "| variant | seconds | SpMVs |", "|---|---|---|"]
+    lines += [f"| {k} | {cost[k]:.3g} | {cost[k] / cost['spmv']:.0f} |" for k in ("fp32", "fp32_channels_last", "bf16")]
+    return lines + [f"| one SpMV ({'scipy' if device.type == 'cpu' else 'torch sparse'} CSR) | {cost['spmv']:.3g} | 1 |"]
+
+
+def markdown(res: BenchResult, tasks, cost, notes, preset, cost_n, device: torch.device) -> str:
+    where = ("one CPU thread" if device.type == "cpu" else
+             f"on {device}: `cg` and `dcdm` run on the GPU (CG as `dcdm_solve(model='identity', k=1)`, whose "
+             "iterates are CG's), `ic0_pcg` and `amg_pcg` have no GPU path and run on one CPU thread")
     lines = ["Iterations, wall time (setup + solve, s), setup time (s) and peak extra memory (MiB) per method; "
-             "one thread; medians over the repeats (32^3: {}, 64^3/128^3: {}).".format(
-                 preset.get(32, (1,))[0], preset.get(64, (1,))[0]), ""]
+             "{}; medians over the repeats (32^3: {}, 64^3/128^3: {}).".format(
+                 where, preset.get(32, (1,))[0], preset.get(64, (1,))[0]), ""]
     for task, _, _ in tasks:
         for rtol in RTOLS:
             key = f"{task}_rtol{rtol:.0e}".replace("e-0", "e-")
             lines += [f"### {key}", "", res.markdown_table(key, ["iterations", "wall_s", "setup_s", "peak_mem_mb"],
                                                            METHODS), ""]
     summ = res.summary()
-    lines += ["### Ratios (rtol 1e-4)", "", "| task | dcdm / cg wall | dcdm / amg_pcg wall | dcdm / ic0_pcg iterations |",
-              "|---|---|---|---|"]
+    lines += ["### Ratios (rtol 1e-4; < 1: DCDM is faster / needs fewer iterations)", "",
+              "| task | dcdm / cg wall | dcdm / ic0_pcg wall | dcdm / amg_pcg wall | dcdm / ic0_pcg iterations |",
+              "|---|---|---|---|---|"]
     for task, _, _ in tasks:
         key = f"{task}_rtol1e-4"
         g = lambda m, met: summ.get((key, m, met), (float("nan"),))[0]  # noqa: E731
-        lines.append(f"| {task} | {g('dcdm', 'wall_s') / g('cg', 'wall_s'):.3g} | "
-                     f"{g('dcdm', 'wall_s') / g('amg_pcg', 'wall_s'):.3g} | "
-                     f"{g('dcdm', 'iterations') / g('ic0_pcg', 'iterations'):.3g} |")
-    lines += ["", f"### Cost of one network application at {cost_n}^3 (median of 3, one thread)", "",
-              "| variant | seconds | SpMVs |", "|---|---|---|"]
-    for k in ("fp32", "fp32_channels_last", "bf16"):
-        lines.append(f"| {k} | {cost[k]:.3g} | {cost[k] / cost['spmv']:.0f} |")
-    lines.append(f"| one SpMV (scipy CSR) | {cost['spmv']:.3g} | 1 |")
+        lines.append(f"| {task} | " + " | ".join(f"{g('dcdm', met) / g(base, met):.3g}" for base, met in (
+            ("cg", "wall_s"), ("ic0_pcg", "wall_s"), ("amg_pcg", "wall_s"), ("ic0_pcg", "iterations"))) + " |")
+    if cost:
+        lines += cost_table(cost, cost_n, device)
     if notes:
         lines += ["", "### Caps and failures", ""] + [f"- {n}" for n in notes]
     lines += ["", "![residual vs iteration](dcdm.png)", ""]
