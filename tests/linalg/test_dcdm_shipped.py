@@ -6,6 +6,7 @@ import pytest
 
 from sciml.bench.dcdm import problem
 from sciml.linalg import dcdm_solve, ic0_grid, load_shipped_model, pcg
+from sciml.linalg.dcdm import auto_levels
 from sciml.pde.poisson import poisson_matrix, rhs_blobs, sphere_obstacles
 
 
@@ -65,14 +66,16 @@ def test_safeguard_keeps_the_default_solve_moving():
     assert info_new == 0 and len(h_new) < len(h_safe), (len(h_new), len(h_safe))
 
 
-def test_coarse_levels_keep_steps_A_orthogonal_and_cut_iterations():
-    """levels > 1 adds the net's proposals on 2x/4x coarser residuals (ADR 0097)."""
+@pytest.mark.parametrize("prolong", ["linear", "nearest"])
+def test_coarse_levels_keep_steps_A_orthogonal_and_cut_iterations(prolong):
+    """levels > 1 adds the net's proposals on 2x/4x coarser residuals (ADR 0097), prolonged linearly
+    (the default) or by injection (ADR 0099)."""
     solid = sphere_obstacles((16, 16, 16), 2, rng=7)
     A = poisson_matrix(solid)
     b = rhs_blobs(solid, 3).ravel()
     h1, h3, xs = [], [], [np.zeros(b.size)]
     dcdm_solve(A, b, rtol=1e-6, maxiter=80, history=h1, safeguard=False)
-    x, info = dcdm_solve(A, b, rtol=1e-6, maxiter=80, history=h3, safeguard=False, levels=3,
+    x, info = dcdm_solve(A, b, rtol=1e-6, maxiter=80, history=h3, safeguard=False, levels=3, prolong=prolong,
                          callback=lambda x: xs.append(x.copy()))
     assert info == 0 and np.linalg.norm(b - A @ x) <= 1e-6 * np.linalg.norm(b)
     assert len(h3) < len(h1), (len(h3), len(h1))
@@ -84,3 +87,24 @@ def test_coarse_levels_keep_steps_A_orthogonal_and_cut_iterations():
                 assert rel < 1e-8
     with pytest.raises(ValueError, match="levels"):
         dcdm_solve(A, b, model="identity", levels=2)
+    with pytest.raises(ValueError, match="levels"):
+        dcdm_solve(A, b, levels=0)
+    with pytest.raises(ValueError, match="prolong"):
+        dcdm_solve(A, b, levels=2, prolong="cubic")
+
+
+def test_linear_prolongation_and_auto_levels_beat_injection():
+    """ADR 0099: linear prolongation needs fewer iterations than injection, and levels="auto" (coarsest
+    grid >= 8 cells per side: 3 levels at 32^3) fewer than levels=2."""
+    assert [auto_levels((n,) * 3) for n in (4, 8, 16, 32, 64, 128)] == [1, 1, 2, 3, 4, 5]
+    assert auto_levels((64, 32, 128)) == 3
+    A, b, solid = problem(32, 0)
+    hs = {}
+    for key, kw in {"nearest": dict(levels=3, prolong="nearest"), "linear": dict(levels=3),
+                    "two": dict(levels=2), "auto": dict(levels="auto")}.items():
+        hs[key] = []
+        _, info = dcdm_solve(A, b, grid_shape=solid.shape, rtol=1e-4, maxiter=40, history=hs[key], safeguard=False,
+                             **kw)
+        assert info == 0, key
+    n = {key: len(h) - 1 for key, h in hs.items()}
+    assert n["linear"] < n["nearest"] and n["auto"] == n["linear"] and n["auto"] < n["two"], n
