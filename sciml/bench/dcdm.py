@@ -22,6 +22,7 @@ import torch
 from sciml.bench.results import BenchResult, command_line, earlier_rows
 from sciml.bench.timing import median_time
 from sciml.linalg import amg, cg, dcdm_solve, ic0_grid, load_shipped_model, pcg
+from sciml.linalg.dcdm import auto_levels
 from sciml.pde.poisson import (box_obstacles, cylinder_obstacles, fill_enclosed, poisson_matrix, porous_obstacles,
                                rhs_divergence, sphere_obstacles)
 
@@ -29,7 +30,7 @@ METHODS = ("cg", "ic0_pcg", "amg_pcg", "dcdm")
 RTOLS = (1e-4, 1e-6)
 PRESETS = {
     # grid -> (repeats, maxiter cap per method); caps keep the CPU run ~20-30 min and are reported
-    "default": {32: (3, {"dcdm": 300}), 64: (1, {"dcdm": 100}), 128: (1, {"dcdm": 30, "ic0_pcg": 1500})},
+    "default": {32: (3, {"dcdm": 300}), 64: (1, {"dcdm": 100}), 128: (1, {"dcdm": 60, "ic0_pcg": 1500})},
     "full": {32: (5, {}), 64: (5, {}), 128: (3, {})},
 }
 UNSEEN = 64
@@ -76,7 +77,7 @@ class PeakRSS:
 
 
 def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, model_path: str | None,
-               levels: int = 1):
+               levels: int | str = "auto", prolong: str = "linear"):
     """One solve to min(RTOLS); returns ({rtol: metrics}, residual history)."""
     hist, stamps = [], []
     tick = lambda _x: stamps.append(time.perf_counter())  # noqa: E731
@@ -106,7 +107,7 @@ def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, mod
             bt = torch.as_tensor(b, device=device)
             _, info = dcdm_solve(A, bt, model=net, grid_shape=solid.shape, rtol=min(RTOLS), maxiter=maxiter,
                                  callback=tick, history=hist, solid=solid.ravel(),
-                                 safeguard=False, levels=levels)  # the paper's loop (levels=1: exactly)
+                                 safeguard=False, levels=levels, prolong=prolong)  # levels=1: the paper's loop
         else:
             _, info = pcg(A, b, M, rtol=min(RTOLS), maxiter=maxiter, callback=tick, history=hist)
     peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else mem.peak_mb
@@ -183,7 +184,11 @@ def main(argv=None) -> int:
     p.add_argument("--model", default=None, help="a dcdm checkpoint instead of the shipped one")
     p.add_argument("--out", default="docs/benchmarks")
     p.add_argument("--methods", nargs="*", default=None, choices=METHODS, help="subset of methods to run")
-    p.add_argument("--levels", type=int, default=1, help="dcdm_solve's levels (1: the paper's method; ADR 0097)")
+    p.add_argument("--levels", type=levels_arg, default="auto",
+                   help="dcdm_solve's levels: 1 is the paper's method; 'auto' (default) coarsens to ~8 cells per "
+                        "side, 5 levels at 128^3 (sciml's extension, ADR 0097/0099)")
+    p.add_argument("--prolong", default="linear", choices=("linear", "nearest"),
+                   help="prolongation of the coarse-level proposals (ADR 0099; 'nearest' was ADR 0097's)")
     p.add_argument("--dcdm-maxiter", type=int, default=None, help="override the preset's DCDM iteration caps")
     p.add_argument("--cost-grid", type=int, default=None, help="grid of the network-cost table (default 32; 0: no table)")
     p.add_argument("--merge", action="store_true",
@@ -201,7 +206,7 @@ def main(argv=None) -> int:
     tasks = [(f"poisson3d_{n}", n, False) for n in grids] + ([("unseen_obstacles_64", UNSEEN, True)]
                                                              if UNSEEN in grids else [])
     res = BenchResult("dcdm", command=command_line(), device=device)
-    histories, notes = {}, []
+    histories = {}
     for task, n, unseen in tasks:
         repeats, caps = preset.get(n, (1, {}))
         A, b, solid = problem(n, 0, unseen)
@@ -209,31 +214,37 @@ def main(argv=None) -> int:
             maxiter = a.dcdm_maxiter if method == "dcdm" and a.dcdm_maxiter else caps.get(method, 5000)
             runs = []
             for rep in range(repeats):
-                out, hist = run_method(method, A, b, solid, maxiter, device, a.model, a.levels)
+                out, hist = run_method(method, A, b, solid, maxiter, device, a.model, a.levels, a.prolong)
                 runs.append(out)
             histories.setdefault(task, {})[method] = hist
             for rtol in RTOLS:
                 for metric in ("iterations", "wall_s", "setup_s", "peak_mem_mb"):
                     vals = [r[rtol][metric] for r in runs]
-                    res.add(f"{task}_rtol{rtol:.0e}".replace("e-0", "e-"), method, metric, statistics.median(vals))
-                if not runs[0][rtol]["reached"]:
-                    notes.append(f"{task}: {method} did not reach rtol {rtol:g} within its cap of {maxiter} "
-                                 f"iterations (final {hist[-1]:.2e}); iterations/wall_s are null")
+                    # an unreached rtol: null iterations/wall_s; its cap and final residual go in the row
+                    extra = {"maxiter": maxiter, "final_rel_residual": hist[-1]} if (
+                        metric == "iterations" and not runs[0][rtol]["reached"]) else {}
+                    if method == "dcdm":  # the coarse levels used (ADR 0097/0099), so each row says which loop
+                        extra |= {"levels": auto_levels(solid.shape) if a.levels == "auto" else a.levels,
+                                "prolong": a.prolong}
+                    res.add(f"{task}_rtol{rtol:.0e}".replace("e-0", "e-"), method, metric, statistics.median(vals), **extra)
             print(f"{task:22s} {method:8s} it(1e-4)={runs[0][1e-4]['iterations']} it(1e-6)={runs[0][1e-6]['iterations']}"
                   f" wall(1e-4)={statistics.median(r[1e-4]['wall_s'] for r in runs):.2f}s", flush=True)
     cost_n = min(32, *grids) if a.cost_grid is None else a.cost_grid  # 32^3 is cheap on a CPU
     cost = cost_per_apply(cost_n, device, a.model) if cost_n else None
     Path(a.out).mkdir(parents=True, exist_ok=True)
+    kept_from = []
     if a.merge:
-        done = {(r["task"].rsplit("_rtol", 1)[0], r["method"]) for r in res.rows}
         tasks, kept_from = merge_rows(res, Path(a.out) / "dcdm.json", tasks)
-        notes += kept_notes(Path(a.out) / "dcdm.md", done)
-        notes += [f"rows not produced by `{res.command}` are kept from {k}" for k in kept_from]
+    notes = cap_notes(res.rows) + [f"rows not produced by `{res.command}` are kept from {k}" for k in kept_from]
     body = markdown(res, tasks, cost, notes, preset, cost_n, device)
     if methods == list(METHODS):
         plot({t: histories[t] for t in histories if not t.endswith("_32")} or histories, Path(a.out) / "dcdm.png")
     res.write(a.out, body)
     return 0
+
+
+def levels_arg(v: str) -> int | str:
+    return v if v == "auto" else int(v)
 
 
 def merge_rows(res: BenchResult, path: Path, tasks):
@@ -255,13 +266,19 @@ def merge_rows(res: BenchResult, path: Path, tasks):
     return sorted(tasks, key=lambda t: order.get(t[0], 9)), sorted({f"`{r['command']}` ({r['created']})" for r in kept})
 
 
-def kept_notes(md: Path, done: set[tuple[str, str]]) -> list[str]:
-    """Cap notes of an earlier page for the (task, method) pairs this run did not redo."""
+def cap_notes(rows: list[dict]) -> list[str]:
+    """One note per unreached rtol, read off the JSON rows (``iterations`` null), so kept rows of an earlier
+    run carry their notes with them; rows from an earlier run say which."""
     out = []
-    for line in md.read_text().splitlines() if md.exists() else []:
-        parts = line[2:].split(" ", 2) if line.startswith("- ") and " did not reach " in line else None
-        if parts and (parts[0].rstrip(":"), parts[1]) not in done:
-            out.append(line[2:] + " (earlier run)")
+    for r in rows:
+        if r["metric"] != "iterations" or r["value"] is not None:
+            continue
+        task, rtol = r["task"].rsplit("_rtol", 1)
+        cap = f"its cap of {r['maxiter']} iterations" if "maxiter" in r else "its iteration cap"
+        final = f" (final {r['final_rel_residual']:.2e})" if "final_rel_residual" in r else ""
+        where = f" (kept from `{r['command']}`, {r['created']})" if "command" in r else ""
+        out.append(f"{task}: {r['method']} did not reach rtol {rtol} within {cap}{final}; "
+                   f"iterations/wall_s are null{where}")
     return out
 
 

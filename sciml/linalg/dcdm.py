@@ -27,6 +27,7 @@ from sciml.errors import DimensionError, NonFiniteError, SchemaError
 from sciml.linalg.checks import check_system
 
 SHIPPED = "dcdm_poisson3d.pt"
+COARSEST = 8  # levels="auto": the coarsest grid keeps at least this many cells per side (ADR 0099)
 
 
 def load_shipped_model(device: str | torch.device = "cpu") -> torch.nn.Module:
@@ -65,6 +66,12 @@ def _as_torch_operator(A, device, n):
     return lambda v: torch.as_tensor(A @ v.cpu().numpy(), device=device)
 
 
+def auto_levels(grid_shape: tuple[int, ...], coarsest: int = COARSEST) -> int:
+    """``levels="auto"``: halve the grid while its smallest side stays >= ``coarsest`` cells, so the
+    coarsest proposal sees the whole domain: 16^3 -> 2, 32^3 -> 3, 64^3 -> 4, 128^3 -> 5 (ADR 0099)."""
+    return 1 + max(0, math.floor(math.log2(max(min(grid_shape), 1) / coarsest)))
+
+
 def solid_from_matrix(A, b: np.ndarray) -> np.ndarray:
     """Cells that are decoupled identity rows with b = 0 (how :mod:`sciml.pde.poisson` stores obstacles)."""
     if not sp.issparse(A):
@@ -77,7 +84,7 @@ def solid_from_matrix(A, b: np.ndarray) -> np.ndarray:
 def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid_shape: tuple[int, ...] | None = None,
                rtol: float = 1e-6, maxiter: int | None = None, k: int = 2, x0=None, callback: Callable | None = None,
                history: list | None = None, solid: np.ndarray | None = None, device: str | torch.device | None = None,
-               safeguard: bool = True, levels: int = 1):
+               safeguard: bool = True, levels: int | str = 1, prolong: str = "linear"):
     """Solve SPD ``A x = b`` with DCDM; see the module docstring.
 
     ``model``: None (the shipped 3-D Poisson net), a ``dcdm`` network, a checkpoint path, ``"identity"``
@@ -87,9 +94,11 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
     from identity rows with b = 0 when None. ``safeguard`` (default on; off is the paper's method): when the
     net's direction reduces the energy-norm error less than the residual direction would, step in the
     best combination of both, so a poor proposal cannot stall the solve (ADR 0094). ``levels`` > 1 (grid
-    nets only): each iteration also applies the net to the residual averaged onto grids 2x, 4x, ...
-    coarser, prolongs those proposals by injection and minimises over all of them (ADR 0097); 1 is the paper's. Returns ``(x, info)`` like scipy: info = 0 converged,
-    info = maxiter otherwise, with the best iterate seen."""
+    nets only; sciml's extension, not the paper's): each iteration also applies the net to the residual
+    averaged onto grids 2x, 4x, ... coarser, prolongs those proposals (``prolong``: "linear", tri-/bilinear,
+    the default, ADR 0099; "nearest", injection, ADR 0097) and minimises over all of them; ``"auto"``
+    coarsens down to about 8 cells per side (:func:`auto_levels`); 1 is the paper's loop. Returns
+    ``(x, info)`` like scipy: info = 0 converged, info = maxiter otherwise, with the best iterate seen."""
     is_torch_A = callable(A) and not (sp.issparse(A) or isinstance(A, (spla.LinearOperator, np.ndarray)))
     b_np = (b.detach().cpu().numpy() if torch.is_tensor(b) else np.asarray(b, dtype=float)).ravel().astype(float)
     if not is_torch_A:
@@ -128,8 +137,13 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
     maxiter = maxiter or 10 * n
     dirs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
 
-    if levels > 1 and not isinstance(model, torch.nn.Module):
-        raise ValueError("levels > 1 needs a grid network (a 'dcdm' model)")
+    if prolong not in ("linear", "nearest"):
+        raise ValueError(f"prolong must be 'linear' or 'nearest', got {prolong!r}")
+    if isinstance(levels, str) and levels != "auto" or not isinstance(levels, str) and levels < 1:
+        raise ValueError(f"levels must be a positive int or 'auto', got {levels!r}")
+    if (levels == "auto" or levels > 1) and not isinstance(model, torch.nn.Module):
+        raise ValueError("levels > 1 or 'auto' needs a grid network (a 'dcdm' model)")
+    levels = auto_levels(grid_shape) if levels == "auto" else int(levels)
     offset: dict[int, torch.Tensor] = {}  # per level: a zero_offset net's residual-independent part, once per solve
     masks = {0: fluid.reshape(1, 1, *grid_shape)} if isinstance(model, torch.nn.Module) else {}
 
@@ -157,7 +171,11 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
         rc = pool(rg * masks[0], f, ceil_mode=True) * masks[level]
         if not rc.norm() > 0:
             return None
-        qc = F.interpolate(net_apply(rc, level), scale_factor=f, mode="nearest")
+        # cell-centred linear interpolation: injection's piecewise-constant blocks put energy into their
+        # jumps (q^T A q), which shrinks the coarse step (ADR 0099)
+        mode = "nearest" if prolong == "nearest" else ("trilinear" if len(grid_shape) == 3 else "bilinear")
+        qc = F.interpolate(net_apply(rc, level), scale_factor=f, mode=mode,
+                           **({} if mode == "nearest" else {"align_corners": False}))
         return (qc[(...,) + tuple(slice(0, g) for g in grid_shape)] * masks[0]).reshape(-1)
 
     if hist[-1] <= rtol:
