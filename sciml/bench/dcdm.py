@@ -236,10 +236,10 @@ def main(argv=None) -> int:
     if a.merge:
         tasks, kept_from = merge_rows(res, Path(a.out) / "dcdm.json", tasks)
     notes = cap_notes(res.rows) + [f"rows not produced by `{res.command}` are kept from {k}" for k in kept_from]
-    body = markdown(res, tasks, cost, notes, preset, cost_n, device)
-    if methods == list(METHODS):
+    if methods == list(METHODS):  # a merged subset keeps the earlier figure (if any) rather than a partial one
         plot({t: histories[t] for t in histories if not t.endswith("_32")} or histories, Path(a.out) / "dcdm.png")
-    res.write(a.out, body)
+    figure = (Path(a.out) / "dcdm.png").exists()
+    res.write(a.out, markdown(res, tasks, cost, notes, preset, cost_n, device, figure))
     return 0
 
 
@@ -289,7 +289,7 @@ def cost_table(cost: dict[str, float], n: int, device: torch.device) -> list[str
     return lines + [f"| one SpMV ({'scipy' if device.type == 'cpu' else 'torch sparse'} CSR) | {cost['spmv']:.3g} | 1 |"]
 
 
-def markdown(res: BenchResult, tasks, cost, notes, preset, cost_n, device: torch.device) -> str:
+def markdown(res: BenchResult, tasks, cost, notes, preset, cost_n, device: torch.device, figure: bool = True) -> str:
     where = ("one CPU thread" if device.type == "cpu" else
              f"on {device}: `cg` and `dcdm` run on the GPU (CG as `dcdm_solve(model='identity', k=1)`, whose "
              "iterates are CG's), `ic0_pcg` and `amg_pcg` have no GPU path and run on one CPU thread")
@@ -314,5 +314,5 @@ def markdown(res: BenchResult, tasks, cost, notes, preset, cost_n, device: torch
         lines += cost_table(cost, cost_n, device)
     if notes:
         lines += ["", "### Caps and failures", ""] + [f"- {n}" for n in notes]
-    lines += ["", "![residual vs iteration](dcdm.png)", ""]
+    lines += ["", "![residual vs iteration](dcdm.png)", ""] if figure else [""]
     return "\n".join(lines)
