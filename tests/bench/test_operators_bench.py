@@ -49,7 +49,7 @@ def test_merge_keeps_the_rows_of_methods_not_rerun():
 def test_mgno_width_override_changes_only_mgno():
     task = operators.TASKS[0]
     base = operators.models_for(task, 64, "cpu")
-    wide = operators.models_for(task, 64, "cpu", mgno_width=24)
-    assert base["mgno"]["width"] == 16 and wide["mgno"]["width"] == 24
-    assert {k: v for k, v in wide.items() if k != "mgno"} == {k: v for k, v in base.items() if k != "mgno"}
-    assert operators.SIZES["cpu"]["mgno_width"] == 16  # the override does not leak into the preset table
+    narrow = operators.models_for(task, 64, "cpu", mgno_width=16)
+    assert base["mgno"]["width"] == 24 and narrow["mgno"]["width"] == 16  # the CPU preset: the paper's 24
+    assert {k: v for k, v in narrow.items() if k != "mgno"} == {k: v for k, v in base.items() if k != "mgno"}
+    assert operators.SIZES["cpu"]["mgno_width"] == 24  # the override does not leak into the preset table
