@@ -21,7 +21,7 @@ import xarray as xr
 from torch.utils.data import TensorDataset
 
 from sciml.bench.operators_report import write_report
-from sciml.bench.results import BenchResult, command_line, earlier_rows
+from sciml.bench.results import BenchResult, earlier_rows
 from sciml.bench.timing import epochs_for_budget, median_time, training_memory_mb
 from sciml.data import DecodedOutput, Normalizer, make_dataset
 from sciml.models import build_model, count_parameters
