@@ -265,6 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--select", choices=["last", "val-rollout"], default="last",
                     help="which epoch's model is tested: the last (default) or the one with the lowest rollout error "
                          "on validation trajectories carved from the training ones (the paper's protocol)")
+    ap.add_argument("--channels", type=int, default=None,
+                    help="base width C for every method of the systems run (default: the preset's, 8); the "
+                         "parameter matching, compute-matched U-Net and FNO width follow it")
+    ap.add_argument("--epochs", type=int, default=None,
+                    help="training epochs for every method of the systems run (default: the preset's per system)")
+    ap.add_argument("--n-train", type=int, default=None,
+                    help="training trajectories for the systems run (default: the preset's per system)")
     ap.add_argument("--n-val", type=int, default=4, help="validation trajectories taken from the training ones "
                                                           "with --select val-rollout")
     a = ap.parse_args(argv)
@@ -282,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
     p["select"], p["n_val"] = a.select, a.n_val
     for system in a.systems if a.frame_dt else ():  # the per-system dicts carry generator overrides
         p[system] = {**p.get(system, {}), "gen": {**p.get(system, {}).get("gen", {}), "frame_dt": a.frame_dt}}
+    # size overrides go into the per-system dicts, which win over both the preset's base values and
+    # its own per-system values (e.g. the default preset's ns n_train=24, epochs=6)
+    sizes = {k: v for k, v in (("channels", a.channels), ("epochs", a.epochs), ("n_train", a.n_train)) if v}
+    for system in a.systems if sizes else ():
+        p[system] = {**p.get(system, {}), **sizes}
     res = BenchResult("sinenet", command="sciml bench sinenet " + " ".join(argv or []), device=device)
     notes = {}
     curves, pictures, t0 = {}, {}, time.perf_counter()

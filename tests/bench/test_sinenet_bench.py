@@ -55,6 +55,26 @@ def test_targeted_rerun_options(tmp_path):
     assert "lr 0.0005" in page and "the next state" in page and "'frame_dt': 1.5" in page
 
 
+def test_size_overrides_reach_the_run(tmp_path):
+    """--channels/--epochs/--n-train override the preset (and its per-system dict) for the systems run."""
+    import json
+
+    from sciml.bench.sinenet import PRESETS, method_configs, system_preset
+    from sciml.bench.sinenet import main
+    from sciml.models import build_model
+
+    assert PRESETS["default"]["channels"] == 8 and system_preset(PRESETS["default"], "ns")["epochs"] == 6  # defaults kept
+    main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--channels", "6",
+          "--epochs", "2", "--n-train", "2", "--out", str(tmp_path)])
+    rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
+    params = next(r["value"] for r in rows if r["metric"] == "params")
+    cfg = dict(method_configs(1, True, 6, 16, 4)["unet"])
+    want = sum(q.numel() for q in build_model(cfg.pop("name"), **cfg).parameters())
+    assert params == want and want != sum(q.numel() for q in build_model(**{**method_configs(1, True, 4, 16, 4)["unet"]}).parameters())
+    page = (tmp_path / "sinenet.md").read_text()
+    assert "'channels': 6" in page and "'epochs': 2" in page and "'n_train': 2" in page
+
+
 def test_select_best_picks_lowest_validation_epoch():
     """Rigged run through the shared Trainer: validation errors 0.5, 0.2, 0.3, 0.4 by epoch -> epoch 2's
     weights are restored (not the last epoch's, not the first)."""
