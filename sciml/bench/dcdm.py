@@ -135,15 +135,7 @@ def cost_per_apply(n: int, device: torch.device, model_path: str | None) -> dict
 
     def timed(fn, bf16=False):
         with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            fn()
-            ts = []
-            for _ in range(3):
-                t = time.perf_counter()
-                fn()
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                ts.append(time.perf_counter() - t)
-        return statistics.median(ts)
+            return median_time(fn, repeats=3, device=device)
 
     res = {"fp32": timed(lambda: net(x)), "bf16": timed(lambda: net(x), bf16=True)}
     net_cl = copy.deepcopy(net).to(memory_format=torch.channels_last_3d)  # the shipped net is cached: not in place
