@@ -173,13 +173,13 @@ def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples
         with torch.no_grad():
             xi = torch.randn(32, 1, res, res, device=device)
             infer = median_time(lambda: model(xi), repeats=5, device=device) / 32 * 1e3
-        for metric, value in [("rel_l2", float(rel_l2(p_t, truth).mean())),
-                              ("h1", float(rel_h1(p_t, truth, periodic=task.periodic).mean())),
-                              ("params", count_parameters(net)), ("s_per_epoch", s_per_epoch),
-                              ("peak_mem_mb", mem), ("infer_ms", infer), ("epochs", epochs)]:
+        err_l2, err_h1 = float(rel_l2(p_t, truth).mean()), float(rel_h1(p_t, truth, periodic=task.periodic).mean())
+        for metric, value in [("rel_l2", err_l2), ("h1", err_h1), ("params", count_parameters(net)),
+                              ("s_per_epoch", s_per_epoch), ("peak_mem_mb", mem), ("infer_ms", infer),
+                              ("epochs", epochs)]:
             res_.add(task.name, method, metric, value, seed=seed)
-        print(f"[operators] {task.name:13s} {method:13s} rel_l2 {res_.rows[-7]['value']:.4f} "
-              f"h1 {res_.rows[-6]['value']:.4f} ({epochs} epochs, {s_per_epoch:.1f} s/epoch)", flush=True)
+        print(f"[operators] {task.name:13s} {method:13s} rel_l2 {err_l2:.4f} h1 {err_h1:.4f} "
+              f"({epochs} epochs, {s_per_epoch:.1f} s/epoch)", flush=True)
         if seed == 0:
             examples.setdefault(task.name, {"input": test[task.inp].values[0], "truth": test[task.out].values[0]})
             examples[task.name][method] = p_t[0, 0].numpy()
