@@ -134,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     truth = QGModel(nx=p["nx"])
     traj, t_truth = truth_run(truth, p)
     states, future = traj[:p["n_states"]], traj[p["n_states"]:]
+    psi_states = truth.psi(states)  # the reference psi, used by every error below
     stages = {"spin-up + truth run": t_truth}
     models = {e: truth.replace(**ERRORS[e]) for e in a.errors}
     # diagnostics use the first error model: its increments and library on the true states, and the
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         col_lp = [rel(lp(th[:, j]), lp(th0[:, j])) for j in range(th.shape[1])]
         noise = float((h - h0).pow(2).mean().sqrt())
         noise_lp = float(lp(h - h0).pow(2).mean().sqrt())
-        diag.append(f"| {task} | {method} | {rel(s, states):.3g} | {rel(truth.psi(s), truth.psi(states)):.3g} "
+        diag.append(f"| {task} | {method} | {rel(s, states):.3g} | {rel(truth.psi(s), psi_states):.3g} "
                     f"| {noise / signal:.3g} | {noise_lp / signal:.3g} | {np.median(col):.3g} | {np.median(col_lp):.3g} |")
         res.add(f"{task}_diag", method, "increment_err_over_signal", noise / signal, lowpassed=noise_lp / signal,
                 error_model=e, library_rel_err_median=float(np.median(col)))
@@ -194,14 +195,14 @@ def main(argv: list[str] | None = None) -> int:
         stages[f"EnKF ({err}, {len(states)} cycles)"] = t_enkf
         if err == a.errors[0]:
             diagnose("noisy", "direct", qa)
-        fit("noisy", "direct", err, qa, rel(qa, states), rel(truth.psi(qa), truth.psi(states)), t_enkf, p["kcut"])
-        fit("noisy", "obs", err, y, rel(y, states), rel(truth.psi(y), truth.psi(states)), 0.0, p["kcut"])
+        fit("noisy", "direct", err, qa, rel(qa, states), rel(truth.psi(qa), psi_states), t_enkf, p["kcut"])
+        fit("noisy", "obs", err, y, rel(y, states), rel(truth.psi(y), psi_states), 0.0, p["kcut"])
     # (c) sparse: fixed random sensors observing psi (p["observed"]; q as a comparison, methods
     # suffixed _qobs); interpolate every state once per density and method, q from psi spectrally
     to_q = lambda f, obs: f if obs == "q" else truth.ifft(truth.pv_from_psi(truth.fft(f)))   # noqa: E731
     for dens, tag in ((0.5, "sparse50"), (0.25, "sparse25")):
         for obs in (p["observed"], "q") if p["observed"] != "q" else ("q",):
-            field = states if obs == "q" else truth.psi(states)
+            field = states if obs == "q" else psi_states
             vals, mask = observe(field, dens, 0.0, seed=2, fixed=True)
             sfx = "" if obs == p["observed"] else "_qobs"
             for method in SPARSE_METHODS:
@@ -213,16 +214,16 @@ def main(argv: list[str] | None = None) -> int:
                 cv = f", CV sigma {chosen['sigma']:g}" if method == "rff" else ""
                 stages[f"{method}{sfx} interpolation ({tag}, {len(states)} states{cv})"] = t_int
                 diagnose(tag, method + sfx, qi)
-                ie, pe = rel(qi, states), rel(truth.psi(qi), truth.psi(states))
+                ie, pe = rel(qi, states), rel(truth.psi(qi), psi_states)
                 for err in a.errors:
                     fit(tag, method + sfx, err, qi, ie, pe, t_int, p["kcut"])
         if dens == 0.5:          # the same with a new random mask at every time (cubic only)
             obs = p["observed"]
-            vals_m, mask_m = observe(states if obs == "q" else truth.psi(states), dens, 0.0, seed=2, fixed=False)
+            vals_m, mask_m = observe(states if obs == "q" else psi_states, dens, 0.0, seed=2, fixed=False)
             qi = to_q(interpolate("cubic", vals_m.nan_to_num(), mask_m[:, 0], p, a.device, {}), obs)
             diagnose(tag, "cubic_moving_mask", qi)
             for err in a.errors:
-                fit(tag, "cubic_moving_mask", err, qi, rel(qi, states), rel(truth.psi(qi), truth.psi(states)), 0.0,
+                fit(tag, "cubic_moving_mask", err, qi, rel(qi, states), rel(truth.psi(qi), psi_states), 0.0,
                     p["kcut"])
     write_page(res, a, p, preset, lines, diag, fc_rows, fc_curves, stages, truth, time.perf_counter() - t_start)
     return 0
