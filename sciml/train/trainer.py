@@ -102,6 +102,7 @@ class Trainer:
         self.epoch, self.global_step = 0, 0
         self.history: list[dict[str, float]] = []
         self.best, self.bad_epochs = math.inf, 0
+        self.best_epoch, self._best_weights = 0, None  # in memory, so runs without out_dir can select too
 
     # ------------------------------------------------------------------ data
     def _loader(self, data: Dataset, shuffle: bool) -> DataLoader:
@@ -213,7 +214,7 @@ class Trainer:
     def state(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "global_step": self.global_step, "optimizer": self.optimizer.state_dict(),
                 "scheduler": self.scheduler.state_dict(), "history": self.history, "best": self.best,
-                "bad_epochs": self.bad_epochs, "rng": rng_state(), "config": vars(self.cfg).copy()}
+                "bad_epochs": self.bad_epochs, "best_epoch": self.best_epoch, "rng": rng_state(), "config": vars(self.cfg).copy()}
 
     def save(self, name: str = "last.pt") -> Path | None:
         path = None
@@ -237,6 +238,7 @@ class Trainer:
         self.scheduler.load_state_dict(st["scheduler"])
         self.epoch, self.global_step = st["epoch"], st["global_step"]
         self.history, self.best, self.bad_epochs = st["history"], st["best"], st["bad_epochs"]
+        self.best_epoch = st.get("best_epoch", 0)
         set_rng_state(st["rng"])
 
     # ------------------------------------------------------------------ loop
@@ -284,11 +286,28 @@ class Trainer:
         bar.close()
         return self.history
 
+    def restore_best(self) -> int:
+        """Load the weights of the best monitored epoch into the model; returns that epoch (1-based).
+
+        Uses the copy kept in memory, or ``out_dir/best.pt`` after a resume in a new process.
+        """
+        if self._best_weights is not None:
+            self.model.load_state_dict(self._best_weights)
+        elif self.out_dir is not None and (self.out_dir / "best.pt").exists():
+            ckpt = load_checkpoint(self.out_dir / "best.pt", map_location=self.device)
+            self.model.load_state_dict(ckpt["state_dict"])
+            self.best_epoch = ckpt["trainer"]["epoch"]
+        else:
+            raise RuntimeError("restore_best: no epoch has been scored yet; call fit() first")
+        return self.best_epoch
+
     def _track_best(self, record: dict[str, float]) -> bool:
-        """Save best.pt when the monitored value improves; True when early stopping triggers."""
+        """Keep (and save as best.pt) the weights whenever the monitored value improves, strictly: ties
+        keep the earlier epoch. True when early stopping triggers."""
         value = record.get(self.cfg.monitor, record["train_loss"])
         if value < self.best:
-            self.best, self.bad_epochs = value, 0
+            self.best, self.bad_epochs, self.best_epoch = value, 0, self.epoch
+            self._best_weights = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
             self.save("best.pt")
         else:
             self.bad_epochs += 1

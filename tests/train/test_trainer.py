@@ -92,3 +92,36 @@ def test_bad_config_errors():
         TrainConfig(optimizer="adamx")
     with pytest.raises(ValueError, match="steps_per_epoch"):
         Trainer(_fno(), TrainConfig(progress=False), None, compute_loss=lambda m, b: 0)
+
+
+def test_restore_best_without_out_dir_loads_the_best_scored_epoch():
+    """A rigged validation score (3, 1, 2, 1): epoch 2 is best (the later tie does not replace it), and
+    restore_best loads exactly the weights the model had when epoch 2 was scored, with no out_dir."""
+    tr, _, _ = _sets()
+    scores, seen = iter([3.0, 1.0, 2.0, 1.0]), []
+
+    def score(model):
+        seen.append({k: v.clone() for k, v in model.state_dict().items()})
+        return {"rigged": next(scores)}
+
+    trainer = Trainer(_fno(), TrainConfig(epochs=4, monitor="val_rigged", **CFG), tr, validate_fn=score)
+    with pytest.raises(RuntimeError, match="call fit"):
+        trainer.restore_best()
+    trainer.fit()
+    last = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    assert trainer.restore_best() == 2 and trainer.best == 1.0
+    now = trainer.model.state_dict()
+    assert all(torch.equal(now[k], seen[1][k]) for k in now)
+    assert not all(torch.equal(now[k], last[k]) for k in now)
+
+
+def test_restore_best_after_resume_reads_best_pt(tmp_path):
+    tr, va, _ = _sets()
+    first = Trainer(_fno(), TrainConfig(epochs=3, **CFG), tr, va, out_dir=tmp_path)
+    first.fit(stop_after=3)
+    best = first.restore_best()
+    want = {k: v.clone() for k, v in first.model.state_dict().items()}
+    again = Trainer(_fno(), TrainConfig(epochs=3, **CFG), tr, va, out_dir=tmp_path)
+    again.fit(resume_from="auto")  # nothing left to train: only the counters and best.pt come back
+    assert again.restore_best() == best
+    assert all(torch.equal(again.model.state_dict()[k], want[k]) for k in want)
