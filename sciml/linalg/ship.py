@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 from sciml.models import load_model
+from sciml.models.dcdm import rebuild
 from sciml.train.checkpoint import load_checkpoint, save_checkpoint
 
 DEFAULT_DEST = Path(__file__).resolve().parents[1] / "assets" / "dcdm_poisson3d.pt"
@@ -19,11 +20,7 @@ def ship(src: str, dest: str | Path = DEFAULT_DEST, zero_offset: bool | None = N
     ckpt = load_checkpoint(src, expected_model="dcdm")
     model = load_model(src)
     if zero_offset is not None:
-        from sciml.models import build_model
-
-        flagged = build_model("dcdm", **{**model.sciml_config["config"], "zero_offset": zero_offset})
-        flagged.load_state_dict(model.state_dict())
-        model = flagged
+        model = rebuild(model, zero_offset=zero_offset)
     extra = {"source": str(src), "trained": {k: v for k, v in ckpt.get("extra", {}).items()
                                              if isinstance(v, (int, float, str))}}
     Path(dest).parent.mkdir(parents=True, exist_ok=True)

@@ -118,12 +118,10 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
 
         model = load_model(init)
         if wide or zero_offset is not None:
-            base = model
+            from sciml.models.dcdm import rebuild
+
             grow = ({"wide": list(wide)} if wide else {}) | ({} if zero_offset is None else {"zero_offset": zero_offset})
-            model = build_model("dcdm", **{**base.sciml_config["config"], **grow})
-            missing, unexpected = model.load_state_dict(base.state_dict(), strict=False)
-            if unexpected or any(not k.startswith("wide.") for k in missing):
-                raise ValueError(f"cannot grow {init}: missing {missing}, unexpected {unexpected}")
+            model = rebuild(model, **grow)
     else:
         model = build_model("dcdm", dim=3, channels=channels, blocks=blocks, coarse_blocks=coarse_blocks,
                             wide=list(wide or []), zero_offset=bool(zero_offset))

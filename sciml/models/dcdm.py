@@ -109,3 +109,19 @@ class DCDMNet(nn.Module):
         c = self.wide(self.coarse(pool(h, 2, ceil_mode=True)))
         up = F.interpolate(c, scale_factor=2, mode="nearest")[(...,) + tuple(slice(0, s) for s in h.shape[2:])]
         return conv(self.head, self.merge(h + up))
+
+
+def rebuild(model: DCDMNet, **overrides) -> DCDMNet:
+    """A ``dcdm`` net with ``model``'s config changed by ``overrides`` (e.g. ``zero_offset=True`` or more
+    ``wide`` blocks) and ``model``'s weights loaded. New zero-initialised ``wide`` blocks may be added (the
+    output is unchanged); any other mismatch raises, naming the keys."""
+    from sciml.models import build_model
+
+    new = build_model("dcdm", **{**model.sciml_config["config"], **overrides})
+    try:
+        missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)
+    except RuntimeError as exc:  # shapes differ (e.g. another channel count)
+        raise ValueError(f"cannot rebuild the dcdm net with {overrides}: {exc}") from exc
+    if unexpected or any(not k.startswith("wide.") for k in missing):
+        raise ValueError(f"cannot rebuild the dcdm net with {overrides}: missing {missing}, unexpected {unexpected}")
+    return new

@@ -77,3 +77,17 @@ def test_wide_blocks_start_as_identity_and_widen_the_receptive_field():
     assert reach(base) < 16 and reach(grown) > 30, (reach(base), reach(grown))
     with pytest.raises(ValueError, match="pairs"):
         build_model("dcdm", dim=3, wide=[4])
+
+
+def test_rebuild_keeps_weights_adds_wide_blocks_and_refuses_other_changes():
+    from sciml.models.dcdm import rebuild
+
+    torch.manual_seed(0)
+    net = build_model("dcdm", dim=3, channels=4, blocks=1).eval()
+    x = torch.randn(2, 2, 8, 8, 8)
+    grown = rebuild(net, wide=[2, 4]).eval()  # zero-initialised wide block: same output
+    assert len(grown.wide) == 1 and torch.allclose(grown(x), net(x), atol=1e-6)
+    flagged = rebuild(net, zero_offset=True).eval()
+    assert torch.allclose(flagged(x), net.body(x) - net.body(net._zeroed(x)), atol=1e-6)
+    with pytest.raises(ValueError, match="cannot rebuild"):
+        rebuild(net, channels=8)
