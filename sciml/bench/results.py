@@ -113,6 +113,22 @@ class BenchResult:
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
+    def _provenance(self) -> str:
+        """For a ``--merge``d page: which earlier command produced which rows (the header's command and
+        preset line only describe the latest run)."""
+        earlier: dict[tuple[str, str], list[dict]] = {}
+        for r in self.rows:
+            if "command" in r and r["command"] != self.command:
+                earlier.setdefault((r["command"], r.get("created", "?")), []).append(r)
+        if not earlier:
+            return ""
+        lines = ["Rows merged from earlier runs (the preset text below describes the latest run only):"]
+        for (cmd, created), rows in earlier.items():
+            tasks = ", ".join(dict.fromkeys(r["task"] for r in rows))
+            methods = ", ".join(dict.fromkeys(r["method"] for r in rows))
+            lines.append(f"- `{cmd}` ({created[:10]}): {len(rows)} rows; tasks {tasks}; methods {methods}")
+        return "\n".join(lines) + "\n\n"
+
     def write(self, out_dir: str | os.PathLike, markdown_body: str) -> tuple[Path, Path]:
         """Write ``NAME.json`` and ``NAME.md`` (header with command/machine + ``markdown_body``)."""
         out = Path(out_dir)
@@ -126,7 +142,7 @@ class BenchResult:
             f"Reproduce with `{self.command}`.\n\n"
             f"- created: {d['created']}\n- machine: {d['machine']}\n- device: {d['device']}\n"
             f"- sciml {d['sciml_version']}\n\n"
-        )
+        ) + self._provenance()
         with atomic_path(md_path) as tmp:
             tmp.write_text(header + markdown_body.rstrip() + "\n")
         return json_path, md_path

@@ -1,0 +1,18 @@
+"""A merged benchmark page names the earlier commands whose rows it kept."""
+from sciml.bench.results import BenchResult, earlier_rows
+
+
+def test_merged_page_lists_earlier_commands_with_their_rows(tmp_path):
+    old = BenchResult("toy", command="sciml bench toy --seeds 2")
+    old.add("darcy", "mgno", "rel_l2", 0.1, seed=0)
+    old.add("darcy", "fno", "rel_l2", 0.2, seed=0)
+    new = BenchResult("toy", command="sciml bench toy --first-seed 2 --merge")
+    new.rows += earlier_rows(old.to_dict(), redone=lambda r: r["method"] == "fno")
+    new.add("darcy", "fno", "rel_l2", 0.3, seed=2)
+    _, md = new.write(tmp_path, "body")
+    text = md.read_text()
+    assert "`sciml bench toy --seeds 2`" in text and "1 rows; tasks darcy; methods mgno" in text
+    fresh = BenchResult("toy", command="sciml bench toy")
+    fresh.add("darcy", "mgno", "rel_l2", 0.1)
+    _, md2 = fresh.write(tmp_path / "b", "body")
+    assert "merged from earlier" not in md2.read_text()
