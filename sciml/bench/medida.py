@@ -333,7 +333,8 @@ def write_page(res, a, p, preset, lines, diag, fc_rows, fc_curves, stages, truth
         "\n".join(["| task | method | uncorrected | corrected |", "|---|---|---|---|", *fc_rows]),
         "## Wall time per stage (s)",
         "\n".join(["| stage | s |", "|---|---|", *[f"| {k} | {v:.1f} |" for k, v in stages.items()]]),
-        *([f"![forecast errors of the corrected (full observations) and uncorrected models]({fig.name})"] if fig else []),
+        *([f"![forecast errors of the corrected (full observations) and uncorrected models]({fig.name})"]
+          if fig else []),
         "## Reading the results", WHY]
     res.write(out, "\n\n".join(text))
     print(f"[medida] wrote {out / 'medida.md'}")
