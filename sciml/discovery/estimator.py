@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sciml.discovery.library import EQUATIONS, TERMS, design_matrices, increments, library, lowpass
+from sciml.discovery.library import EQUATIONS, TERMS, design_matrices, increments, library, lowpass, window_sums
 from sciml.discovery.regression import sparse_fit
 from sciml.pde.qg import QGModel
 
@@ -16,11 +16,15 @@ class ModelErrorDiscovery:
     >>> med.fit(states)          # (T, ..., 2, ny, nx): consecutive observed or analysed states
     >>> med.report()             # pandas table: equation, term, coefficient, stderr
     >>> fixed = med.corrected_model()
+
+    ``window`` > 1 regresses sums of that many consecutive increments on the summed library
+    (:func:`~sciml.discovery.library.window_sums`; for cycled analyses, ADR 0064).
     """
 
     def __init__(self, model: QGModel, method: str = "stlsq", threshold: float = 0.05, kcut: float | None = None,
-                 scale: str = "common"):
+                 scale: str = "common", window: int = 1):
         self.model, self.method, self.threshold, self.kcut, self.scale = model, method, threshold, kcut, scale
+        self.window = window
         self.terms, self.equations = TERMS, EQUATIONS
 
     def fit(self, states: torch.Tensor, targets: torch.Tensor | None = None) -> "ModelErrorDiscovery":
@@ -29,6 +33,8 @@ class ModelErrorDiscovery:
         :func:`~sciml.discovery.library.increments`)."""
         h, theta = increments(self.model, states.to(self.model.device, self.model.dtype), targets)
         h, theta = lowpass(self.model, h, self.kcut), lowpass(self.model, theta, self.kcut)
+        if self.window > 1:
+            h, theta = window_sums(h, self.window), window_sums(theta, self.window)
         self.coef_, self.stderr_ = sparse_fit(design_matrices(h, theta), self.method, self.threshold, self.scale)
         self.increment_rms_ = float(h.pow(2).mean().sqrt())
         return self

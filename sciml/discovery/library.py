@@ -72,6 +72,23 @@ def increments(model: QGModel, traj: torch.Tensor, targets: torch.Tensor | None 
     return h, stepped_library(model, hist)
 
 
+def window_sums(f: torch.Tensor, window: int) -> torch.Tensor:
+    """Sums of ``window`` consecutive increments (or stepped library terms) along dim 0, in
+    non-overlapping windows aligned to the end (the oldest ``len % window`` are dropped):
+    (T', ...) -> (T' // window, ...).
+
+    Summed increments keep ``h = Theta xi`` exact (both sides are summed) while the state-error
+    part of the increments, ``(e(t+1) - e(t)) / dt`` to leading order, telescopes: its sum over a
+    window is ``(e(t+w) - e(t)) / dt``, not w times larger, whereas the model-error signal grows w
+    times (ADR 0064). Cycled analyses that correct a point only when it is observed spread the
+    signal over the following steps; windows longer than the revisit time gather it back.
+    """
+    if window < 1 or window > f.shape[0]:
+        raise ValueError(f"window must be in [1, {f.shape[0]}], got {window}")
+    n = f.shape[0] // window
+    return f[f.shape[0] - n * window:].reshape(n, window, *f.shape[1:]).sum(1)
+
+
 def lowpass(model: QGModel, f: torch.Tensor, kcut: float | None) -> torch.Tensor:
     """Keep the wavenumbers |k| <= ``kcut`` * (nx / 2) of fields (..., ny, nx) (sharp isotropic cut).
 
