@@ -160,6 +160,9 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
 
     test, x0, test_full = rollout_case(test_idx)
     xs, ys = map(torch.stack, zip(*[test[i] for i in range(len(test))]))
+    # the same one-step error on (up to 256 evenly spaced) training windows: the train/test gap shows overfitting
+    fit_idx = np.unique(np.linspace(0, len(train) - 1, min(256, len(train))).round().astype(int))
+    xs_fit, ys_fit = map(torch.stack, zip(*[train[int(i)] for i in fit_idx]))
     true_traj = test_full[:, history:history + steps]
 
     def decode(z):  # (..., F, H, W) normalised -> physical
@@ -210,18 +213,23 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
             with torch.no_grad():
                 one = torch.cat([m(xs[i:i + 64].to(device)).cpu() for i in range(0, len(xs), 64)])
             one_step = float(rollout_errors(decode(one)[:, None], decode(ys)[:, None]).mean())
+            with torch.no_grad():
+                fit = torch.cat([m(xs_fit[i:i + 64].to(device)).cpu() for i in range(0, len(xs_fit), 64)])
+            train_one_step = float(rollout_errors(decode(fit)[:, None], decode(ys_fit)[:, None]).mean())
             traj = decode(rollout(m, x0.to(device), steps, F).cpu())
             per_step = rollout_errors(traj, true_traj).mean(0).numpy()
             for metric, value in [("one_step_rel_l2", one_step), ("rollout_rel_l2", float(per_step.mean())),
                                   ("params", count_parameters(m)),
-                                  ("gmacs", gmacs(m.cpu(), x0[:1])), ("s_per_epoch", s_per_epoch)]:
+                                  ("gmacs", gmacs(m.cpu(), x0[:1])), ("s_per_epoch", s_per_epoch),
+                                  ("train_one_step_rel_l2", train_one_step)]:
                 res_.add(system, method, metric, value, seed=seed)
             m.to(device)
             curves.setdefault(system, {}).setdefault(method, []).append(per_step)
             if seed == p.get("first_seed", 0) and method in ("unet", "sinenet-8"):
                 pictures.setdefault(system, {"truth": true_traj[0, -1, 0].numpy()})[method] = traj[0, -1, 0].numpy()
             print(f"[sinenet] {system:8s} {method:22s} seed {seed}: one-step {one_step:.4f}, "
-                  f"rollout {per_step.mean():.4f} ({s_per_epoch:.1f} s/epoch)", flush=True)
+                  f"rollout {per_step.mean():.4f}, one-step on training windows {train_one_step:.4f} "
+                  f"({s_per_epoch:.1f} s/epoch)", flush=True)
 
 
 def k_trend(rows: list[dict], system: str, metric: str = "rollout_rel_l2") -> str:

@@ -141,3 +141,7 @@ def test_trajectory_pool_shares_the_test_set(tmp_path):
           "--out", str(tmp_path)])
     page = (tmp_path / "sinenet.md").read_text()
     assert "7 trajectories generated" in page and "the first 3" in page and "optimiser steps per model" in page
+    import json
+
+    rows = {r["metric"]: r["value"] for r in json.loads((tmp_path / "sinenet.json").read_text())["rows"]}
+    assert 0 < rows["train_one_step_rel_l2"] < 1 and rows["train_one_step_rel_l2"] != rows["one_step_rel_l2"]
