@@ -123,13 +123,26 @@ def system_preset(p: dict, system: str) -> dict:
     return {**{k: v for k, v in p.items() if not isinstance(v, dict)}, **p.get(system, {})}
 
 
+def trajectory_split(n_train: int, n_test: int, n_pool: int | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+    """Indices of the training trajectories (the first ``n_train``) and test trajectories (the last ``n_test``)
+    of ``n_pool`` generated ones (default ``n_train + n_test``), and the number to generate. A fixed pool makes
+    runs with different ``n_train`` share one test set and nest their training sets (the NS generator draws
+    each trajectory from the seed and its index, so a trajectory does not depend on the pool size)."""
+    n_pool = n_pool or n_train + n_test
+    if n_pool < n_train + n_test:
+        raise ValueError(f"n_pool={n_pool} < n_train + n_test = {n_train + n_test}")
+    return np.arange(n_train), np.arange(n_pool - n_test, n_pool), n_pool
+
+
 def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pictures: dict, notes: dict) -> None:
     p = system_preset(p, system)
     gen, variables, periodic, history, kw = SYSTEMS[system]
     kw = {**kw, **p.get("gen", {})}  # per-system generator overrides (e.g. frame_dt)
     F = len(variables)
-    ds = make_dataset(gen, n=p["n_train"] + p["n_test"], res=p["res"], frames=p["frames"], seed=123, **kw)
-    train_idx, test_idx = np.arange(p["n_train"]), np.arange(p["n_train"], p["n_train"] + p["n_test"])
+    train_idx, test_idx, n_gen = trajectory_split(p["n_train"], p["n_test"], p.get("n_pool"))
+    t_gen = time.perf_counter()
+    ds = make_dataset(gen, n=n_gen, res=p["res"], frames=p["frames"], seed=123, **kw)
+    t_gen = time.perf_counter() - t_gen
     select = p.get("select", "last")
     if select == "val-rollout":  # validation trajectories carved from the end of the training ones
         train_idx, val_idx = train_idx[:-p["n_val"]], train_idx[-p["n_val"]:]
@@ -147,6 +160,9 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
 
     test, x0, test_full = rollout_case(test_idx)
     xs, ys = map(torch.stack, zip(*[test[i] for i in range(len(test))]))
+    # the same one-step error on (up to 256 evenly spaced) training windows: the train/test gap shows overfitting
+    fit_idx = np.unique(np.linspace(0, len(train) - 1, min(256, len(train))).round().astype(int))
+    xs_fit, ys_fit = map(torch.stack, zip(*[train[int(i)] for i in fit_idx]))
     true_traj = test_full[:, history:history + steps]
 
     def decode(z):  # (..., F, H, W) normalised -> physical
@@ -163,7 +179,11 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
     # context, not a method: persistence (copy the last frame) over the same windows and rollouts
     persist = test_full[:, history - 1:history].expand_as(true_traj)
     notes[system] = {"persistence_one_step": float(rollout_errors(decode(xs[:, -F:])[:, None], decode(ys)[:, None]).mean()),
-                          "persistence_rollout": float(rollout_errors(persist, true_traj).mean())}
+                          "persistence_rollout": float(rollout_errors(persist, true_traj).mean()),
+                          "n_generated": n_gen, "generation_s": t_gen, "train_windows": len(train),
+                          "steps": p["epochs"] * -(-len(train) // p["batch"])}  # optimiser steps, every method
+    print(f"[sinenet] {system}: generated {n_gen} trajectories in {t_gen:.1f} s; {len(train)} training windows, "
+          f"{notes[system]['steps']} optimiser steps per model", flush=True)
 
     for method, cfg in method_configs(F, periodic, p["channels"], p["res"], history).items():
         if p.get("methods") and method not in p["methods"]:
@@ -193,18 +213,23 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
             with torch.no_grad():
                 one = torch.cat([m(xs[i:i + 64].to(device)).cpu() for i in range(0, len(xs), 64)])
             one_step = float(rollout_errors(decode(one)[:, None], decode(ys)[:, None]).mean())
+            with torch.no_grad():
+                fit = torch.cat([m(xs_fit[i:i + 64].to(device)).cpu() for i in range(0, len(xs_fit), 64)])
+            train_one_step = float(rollout_errors(decode(fit)[:, None], decode(ys_fit)[:, None]).mean())
             traj = decode(rollout(m, x0.to(device), steps, F).cpu())
             per_step = rollout_errors(traj, true_traj).mean(0).numpy()
             for metric, value in [("one_step_rel_l2", one_step), ("rollout_rel_l2", float(per_step.mean())),
                                   ("params", count_parameters(m)),
-                                  ("gmacs", gmacs(m.cpu(), x0[:1])), ("s_per_epoch", s_per_epoch)]:
+                                  ("gmacs", gmacs(m.cpu(), x0[:1])), ("s_per_epoch", s_per_epoch),
+                                  ("train_one_step_rel_l2", train_one_step)]:
                 res_.add(system, method, metric, value, seed=seed)
             m.to(device)
             curves.setdefault(system, {}).setdefault(method, []).append(per_step)
             if seed == p.get("first_seed", 0) and method in ("unet", "sinenet-8"):
                 pictures.setdefault(system, {"truth": true_traj[0, -1, 0].numpy()})[method] = traj[0, -1, 0].numpy()
             print(f"[sinenet] {system:8s} {method:22s} seed {seed}: one-step {one_step:.4f}, "
-                  f"rollout {per_step.mean():.4f} ({s_per_epoch:.1f} s/epoch)", flush=True)
+                  f"rollout {per_step.mean():.4f}, one-step on training windows {train_one_step:.4f} "
+                  f"({s_per_epoch:.1f} s/epoch)", flush=True)
 
 
 def k_trend(rows: list[dict], system: str, metric: str = "rollout_rel_l2") -> str:
@@ -272,6 +297,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="training epochs for every method of the systems run (default: the preset's per system)")
     ap.add_argument("--n-train", type=int, default=None,
                     help="training trajectories for the systems run (default: the preset's per system)")
+    ap.add_argument("--n-pool", type=int, default=None,
+                    help="trajectories generated for the systems run (default n_train + n_test): training uses the "
+                         "first n_train, testing the last n_test, so runs with different --n-train share a test set")
     ap.add_argument("--n-val", type=int, default=4, help="validation trajectories taken from the training ones "
                                                           "with --select val-rollout")
     a = ap.parse_args(argv)
@@ -291,7 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         p[system] = {**p.get(system, {}), "gen": {**p.get(system, {}).get("gen", {}), "frame_dt": a.frame_dt}}
     # size overrides go into the per-system dicts, which win over both the preset's base values and
     # its own per-system values (e.g. the default preset's ns n_train=24, epochs=6)
-    sizes = {k: v for k, v in (("channels", a.channels), ("epochs", a.epochs), ("n_train", a.n_train)) if v}
+    sizes = {k: v for k, v in (("channels", a.channels), ("epochs", a.epochs), ("n_train", a.n_train),
+                                                                ("n_pool", a.n_pool)) if v}
     for system in a.systems if sizes else ():
         p[system] = {**p.get(system, {}), **sizes}
     res = BenchResult("sinenet", command="sciml bench sinenet " + " ".join(argv or []), device=device)
@@ -326,7 +355,10 @@ def main(argv: list[str] | None = None) -> int:
         pn = notes[system]
         body += [f"## {system}", res.markdown_table(system, metrics), k_trend(res.rows, system),
                  f"Persistence (copy the last input frame), for scale: one-step {pn['persistence_one_step']:.4f}, "
-                 f"rollout {pn['persistence_rollout']:.4f}."]
+                 f"rollout {pn['persistence_rollout']:.4f}. Data: {pn['n_generated']} trajectories generated in "
+                 f"{pn['generation_s']:.1f} s (training: the first {system_preset(p, system)['n_train']}, "
+                 f"{pn['train_windows']} windows; test: the last {system_preset(p, system)['n_test']}); "
+                 f"{pn['steps']} optimiser steps per model."]
     body += [f"![rollout error vs step]({curve_path.name})", f"![true vs predicted, last rollout step]({field_path.name})"]
     res.write(out, "\n\n".join(body))
     print(f"[sinenet] wrote {out / 'sinenet.md'}")

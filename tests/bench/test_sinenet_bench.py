@@ -116,3 +116,32 @@ def test_select_val_rollout_option(tmp_path):
     got = {r["metric"]: r["value"] for r in rows}
     assert got["selected_epoch"] == 1 and 0 < got["val_rollout_rel_l2"] < 10
     assert "validation trajectories carved from the training ones" in (tmp_path / "sinenet.md").read_text()
+
+
+def test_trajectory_pool_shares_the_test_set(tmp_path):
+    """--n-pool: training = the first n_train, test = the last n_test of one generated pool, so runs with
+    different --n-train are tested on the same trajectories; each NS trajectory is independent of the pool size."""
+    import numpy as np
+    import pytest
+
+    from sciml.bench.sinenet import main, trajectory_split
+    from sciml.data import make_dataset
+
+    tr, te, n = trajectory_split(24, 8)
+    assert n == 32 and list(tr) == list(range(24)) and list(te) == list(range(24, 32))
+    tr, te, n = trajectory_split(24, 8, n_pool=104)
+    assert n == 104 and list(tr) == list(range(24)) and list(te) == list(range(96, 104))
+    assert list(trajectory_split(96, 8, n_pool=104)[1]) == list(te)
+    with pytest.raises(ValueError):
+        trajectory_split(24, 8, n_pool=30)
+    small, big = (make_dataset("ns_vorticity", n=k, res=16, frames=2, seed=123) for k in (2, 4))
+    np.testing.assert_allclose(small.w.values, big.w.values[:2], atol=1e-3)
+    assert np.abs(big.w.values[2] - big.w.values[0]).max() > 0.1
+    main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--n-pool", "7",
+          "--out", str(tmp_path)])
+    page = (tmp_path / "sinenet.md").read_text()
+    assert "7 trajectories generated" in page and "the first 3" in page and "optimiser steps per model" in page
+    import json
+
+    rows = {r["metric"]: r["value"] for r in json.loads((tmp_path / "sinenet.json").read_text())["rows"]}
+    assert 0 < rows["train_one_step_rel_l2"] < 1 and rows["train_one_step_rel_l2"] != rows["one_step_rel_l2"]
