@@ -7,7 +7,6 @@ Writes ``docs/benchmarks/sinenet.{json,md}`` and two figures.
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 from pathlib import Path
 
@@ -89,35 +88,6 @@ class NextFrameFromIncrement(torch.nn.Module):
         return x[:, -self.fields:] + self.net(x)
 
 
-class SelectBest:
-    """Model selection through the shared Trainer's ``validate_fn`` hook (the paper's protocol: keep the
-    epoch with the lowest validation rollout error). Called once per epoch with the model; ``error(model)``
-    scores it, the state of the best epoch so far is kept in memory, and ``restore(model)`` loads it back."""
-
-    def __init__(self, error, name: str = "rollout_rel_l2"):
-        self.error, self.name = error, name
-        self.best, self.best_epoch, self.state, self.calls = float("inf"), 0, None, 0
-
-    def __call__(self, model: torch.nn.Module) -> dict[str, float]:
-        self.calls += 1
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
-            err = float(self.error(model))
-        model.train(was_training)
-        if err < self.best:  # strict: ties keep the earlier epoch
-            self.best, self.best_epoch = err, self.calls
-            self.state = copy.deepcopy(model.state_dict())
-        return {self.name: err}
-
-    def restore(self, model: torch.nn.Module) -> int:
-        """Load the best epoch's weights into ``model``; returns that epoch (1-based)."""
-        if self.state is None:
-            raise RuntimeError("SelectBest was never called: pass it to the Trainer as validate_fn")
-        model.load_state_dict(self.state)
-        return self.best_epoch
-
-
 def system_preset(p: dict, system: str) -> dict:
     """The preset with its per-system overrides applied (other systems' override dicts dropped)."""
     return {**{k: v for k, v in p.items() if not isinstance(v, dict)}, **p.get(system, {})}
@@ -174,7 +144,12 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
         vtrue = val_full[:, history:history + steps]
 
         def val_error(m):  # mean rollout error over the validation trajectories, physical units
-            return rollout_errors(decode(rollout(m, vx0.to(device), steps, F).cpu()), vtrue).mean()
+            was_training = m.training
+            m.eval()
+            with torch.no_grad():
+                err = float(rollout_errors(decode(rollout(m, vx0.to(device), steps, F).cpu()), vtrue).mean())
+            m.train(was_training)
+            return {"rollout_rel_l2": err}
 
     # context, not a method: persistence (copy the last frame) over the same windows and rollouts
     persist = test_full[:, history - 1:history].expand_as(true_traj)
@@ -196,17 +171,17 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
                 model = NextFrameFromIncrement(model, F)
             tc = TrainConfig(epochs=p["epochs"], batch_size=p["batch"], lr=p.get("lr", 1e-3), weight_decay=1e-5, optimizer="adamw",
                              scheduler="cosine", warmup_epochs=p["epochs"] / 10, min_lr=1e-7,
-                             seed=seed, device=str(device), progress=False)
-            selector = SelectBest(val_error) if val_error is not None else None
+                             seed=seed, device=str(device), progress=False, monitor="val_rollout_rel_l2")
             t0 = time.perf_counter()
-            trainer = Trainer(model, tc, train, loss_fn=field_rel_l2_loss(F), validate_fn=selector)
+            # the paper's selection: the Trainer keeps the epoch with the lowest validation rollout error
+            trainer = Trainer(model, tc, train, loss_fn=field_rel_l2_loss(F), validate_fn=val_error)
             trainer.fit()
             s_per_epoch = (time.perf_counter() - t0) / p["epochs"]
             m = trainer.model
-            if selector is not None:
-                epoch = selector.restore(m)
+            if val_error is not None:
+                epoch = trainer.restore_best()
                 res_.add(system, method, "selected_epoch", epoch, seed=seed)
-                res_.add(system, method, "val_rollout_rel_l2", selector.best, seed=seed)
+                res_.add(system, method, "val_rollout_rel_l2", trainer.best, seed=seed)
                 print(f"[sinenet] {method} seed {seed}: val rollout by epoch "
                       + ", ".join(f"{h['val_rollout_rel_l2']:.4f}" for h in trainer.history) + f"; selected epoch {epoch}")
             m = m.eval()

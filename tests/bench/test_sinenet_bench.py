@@ -75,35 +75,6 @@ def test_size_overrides_reach_the_run(tmp_path):
     assert "'channels': 6" in page and "'epochs': 2" in page and "'n_train': 2" in page
 
 
-def test_select_best_picks_lowest_validation_epoch():
-    """Rigged run through the shared Trainer: validation errors 0.5, 0.2, 0.3, 0.4 by epoch -> epoch 2's
-    weights are restored (not the last epoch's, not the first)."""
-    import torch
-
-    from sciml.bench.sinenet import SelectBest
-    from sciml.models import build_model
-    from sciml.train import Trainer, TrainConfig
-
-    torch.manual_seed(0)
-    model = build_model("sinenet", fields=1, history=2, channels=4, waves=1, padding_mode="circular")
-    data = torch.utils.data.TensorDataset(torch.randn(8, 2, 16, 16), torch.randn(8, 1, 16, 16))
-    rigged, snapshots = iter([0.5, 0.2, 0.3, 0.4]), []
-
-    def error(m):
-        snapshots.append({k: v.clone() for k, v in m.state_dict().items()})
-        return next(rigged)
-
-    sel = SelectBest(error)
-    tr = Trainer(model, TrainConfig(epochs=4, batch_size=4, lr=1e-2, progress=False, device="cpu"), data,
-                 validate_fn=sel)
-    tr.fit()
-    assert [h["val_rollout_rel_l2"] for h in tr.history] == [0.5, 0.2, 0.3, 0.4]
-    assert sel.restore(model) == 2 and sel.best == 0.2
-    for k, v in model.state_dict().items():
-        assert torch.equal(v, snapshots[1][k]), k
-    assert any(not torch.equal(model.state_dict()[k], snapshots[3][k]) for k in snapshots[3])
-
-
 def test_select_val_rollout_option(tmp_path):
     """--select val-rollout: selected epoch and validation error rows, the page says how the model was chosen."""
     import json
