@@ -188,12 +188,14 @@ def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples
 
 
 def keep_previous_rows(res: BenchResult, old: dict | None) -> list[str]:
-    """``--merge``: prepend the rows of ``old`` (the earlier ``operators.json``) whose (task, method) this
-    run has not produced (yet): tasks not rerun keep all their rows, rerun ones those of the methods not
-    run (so ``--methods fno_neuralop`` adds one model's rows). Each kept row keeps the command
-    and date that produced it; the run's command becomes ``old && new``. Returns the tasks with kept rows."""
-    redone = {(r["task"], r["method"]) for r in res.rows}
-    kept = earlier_rows(old, lambda r: (r["task"], r["method"]) in redone)
+    """``--merge``: prepend the rows of ``old`` (the earlier ``operators.json``) whose (task, method, seed)
+    this run has not produced (yet): tasks not rerun keep all their rows, rerun ones those of the methods
+    not run (so ``--methods fno_neuralop`` adds one model's rows) and of the seeds not run (so
+    ``--first-seed 2`` adds seeds to a method's earlier ones; the page's mean ± std is over all of them).
+    Each kept row keeps the command and date that produced it; the run's command becomes ``old && new``.
+    Returns the tasks with kept rows."""
+    redone = {(r["task"], r["method"], r["seed"]) for r in res.rows}
+    kept = earlier_rows(old, lambda r: (r["task"], r["method"], r.get("seed")) in redone)
     if kept:
         res.rows[:0] = kept
         res.command = f"{old['command']} && {res.command}"
@@ -208,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
     ap.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="run seeds FIRST_SEED .. FIRST_SEED + SEEDS - 1 (with --merge: adds seeds to earlier ones)")
     ap.add_argument("--loss", choices=("h1", "l2h1"), default="h1",
                     help="h1: the paper's spectral relative H1 (default); l2h1: relative L2 + finite-difference H1")
     ap.add_argument("--normalizer", choices=("pointwise", "scalar"), default="pointwise")
@@ -250,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for task in [t for t in TASKS if t.name in a.tasks]:
         done.append(task.name)
-        for seed in range(a.seeds):
+        for seed in range(a.first_seed, a.first_seed + a.seeds):
             run_task(task, p, seed, res, device, examples, after_method=flush)
     print(f"[operators] wrote {Path(a.out) / 'operators.md'}")
     return 0
