@@ -12,10 +12,10 @@ def figure(examples: dict, path: Path) -> Path:
     rows = {}
     for task, ex in examples.items():
         row = {f"input {task}": ex["input"], "truth": ex["truth"]}
-        for m in ("mgno", "fno", "fno_neuralop", "unet"):
+        for m in ("mgno", "mgno_bilinear", "fno", "fno_neuralop", "unet"):
             if m in ex:
                 row[m] = ex[m]
-        for m in ("mgno", "fno"):
+        for m in ("mgno", "mgno_bilinear", "fno"):
             if m in ex:
                 row[f"error {m}"] = ex[m] - ex["truth"]
         rows[task] = row
@@ -68,10 +68,11 @@ def verdict(res: BenchResult) -> str:
 
 
 def write_report(res: BenchResult, examples: dict, p: dict, out: Path, preset: str, tasks: list[str],
-                 wall_s: float, kept: list[str] = (), task_order: list[str] = ()) -> None:
+                 wall_s: float, kept: list[str] = (), task_order: list[str] = (), fig_name: str | None = None) -> None:
     """Write OUT/operators.{json,md} (+ figure) for the rows so far; ``task_order`` orders the sections."""
     # a merged run keeps the earlier figure (its tasks' panels) and draws the rerun tasks separately
-    fig = figure(examples, out / ("operators_rerun.png" if kept else "operators.png")) if examples else None
+    fig_name = fig_name or ("operators_rerun.png" if kept else "operators.png")
+    fig = figure(examples, out / fig_name) if examples else None
     metrics = ["rel_l2", "h1", "params", "epochs", "s_per_epoch", "peak_mem_mb", "infer_ms"]
     loss_name = ("the MgNO paper's spectral relative H1 loss" if p["loss"] == "h1"
                  else "relative L2 + finite-difference relative H1 loss")
@@ -109,7 +110,7 @@ def write_report(res: BenchResult, examples: dict, p: dict, out: Path, preset: s
     body += ["## MgNO against the baselines (computed from the rows above)", verdict(res)]
     if fig is not None:
         body += [f"![inputs, truth, predictions and errors of {', '.join(tasks)}]({fig.name})"]
-    if kept and (out / "operators.png").exists():
+    if kept and fig_name != "operators.png" and (out / "operators.png").exists():
         body += ["The earlier run's figure (all its tasks, at its budget):\n\n"
                  "![inputs, truth, predictions and errors, earlier run](operators.png)"]
     res.write(out, "\n\n".join(body))

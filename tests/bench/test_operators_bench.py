@@ -51,7 +51,9 @@ def test_mgno_width_override_changes_only_mgno():
     base = operators.models_for(task, 64, "cpu")
     narrow = operators.models_for(task, 64, "cpu", mgno_width=16)
     assert base["mgno"]["width"] == 24 and narrow["mgno"]["width"] == 16  # the CPU preset: the paper's 24
-    assert {k: v for k, v in narrow.items() if k != "mgno"} == {k: v for k, v in base.items() if k != "mgno"}
+    assert narrow["mgno_bilinear"] == dict(narrow["mgno"], prolongation="bilinear")  # the ablation follows mgno
+    assert {k: v for k, v in narrow.items() if not k.startswith("mgno")} == {
+        k: v for k, v in base.items() if not k.startswith("mgno")}
     assert operators.SIZES["cpu"]["mgno_width"] == 24  # the override does not leak into the preset table
 
 
