@@ -12,7 +12,9 @@ def test_quick_preset_writes_the_issue_shape(tmp_path):
     d = json.loads((tmp_path / "operators.json").read_text())
     assert d["benchmark"] == "operators"
     assert {r["method"] for r in d["rows"]} == {"mgno", "fno", "fno_neuralop", "unet"}
-    assert {r["metric"] for r in d["rows"]} == {"rel_l2", "h1", "params", "s_per_epoch", "peak_mem_mb", "infer_ms"}
+    # the issue's six metrics, plus the epochs each model trained (recorded since --budget-s sizes them)
+    assert {r["metric"] for r in d["rows"]} == {"rel_l2", "h1", "params", "s_per_epoch", "peak_mem_mb", "infer_ms",
+                                                "epochs"}
     assert {r["task"] for r in d["rows"]} == {"darcy_smooth"}
     assert (tmp_path / "operators.png").exists() and "MgNO against the baselines" in (tmp_path / "operators.md").read_text()
 
