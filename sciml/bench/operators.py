@@ -97,11 +97,13 @@ def models_for(task: Task, res: int, size: str = "paper", mgno_width: int | None
     pm, z = task.padding_mode, dict(SIZES[size])
     if mgno_width is not None:
         z["mgno_width"] = mgno_width
+    # the paper's Darcy/Helmholtz model has 6 levels (572,661 parameters) on 211 and 256 alike
+    mgno = dict(name="mgno", width=z["mgno_width"], layers=4, padding_mode=pm, residual=task.periodic,
+                norm=task.periodic, **({"levels": 6} if size == "paper" and not task.periodic else {"grid_size": res}))
     return {
-        # the paper's Darcy/Helmholtz model has 6 levels (572,661 parameters) on 211 and 256 alike
-        "mgno": dict(name="mgno", width=z["mgno_width"], layers=4, padding_mode=pm, residual=task.periodic,
-                     norm=task.periodic, **({"levels": 6} if size == "paper" and not task.periodic
-                                            else {"grid_size": res})),
+        "mgno": mgno,
+        # ablation (not run by default): bilinear interpolation + 3x3 conv instead of the 4x4 transposed conv
+        "mgno_bilinear": dict(mgno, prolongation="bilinear"),
         "fno": dict(name="fno", modes=z["fno_modes"], width=z["fno_width"], layers=4, padding=0 if task.periodic else 8),
         "fno_neuralop": dict(name="fno_neuralop", n_modes=2 * z["fno_modes"], hidden_channels=z["fno_width"],
                              n_layers=4, domain_padding=0.0 if task.periodic else 0.25),
@@ -120,7 +122,8 @@ class L2PlusH1Loss(torch.nn.Module):
         return rel_l2(pred, target).mean() + rel_h1(pred, target, periodic=self.periodic).mean()
 
 
-METHODS = ("mgno", "fno", "fno_neuralop", "unet")
+METHODS = ("mgno", "fno", "fno_neuralop", "unet")  # the issue's; run by default
+ABLATIONS = ("mgno_bilinear",)  # run only when named in --methods
 
 
 def _fields(ds: xr.Dataset, name: str) -> torch.Tensor:
@@ -188,12 +191,14 @@ def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples
 
 
 def keep_previous_rows(res: BenchResult, old: dict | None) -> list[str]:
-    """``--merge``: prepend the rows of ``old`` (the earlier ``operators.json``) whose (task, method) this
-    run has not produced (yet): tasks not rerun keep all their rows, rerun ones those of the methods not
-    run (so ``--methods fno_neuralop`` adds one model's rows). Each kept row keeps the command
-    and date that produced it; the run's command becomes ``old && new``. Returns the tasks with kept rows."""
-    redone = {(r["task"], r["method"]) for r in res.rows}
-    kept = earlier_rows(old, lambda r: (r["task"], r["method"]) in redone)
+    """``--merge``: prepend the rows of ``old`` (the earlier ``operators.json``) whose (task, method, seed)
+    this run has not produced (yet): tasks not rerun keep all their rows, rerun ones those of the methods
+    not run (so ``--methods fno_neuralop`` adds one model's rows) and of the seeds not run (so
+    ``--first-seed 2`` adds seeds to a method's earlier ones; the page's mean ± std is over all of them).
+    Each kept row keeps the command and date that produced it; the run's command becomes ``old && new``.
+    Returns the tasks with kept rows."""
+    redone = {(r["task"], r["method"], r["seed"]) for r in res.rows}
+    kept = earlier_rows(old, lambda r: (r["task"], r["method"], r.get("seed")) in redone)
     if kept:
         res.rows[:0] = kept
         res.command = f"{old['command']} && {res.command}"
@@ -205,9 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--preset", choices=sorted(PRESETS), default="default")
     ap.add_argument("--full", action="store_true", help="the paper's scale (same as --preset full; for a GPU)")
     ap.add_argument("--tasks", nargs="*", default=[t.name for t in TASKS])
-    ap.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
+    ap.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS + ABLATIONS,
+                    help=f"default: the issue's {' '.join(METHODS)}; ablations: {' '.join(ABLATIONS)}")
     ap.add_argument("--epochs", type=int, default=None, help="override the preset's epochs")
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="run seeds FIRST_SEED .. FIRST_SEED + SEEDS - 1 (with --merge: adds seeds to earlier ones)")
     ap.add_argument("--loss", choices=("h1", "l2h1"), default="h1",
                     help="h1: the paper's spectral relative H1 (default); l2h1: relative L2 + finite-difference H1")
     ap.add_argument("--normalizer", choices=("pointwise", "scalar"), default="pointwise")
@@ -221,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default="docs/benchmarks")
     ap.add_argument("--merge", action="store_true",
                     help="keep the other tasks' rows of OUT/operators.json (each row records its command)")
+    ap.add_argument("--figure", default=None, help="file name (in OUT) of this run's figure; default "
+                    "operators.png, or operators_rerun.png with --merge")
     ap.add_argument("--device", default="auto")
     a = ap.parse_args(argv)
     p = dict(PRESETS["full" if a.full else a.preset], methods=tuple(a.methods))
@@ -246,11 +256,11 @@ def main(argv: list[str] | None = None) -> int:
         out_res.rows = list(res.rows)
         kept = keep_previous_rows(out_res, old)
         write_report(out_res, examples, p, Path(a.out), "full" if a.full else a.preset, done,
-                     time.perf_counter() - t0, kept, [t.name for t in TASKS])
+                     time.perf_counter() - t0, kept, [t.name for t in TASKS], a.figure)
 
     for task in [t for t in TASKS if t.name in a.tasks]:
         done.append(task.name)
-        for seed in range(a.seeds):
+        for seed in range(a.first_seed, a.first_seed + a.seeds):
             run_task(task, p, seed, res, device, examples, after_method=flush)
     print(f"[operators] wrote {Path(a.out) / 'operators.md'}")
     return 0

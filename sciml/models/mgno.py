@@ -23,12 +23,15 @@ class MgNO(nn.Module):
     ``circular`` (periodic, e.g. Navier-Stokes), ``reflect`` (e.g. Helmholtz).
     ``residual=True`` adds the input to the output (the paper's Navier-Stokes variant);
     ``norm=True`` adds a GroupNorm(1) (a size-agnostic LayerNorm) after each V-cycle.
+    ``prolongation``: ``"transposed"`` (the paper's 4x4 stride-2 transposed conv, the default) or
+    ``"bilinear"`` (bilinear interpolation + a 3x3 conv; an ablation of the checkerboard artefact).
     """
 
     def __init__(self, in_channels: int = 1, out_channels: int = 1, width: int = 24, layers: int = 4,
                  levels: int | None = None, grid_size: int | None = None,
                  smoothing: Sequence[Sequence[int]] | None = None, padding_mode: str = "zeros",
-                 use_res: bool = False, activation: str = "gelu", residual: bool = False, norm: bool = False):
+                 use_res: bool = False, activation: str = "gelu", residual: bool = False, norm: bool = False,
+                 prolongation: str = "transposed"):
         super().__init__()
         if smoothing is None:
             levels = levels or (default_levels(grid_size) if grid_size else 5)
@@ -37,7 +40,7 @@ class MgNO(nn.Module):
         if residual and in_channels != out_channels:
             raise ValueError("residual=True needs in_channels == out_channels")
         chans = [in_channels] + [width] * layers
-        self.cycles = nn.ModuleList(MgConv(chans[i], width, smoothing, padding_mode, use_res) for i in range(layers))
+        self.cycles = nn.ModuleList(MgConv(chans[i], width, smoothing, padding_mode, use_res, prolongation) for i in range(layers))
         self.linear = nn.ModuleList(nn.Conv2d(chans[i], width, 1) for i in range(layers))
         self.norms = nn.ModuleList(nn.GroupNorm(1, width) if norm else nn.Identity() for _ in range(layers))
         self.act = _ACTIVATIONS[activation]()

@@ -7,11 +7,13 @@ operators are convolutions without bias:
   step); the very first step on the finest level is ``u = S f`` (the initial guess is zero);
 - restriction by 3x3 stride-2 convs: ``Pi`` on ``u`` and ``R`` on ``f`` (``use_res=True``
   restricts the residual ``f - A u`` instead, which makes it a classical correction scheme);
-- prolongation by a 4x4 stride-2 transposed conv, added to the finer ``u``, then optional
-  post-smoothing.
+- prolongation by a 4x4 stride-2 transposed conv (the paper's; ``prolongation="bilinear"``: fixed
+  bilinear interpolation followed by a learned 3x3 conv on the fine grid), added to the finer ``u``,
+  then optional post-smoothing.
 
 Any grid size works: a stride-2 conv maps ``n`` to ``ceil(n / 2)`` and the prolongation's
-``2 ceil(n / 2)`` points are cropped back to ``n``. Boundary conditions come from the padding
+``2 ceil(n / 2)`` points are cropped back to ``n``; coarse point ``i`` sits on fine point ``2 i``
+(the centre of the restriction's stencil), which the bilinear prolongation reproduces. Boundary conditions come from the padding
 mode (``zeros``: Dirichlet, ``circular``: periodic, ``reflect``: Neumann-like); the transposed
 conv honours it by padding its input in that mode.
 """
@@ -36,15 +38,38 @@ def default_smoothing(levels: int) -> list[list[int]]:
 
 
 class Prolongation(nn.Module):
-    """4x4 stride-2 transposed conv from (B, C, h, w) to (B, C, H, W), honouring the padding mode."""
+    """Coarse (B, C, h, w) -> fine (B, C, H, W) with ``H <= 2 h``, honouring the padding mode.
 
-    def __init__(self, channels: int, padding_mode: str = "zeros"):
+    ``kind="transposed"`` (the paper's): a learned 4x4 stride-2 transposed conv.
+    ``kind="bilinear"``: bilinear interpolation on the restriction's grid mapping (coarse ``i`` -> fine
+    ``2 i``; a fine point between two coarse ones gets their mean), then a learned 3x3 conv. It has no
+    stride-2 kernel whose even and odd taps are learned apart, the source of checkerboard artefacts.
+    """
+
+    def __init__(self, channels: int, padding_mode: str = "zeros", kind: str = "transposed"):
         super().__init__()
-        self.padding_mode = padding_mode
-        pad = 1 if padding_mode == "zeros" else 0
-        self.conv = nn.ConvTranspose2d(channels, channels, 4, stride=2, padding=pad, bias=False)
+        if kind not in ("transposed", "bilinear"):
+            raise ValueError(f"prolongation must be 'transposed' or 'bilinear', got {kind!r}")
+        self.padding_mode, self.kind = padding_mode, kind
+        if kind == "bilinear":
+            self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False, padding_mode=padding_mode)
+        else:
+            pad = 1 if padding_mode == "zeros" else 0
+            self.conv = nn.ConvTranspose2d(channels, channels, 4, stride=2, padding=pad, bias=False)
+
+    def interpolate(self, u: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        """Fixed bilinear interpolation: fine point ``j`` takes the coarse value at ``j / 2``. An even fine
+        size needs one coarse point past the last (fine ``2 h - 1``), taken from the padding mode
+        (zero: Dirichlet, wrapped: periodic, mirrored: reflect); h + 1 points to 2 h + 1 with
+        ``align_corners=True`` puts fine ``j`` exactly at coarse ``j / 2``."""
+        h, w = u.shape[-2:]
+        u = F.pad(u, (0, 1, 0, 1), mode="constant" if self.padding_mode == "zeros" else self.padding_mode)
+        up = F.interpolate(u, size=(2 * h + 1, 2 * w + 1), mode="bilinear", align_corners=True)
+        return up[..., : size[0], : size[1]]
 
     def forward(self, u: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        if self.kind == "bilinear":
+            return self.conv(self.interpolate(u, size))
         if self.padding_mode == "zeros":
             out = self.conv(u)
         else:  # pad 1 coarse cell in the boundary's mode; that widens the output by 3 fine cells per side
@@ -61,10 +86,12 @@ class MgConv(nn.Module):
     smoothing : per level ``[pre, post]`` step counts (finest first); its length is the number of levels.
     padding_mode : ``"zeros"``, ``"circular"`` or ``"reflect"``.
     use_res : restrict the residual ``f - A u`` (adds one ``A`` per level) instead of ``f``.
+    prolongation : ``"transposed"`` (the paper's 4x4 stride-2 transposed conv) or ``"bilinear"``
+        (bilinear interpolation + 3x3 conv); see :class:`Prolongation`.
     """
 
     def __init__(self, f_channels: int, u_channels: int, smoothing: Sequence[Sequence[int]],
-                 padding_mode: str = "zeros", use_res: bool = False):
+                 padding_mode: str = "zeros", use_res: bool = False, prolongation: str = "transposed"):
         super().__init__()
         if padding_mode not in ("zeros", "circular", "reflect"):
             raise ValueError(f"padding_mode must be 'zeros', 'circular' or 'reflect', got {padding_mode!r}")
@@ -85,7 +112,7 @@ class MgConv(nn.Module):
         self.Pi = nn.ModuleList(conv(u_channels, u_channels, 2) for _ in range(n))
         self.R = nn.ModuleList(conv(f_channels, f_channels, 2) for _ in range(n))
         self.res_A = nn.ModuleList(conv(u_channels, f_channels) for _ in range(n)) if use_res else None
-        self.P = nn.ModuleList(Prolongation(u_channels, padding_mode) for _ in range(n))
+        self.P = nn.ModuleList(Prolongation(u_channels, padding_mode, prolongation) for _ in range(n))
 
     @staticmethod
     def _smooth(u, f, A_list, S_list):

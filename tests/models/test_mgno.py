@@ -19,6 +19,18 @@ def test_levels_from_grid_and_any_grid():
         assert m(torch.randn(1, 1, *shape)).shape == (1, 1, *shape)
 
 
+@pytest.mark.parametrize("padding_mode", ["zeros", "circular", "reflect"])
+def test_bilinear_prolongation_option_any_grid(padding_mode):
+    """The ablation option (bilinear interpolation + 3x3 conv) runs at odd and non-power-of-two sizes and has
+    9 instead of 16 weights per channel pair in each prolongation; the default stays the paper's."""
+    m = build_model("mgno", width=4, layers=2, levels=4, padding_mode=padding_mode, prolongation="bilinear")
+    for shape in [(31, 31), (50, 37), (45, 96)]:
+        assert m(torch.randn(2, 1, *shape)).shape == (2, 1, *shape)
+    default = build_model("mgno", width=4, layers=2, levels=4, padding_mode=padding_mode)
+    assert count_parameters(default) - count_parameters(m) == 2 * 3 * (16 - 9) * 4 * 4  # layers x (levels-1)
+    assert default.cycles[0].P[0].kind == "transposed"
+
+
 def test_residual_variant_and_errors():
     m = build_model("mgno", in_channels=2, out_channels=2, width=4, layers=1, levels=3, residual=True,
                     padding_mode="circular", norm=True)

@@ -27,13 +27,14 @@ def _laplacian(n: int) -> torch.nn.Conv2d:
 
 
 def classical_vcycle(n: int, levels: int, pre: int = 1, post: int = 1, omega: float = 0.8,
-                     coarse_steps: int = 30) -> MgConv:
+                     coarse_steps: int = 30, prolongation: str = "transposed") -> MgConv:
     """Textbook geometric multigrid on the periodic unit square (n x n nodes, h = 1/n): on level l, A is
     the 5-point Laplacian with spacing 2^l h, S is damped Jacobi (omega / diag A), R is full weighting,
-    P bilinear interpolation, and Pi = 0 (the coarse correction starts from zero). ``use_res=True``
+    P bilinear interpolation (``prolongation="bilinear"``: the fixed interpolation, its 3x3 conv the
+    identity), and Pi = 0 (the coarse correction starts from zero). ``use_res=True``
     restricts the residual, which turns the block into a correction scheme."""
     smoothing = [[pre, post]] * (levels - 1) + [[coarse_steps, 0]]
-    mg = MgConv(1, 1, smoothing, padding_mode="circular", use_res=True).double()
+    mg = MgConv(1, 1, smoothing, padding_mode="circular", use_res=True, prolongation=prolongation).double()
     for level in range(levels):
         stencil = LAP * (n / 2**level) ** 2
         res_A = [mg.res_A[level]] if level < levels - 1 else []
@@ -44,7 +45,7 @@ def classical_vcycle(n: int, levels: int, pre: int = 1, post: int = 1, omega: fl
         if level < levels - 1:
             _set(mg.R[level], FULL_WEIGHTING)
             _set(mg.Pi[level], torch.zeros(3, 3))
-            _set(mg.P[level].conv, BILINEAR)
+            _set(mg.P[level].conv, BILINEAR if prolongation == "transposed" else [[0, 0, 0], [0, 1, 0], [0, 0, 0]])
     return mg
 
 
@@ -64,9 +65,10 @@ def _vcycle_residuals(mg, n, cycles, seed=0):
     return np.array(norms)
 
 
-@pytest.mark.parametrize("n, levels", [(32, 4), (48, 4), (64, 5)])
-def test_repeated_vcycles_solve_poisson(n, levels):
-    norms = _vcycle_residuals(classical_vcycle(n, levels), n, 18)
+@pytest.mark.parametrize("n, levels, prolongation", [(32, 4, "transposed"), (48, 4, "transposed"),
+                                                     (64, 5, "transposed"), (48, 4, "bilinear")])
+def test_repeated_vcycles_solve_poisson(n, levels, prolongation):
+    norms = _vcycle_residuals(classical_vcycle(n, levels, prolongation=prolongation), n, 18)
     factors = norms[1:] / norms[:-1]
     # V(1,1) with omega = 0.8 Jacobi contracts by about 0.35 per cycle on every grid: multigrid, not a smoother
     assert factors.max() < 0.45, factors
@@ -96,6 +98,37 @@ def test_wrong_wiring_does_not_converge():
 def test_prolongation_round_trips_any_size(mode, n):
     coarse = torch.randn(1, 2, (n + 1) // 2, (n + 1) // 2)
     assert Prolongation(2, mode)(coarse, (n, n)).shape == (1, 2, n, n)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "circular", "reflect"])
+@pytest.mark.parametrize("shape", [(7, 7), (27, 27), (53, 53), (106, 106), (50, 37)])
+def test_bilinear_prolongation_any_size(mode, shape):
+    coarse = torch.randn(1, 2, (shape[0] + 1) // 2, (shape[1] + 1) // 2)
+    assert Prolongation(2, mode, "bilinear")(coarse, shape).shape == (1, 2, *shape)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "circular", "reflect"])
+@pytest.mark.parametrize("shape", [(27, 27), (53, 45), (50, 37), (12, 20)])
+def test_bilinear_interpolation_puts_coarse_i_on_fine_2i(mode, shape):
+    """The restriction (3x3, stride 2, padding 1) centres coarse point i on fine point 2i. Injection by such
+    a conv followed by the bilinear interpolation reproduces a linear field exactly: everywhere at odd sizes,
+    and everywhere but the last row/column (which needs the padded coarse point) at even sizes."""
+    H, W = shape
+    j, l = torch.meshgrid(torch.arange(H, dtype=torch.float64), torch.arange(W, dtype=torch.float64), indexing="ij")
+    fine = (1 + 0.5 * j - 0.75 * l).reshape(1, 1, H, W)
+    inject = torch.nn.Conv2d(1, 1, 3, stride=2, padding=1, bias=False, padding_mode=mode).double()
+    _set(inject, [[0, 0, 0], [0, 1, 0], [0, 0, 0]])
+    coarse = inject(fine)
+    assert coarse.shape[-2:] == ((H + 1) // 2, (W + 1) // 2)
+    up = Prolongation(1, mode, "bilinear").interpolate(coarse, (H, W))
+    h, w = H - (H % 2 == 0), W - (W % 2 == 0)  # the exact part
+    torch.testing.assert_close(up[..., :h, :w], fine[..., :h, :w])
+    assert not torch.allclose(up, torch.roll(fine, 1, -1)[..., :H, :W])  # control: a shifted mapping fails
+
+
+def test_unknown_prolongation_raises():
+    with pytest.raises(ValueError, match="prolongation"):
+        Prolongation(1, "zeros", "nearest")
 
 
 def test_circular_prolongation_is_translation_equivariant():
