@@ -8,15 +8,12 @@ from sciml.discovery.interpolate import rff_ridge_interpolate, scipy_interpolate
 from sciml.discovery.library import TERMS, window_sums
 from sciml.discovery.observe import observe
 from sciml.discovery.regression import sparse_fit
-from sciml.pde.qg import QGModel, spin_up
+from tests.discovery.conftest import qg_trajectory
 
 
 @pytest.fixture(scope="module")
 def qg_run():
-    m = QGModel(nx=32)
-    q0, hist = spin_up(m, 3000, seed=1)
-    traj, _ = m.run(q0, 60, history=hist)
-    return m, traj[:, 0]
+    return qg_trajectory(32, 3000, 60, seed=1)
 
 
 def rel(a, b):
@@ -79,10 +76,8 @@ def test_window_sums_telescope_state_errors():
 def test_observation_space_fit_recovers_a_missing_drag_exactly():
     """Perfect analyses (the true states) and psi observed at half the points: the joint
     psi-space regression finds the missing bottom drag and nothing else."""
-    truth = QGModel(nx=16)
-    q0, hist = spin_up(truth, 1500, seed=3)
-    traj, _ = truth.run(q0, 6, history=hist)
-    states = traj[:, 0]
+    truth, states = qg_trajectory(16, 1500, 8, seed=3)
+    states = states[:6]
     vals, mask = observe(truth.psi(states), 0.5, seed=1, fixed=True)
     coef, err = observation_space_fit(truth.replace(rek=0.0), states, vals, mask[0, 0], "psi", "stlsq", 0.2)
     expect = np.zeros_like(coef)

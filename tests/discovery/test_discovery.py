@@ -12,15 +12,12 @@ from sciml.discovery.interpolate import (rff_interpolate, rff_kernel, rff_ridge_
 from sciml.discovery.library import TERMS, increments, lowpass
 from sciml.discovery.observe import add_noise, observe, random_mask
 from sciml.discovery.regression import sparse_fit
-from sciml.pde.qg import QGModel, spin_up
+from tests.discovery.conftest import qg_trajectory
 
 
 @pytest.fixture(scope="module")
 def qg_states():
-    m = QGModel(nx=16)
-    q0, hist = spin_up(m, 1500, seed=3)
-    traj, _ = m.run(q0, 8, history=hist)
-    return m, traj[:, 0]
+    return qg_trajectory(16, 1500, 8, seed=3)
 
 
 def test_random_mask_density_and_noise_level():
