@@ -225,10 +225,9 @@ def main(argv=None) -> int:
     cost_n = min(32, *grids) if a.cost_grid is None else a.cost_grid  # 32^3 is cheap on a CPU
     cost = cost_per_apply(cost_n, device, a.model) if cost_n else None
     Path(a.out).mkdir(parents=True, exist_ok=True)
-    kept_from = []
-    if a.merge:
-        tasks, kept_from = merge_rows(res, Path(a.out) / "dcdm.json", tasks)
-    notes = cap_notes(res.rows) + [f"rows not produced by `{res.command}` are kept from {k}" for k in kept_from]
+    if a.merge:  # the page's header lists the earlier commands whose rows are kept (BenchResult.write)
+        tasks = merge_rows(res, Path(a.out) / "dcdm.json", tasks)
+    notes = cap_notes(res.rows)
     if methods == list(METHODS):  # a merged subset keeps the earlier figure (if any) rather than a partial one
         plot({t: histories[t] for t in histories if not t.endswith("_32")} or histories, Path(a.out) / "dcdm.png")
     figure = (Path(a.out) / "dcdm.png").exists()
@@ -242,7 +241,7 @@ def levels_arg(v: str) -> int | str:
 
 def merge_rows(res: BenchResult, path: Path, tasks):
     """Add the rows of an earlier ``dcdm.json`` whose (task, method) this run did not produce, each tagged
-    with the command and date of its own run; returns the union of tasks and the runs rows were kept from."""
+    with the command and date of its own run; returns the union of tasks."""
     import json
 
     old = json.loads(path.read_text())
@@ -256,7 +255,7 @@ def merge_rows(res: BenchResult, path: Path, tasks):
             names.append(base)
             tasks = tasks + [(base, int(base.rsplit("_", 1)[1]), base.startswith("unseen"))]
     order = {f"poisson3d_{n}": i for i, n in enumerate((32, 64, 128))} | {"unseen_obstacles_64": 3}
-    return sorted(tasks, key=lambda t: order.get(t[0], 9)), sorted({f"`{r['command']}` ({r['created']})" for r in kept})
+    return sorted(tasks, key=lambda t: order.get(t[0], 9))
 
 
 def cap_notes(rows: list[dict]) -> list[str]:

@@ -93,16 +93,6 @@ def write_report(res: BenchResult, examples: dict, p: dict, out: Path, preset: s
             "`peak_mem_mb` is the CUDA allocator peak on a GPU; on the CPU it is parameters + gradients + the "
             "tensors autograd saves for one training batch. `infer_ms` is the median forward time per sample in "
             "batches of 32."]
-    if kept:
-        cmds = {}  # task -> {command: [methods]}, in row order
-        for r in res.rows:
-            cmds.setdefault(r["task"], {}).setdefault(r["command"], [])
-            if r["method"] not in cmds[r["task"]][r["command"]]:
-                cmds[r["task"]][r["command"]].append(r["method"])
-        body += [f"Merged (`--merge`): the preset above is this run's, for {', '.join(tasks)}; other rows "
-                 f"({', '.join(kept)}) are kept from earlier runs. Every JSON row names its command:\n\n"
-                 + "\n".join(f"- {t} ({', '.join(ms)}): `{c}`" for t in dict.fromkeys([*kept, *tasks])
-                              for c, ms in cmds.get(t, {}).items())]
     for task in [t for t in task_order if t in {*kept, *tasks}]:
         body += [f"## {task}", res.markdown_table(task, metrics)]
     if darcy_target(res):

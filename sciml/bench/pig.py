@@ -191,8 +191,6 @@ def main(argv: list[str] | None = None) -> int:
         old = json.loads((out / "pig.json").read_text())
         res.rows = earlier_rows(old, lambda r: r["task"] in tasks)
         kept = [t for t in TASKS + ["helmholtz2d_hf"] if any(r["task"] == t for r in res.rows)]
-        args.notes_merged = (f"Rows of {', '.join(kept)} are kept from the earlier run `{old['command']}` "
-                             f"({old['created']}); the figure shows only the problems of this run.\n")
     for i, task in enumerate(tasks):
         run_task(task, preset, res, args.device, pictures, lambda s: print(s, flush=True))
         # written after every problem, so that an interrupted run leaves what it finished
@@ -200,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         plot(pictures, out / "pig.png")
         partial = "" if i == len(tasks) - 1 else f" (partial: {len(done)} of {len(tasks)} problems)"
         body = markdown(res, preset, kept + done) + f"\nTotal bench time {time.perf_counter() - t0:.0f} s{partial}.\n"
-        if kept:
-            body += "\n" + args.notes_merged
+        if kept:  # which earlier command produced the kept rows: in the page's header (BenchResult.write)
+            body += "\nThe figure shows only the problems of this run.\n"
         if args.notes and Path(args.notes).exists():
             body += "\n" + Path(args.notes).read_text()
         res.write(out, body)
