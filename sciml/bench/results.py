@@ -118,8 +118,9 @@ class BenchResult:
         preset line only describe the latest run)."""
         earlier: dict[tuple[str, str], list[dict]] = {}
         for r in self.rows:
-            if "command" in r and r["command"] != self.command:
-                earlier.setdefault((r["command"], r.get("created", "?")), []).append(r)
+            # earlier_rows dates every kept row; this run's rows carry no date (at most its bare command)
+            if "created" in r and (r["created"] != self.created or r.get("command") != self.command):
+                earlier.setdefault((r.get("command", "?"), r["created"]), []).append(r)
         if not earlier:
             return ""
         lines = ["Rows merged from earlier runs (the preset text below describes the latest run only):"]

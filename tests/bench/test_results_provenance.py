@@ -16,3 +16,12 @@ def test_merged_page_lists_earlier_commands_with_their_rows(tmp_path):
     fresh.add("darcy", "mgno", "rel_l2", 0.1)
     _, md2 = fresh.write(tmp_path / "b", "body")
     assert "merged from earlier" not in md2.read_text()
+
+
+def test_rows_of_this_run_tagged_with_its_command_are_not_listed_as_earlier(tmp_path):
+    """operators' flush tags this run's rows with the bare command while the page's command is 'old && new'."""
+    res = BenchResult("toy", command="sciml bench toy && sciml bench toy --merge")
+    res.rows.append({"task": "t", "method": "m", "metric": "x", "value": 1.0, "seed": 0,
+                     "command": "sciml bench toy --merge"})
+    _, md = res.write(tmp_path, "body")
+    assert "merged from earlier" not in md.read_text()
