@@ -116,18 +116,18 @@ class BenchResult:
     def _provenance(self) -> str:
         """For a ``--merge``d page: which earlier command produced which rows (the header's command and
         preset line only describe the latest run)."""
-        earlier: dict[tuple[str, str], list[dict]] = {}
+        earlier: dict[str, list[dict]] = {}  # by command (a kept row's date can be that of a later merge)
         for r in self.rows:
             # earlier_rows dates every kept row; this run's rows carry no date (at most its bare command)
             if "created" in r and (r["created"] != self.created or r.get("command") != self.command):
-                earlier.setdefault((r.get("command", "?"), r["created"]), []).append(r)
+                earlier.setdefault(r.get("command", "?"), []).append(r)
         if not earlier:
             return ""
         lines = ["Rows merged from earlier runs (the preset text below describes the latest run only):"]
-        for (cmd, created), rows in earlier.items():
+        for cmd, rows in earlier.items():
             tasks = ", ".join(dict.fromkeys(r["task"] for r in rows))
             methods = ", ".join(dict.fromkeys(r["method"] for r in rows))
-            lines.append(f"- `{cmd}` ({created[:10]}): {len(rows)} rows; tasks {tasks}; methods {methods}")
+            lines.append(f"- `{cmd}`: {len(rows)} rows; tasks {tasks}; methods {methods}")
         return "\n".join(lines) + "\n\n"
 
     def write(self, out_dir: str | os.PathLike, markdown_body: str) -> tuple[Path, Path]:
