@@ -52,6 +52,10 @@ def device_description(device: torch.device | str) -> str:
     return device.type
 
 
+# a page line below which a rerun keeps the hand-written notes (BenchResult.write)
+HAND_WRITTEN = "(Hand-written sections below; the rest of this page is generated.)"
+
+
 class BenchResult:
     """Collects rows and writes the JSON and a markdown page.
 
@@ -131,7 +135,8 @@ class BenchResult:
         return "\n".join(lines) + "\n\n"
 
     def write(self, out_dir: str | os.PathLike, markdown_body: str) -> tuple[Path, Path]:
-        """Write ``NAME.json`` and ``NAME.md`` (header with command/machine + ``markdown_body``)."""
+        """Write ``NAME.json`` and ``NAME.md`` (header with command/machine + ``markdown_body``). Everything
+        below a :data:`HAND_WRITTEN` line of the existing page is kept at the end of the new one."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         d = self.to_dict()
@@ -144,8 +149,12 @@ class BenchResult:
             f"- created: {d['created']}\n- machine: {d['machine']}\n- device: {d['device']}\n"
             f"- sciml {d['sciml_version']}\n\n"
         ) + self._provenance()
+        page = header + markdown_body.rstrip() + "\n"
+        old = md_path.read_text() if md_path.exists() else ""
+        if HAND_WRITTEN in old and HAND_WRITTEN not in page:  # a rerun keeps the notes written below the marker
+            page += "\n" + old[old.index(HAND_WRITTEN):]
         with atomic_path(md_path) as tmp:
-            tmp.write_text(header + markdown_body.rstrip() + "\n")
+            tmp.write_text(page)
         return json_path, md_path
 
 

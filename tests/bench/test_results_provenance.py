@@ -25,3 +25,15 @@ def test_rows_of_this_run_tagged_with_its_command_are_not_listed_as_earlier(tmp_
                      "command": "sciml bench toy --merge"})
     _, md = res.write(tmp_path, "body")
     assert "merged from earlier" not in md.read_text()
+
+
+def test_rerun_keeps_the_hand_written_notes_below_the_marker(tmp_path):
+    from sciml.bench.results import HAND_WRITTEN
+
+    first = BenchResult("toy", command="sciml bench toy")
+    _, md = first.write(tmp_path, "table v1")
+    md.write_text(md.read_text() + f"\n{HAND_WRITTEN}\n\nA note written by hand.\n")
+    _, md = BenchResult("toy", command="sciml bench toy").write(tmp_path, "table v2")
+    text = md.read_text()
+    assert "table v2" in text and "table v1" not in text
+    assert text.count(HAND_WRITTEN) == 1 and text.rstrip().endswith("A note written by hand.")
