@@ -32,7 +32,7 @@ def test_increment_wrapper_starts_at_persistence():
 
 
 def test_k_trend_line_reports_monotonicity_per_seed():
-    from sciml.bench.sinenet import k_trend
+    from sciml.bench.sinenet_report import k_trend
 
     rows = [{"task": "ns", "method": m, "metric": "rollout_rel_l2", "seed": s, "value": v}
             for s, vals in ((0, (4, 3, 2, 1)), (1, (4, 3, 5, 1)))
