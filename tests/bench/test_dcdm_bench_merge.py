@@ -1,7 +1,8 @@
 """`sciml bench dcdm --merge`: rows of an earlier run that this run does not redo are kept, tagged."""
 import json
 
-from sciml.bench.dcdm import cap_notes, merge_rows
+from sciml.bench.dcdm import merge_rows
+from sciml.bench.dcdm_report import cap_notes
 from sciml.bench.results import BenchResult
 
 
