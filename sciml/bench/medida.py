@@ -70,15 +70,21 @@ def rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).pow(2).mean().sqrt() / b.pow(2).mean().sqrt())
 
 
-def truth_run(truth: QGModel, p: dict) -> tuple[torch.Tensor, float]:
-    cache = Path(os.environ.get("SCIML_CACHE", Path.home() / ".cache" / "sciml")) / f"medida_qg{p['nx']}_{p['spinup']}.pt"
-    t0 = time.perf_counter()
+def cached_spin_up(truth: QGModel, steps: int) -> tuple[torch.Tensor, list]:
+    """:func:`~sciml.pde.qg.spin_up` of ``truth`` for ``steps`` steps, cached in ``$SCIML_CACHE``
+    (default ``~/.cache/sciml``) per grid size and step count."""
+    cache = Path(os.environ.get("SCIML_CACHE", Path.home() / ".cache" / "sciml")) / f"medida_qg{truth.nx}_{steps}.pt"
     if cache.exists():
-        q0, hist = torch.load(cache)
-    else:
-        q0, hist = spin_up(truth, p["spinup"])
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save((q0, hist), cache)
+        return torch.load(cache)
+    q0, hist = spin_up(truth, steps)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    torch.save((q0, hist), cache)
+    return q0, hist
+
+
+def truth_run(truth: QGModel, p: dict) -> tuple[torch.Tensor, float]:
+    t0 = time.perf_counter()
+    q0, hist = cached_spin_up(truth, p["spinup"])
     traj, _ = truth.run(q0, p["n_states"] + p["fc_steps"], history=hist)
     return traj[:, 0], time.perf_counter() - t0
 

@@ -9,16 +9,14 @@ analyses, regressed in observation space (:func:`~sciml.discovery.cycled.observa
 """
 from __future__ import annotations
 
-import os
 import time
-from pathlib import Path
 
 import torch
 
 from sciml.discovery.cycled import CubicFill, RidgeFill, cycled_analysis, observation_space_fit
 from sciml.discovery.estimator import score
 from sciml.discovery.observe import observe
-from sciml.pde.qg import QGModel, spin_up
+from sciml.pde.qg import QGModel
 
 CHECKPOINTS = (0, 5, 10, 20, 40, 70, 100)
 
@@ -27,15 +25,10 @@ def pre_window(truth: QGModel, p: dict, states: torch.Tensor) -> tuple[torch.Ten
     """The ``cycle_pre`` truth states before ``states[0]``: a spin-up ``cycle_pre`` steps shorter
     (cached), continued. Returns (states (cycle_pre, 2, n, n), the relative mismatch of the step
     after them against ``states[0]``: round-off, from restarting the run from a saved state)."""
+    from sciml.bench.medida import cached_spin_up  # lazily: medida imports this module
+
     n_pre = p["cycle_pre"]
-    cache = (Path(os.environ.get("SCIML_CACHE", Path.home() / ".cache" / "sciml"))
-             / f"medida_qg{p['nx']}_{p['spinup'] - n_pre}.pt")
-    if cache.exists():
-        q, hist = torch.load(cache)
-    else:
-        q, hist = spin_up(truth, p["spinup"] - n_pre)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        torch.save((q, hist), cache)
+    q, hist = cached_spin_up(truth, p["spinup"] - n_pre)
     traj, _ = truth.run(q, n_pre + 1, history=hist)
     traj = traj[:, 0]
     mismatch = float((traj[-1] - states[0]).pow(2).mean().sqrt() / states[0].pow(2).mean().sqrt())
@@ -46,7 +39,8 @@ def run_cycled(truth, models, errors, states, psi_states, p, fit, diagnose, res,
     """Adds the cycled rows through ``fit`` / ``diagnose`` (the bench's closures; ``true_coef(error)``
     gives the true coefficients) and returns the page's table of analysis error against cycle
     (error model ``errors[0]``)."""
-    rel = lambda a, b: float((a - b).pow(2).mean().sqrt() / b.pow(2).mean().sqrt())   # noqa: E731
+    from sciml.bench.medida import rel  # lazily: medida imports this module
+
     t0 = time.perf_counter()
     pre, mismatch = pre_window(truth, p, states)
     stages[f"truth before the window ({p['cycle_pre']} steps; restart mismatch {mismatch:.1e})"] = \

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from sciml.discovery.interpolate import _periodic_points, rff_kernel
+from sciml.discovery.interpolate import CubicFill, rff_kernel, ridge_factor
 from sciml.pde.qg import QGModel
 
 Fill = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -40,10 +40,7 @@ class RidgeFill:
 
     def _factor(self, idx: torch.Tensor) -> torch.Tensor:
         if self._idx is None or len(self._idx) != len(idx) or not torch.equal(self._idx, idx):
-            n = self.n
-            K = self.kern[(idx[:, None] // n - idx[None] // n) % n, (idx[:, None] % n - idx[None] % n) % n]
-            K = K + self.ridge * K.diagonal().mean() * torch.eye(len(idx), dtype=K.dtype)
-            self._idx, self._chol = idx, torch.linalg.cholesky(K)
+            self._idx, self._chol = idx, ridge_factor(self.kern, idx, self.ridge)
         return self._chol
 
     def __call__(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -57,25 +54,9 @@ class RidgeFill:
         return out.reshape(*lead, n, n).to(values)
 
 
-class CubicFill:
-    """Periodic cubic (Clough-Tocher) interpolation as a ``fill``; the triangulation is cached per mask."""
-
-    def __init__(self):
-        self._mask, self._tri, self._src = None, None, None
-
-    def __call__(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        from scipy.interpolate import CloughTocher2DInterpolator
-        from scipy.spatial import Delaunay
-        m = mask.cpu().numpy()
-        n = m.shape[-1]
-        if self._mask is None or not np.array_equal(self._mask, m):
-            pts, src = _periodic_points(m)
-            self._mask, self._tri, self._src = m, Delaunay(pts), src
-        lead = values.shape[:-2]
-        v = values.reshape(-1, n, n).cpu().numpy()[:, m][:, self._src].T               # (points, C)
-        gy, gx = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-        out = CloughTocher2DInterpolator(self._tri, v)(np.stack([gy.ravel(), gx.ravel()], 1).astype(float))
-        return torch.as_tensor(out.T.reshape(*lead, n, n)).to(values)
+def _per_time(mask: torch.Tensor, T: int) -> torch.Tensor:
+    """(T, n, n) masks from per-time masks or one fixed (n, n) sensor mask."""
+    return mask if mask.dim() == 3 else mask.expand(T, *mask.shape)
 
 
 def cycled_analysis(models: QGModel | Sequence[QGModel], obs: torch.Tensor, mask: torch.Tensor, fill: Fill,
@@ -95,7 +76,7 @@ def cycled_analysis(models: QGModel | Sequence[QGModel], obs: torch.Tensor, mask
     models = [models] if single else list(models)
     m0 = models[0]
     obs = obs.to(m0.device, m0.dtype)
-    masks = mask if mask.dim() == 3 else mask.expand(obs.shape[0], *mask.shape)
+    masks = _per_time(mask, obs.shape[0])
     n_m = len(models)
 
     def to_q(p: torch.Tensor) -> torch.Tensor:
@@ -139,7 +120,7 @@ def observation_space_fit(model: QGModel, analyses: torch.Tensor, obs: torch.Ten
     th = stepped_library(model, hist)                                                    # (T-3, p, n, n)
     z = torch.zeros_like(th)
     cols = torch.cat([H(torch.stack([th, z], 2)), H(torch.stack([z, th], 2))], 1)        # (T-3, 2p, 2, n, n)
-    masks = (mask if mask.dim() == 3 else mask.expand(obs.shape[0], *mask.shape))[3:].to(h.device)
+    masks = _per_time(mask, obs.shape[0])[3:].to(h.device)
     sel = masks[:, None].expand_as(h)
     coef, err = sparse_fit([(cols.movedim(1, -1)[sel], h[sel])], method, threshold, "common")
     return coef.reshape(2, -1), err.reshape(2, -1)

@@ -107,14 +107,21 @@ def rff_kernel(n: int, sigma: float, n_freq: int, seed: int = 0) -> torch.Tensor
     return torch.fft.ifft2(hist.reshape(n, n).to(torch.complex128)).real * (n * n)
 
 
+def _gram(kern: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Kernel matrix between flat grid indices ``a`` and ``b`` of the periodic kernel field ``kern`` (n, n)."""
+    n = kern.shape[0]
+    return kern[(a[:, None] // n - b[None] // n) % n, (a[:, None] % n - b[None] % n) % n]
+
+
+def ridge_factor(kern: torch.Tensor, idx: torch.Tensor, ridge: float) -> torch.Tensor:
+    """Cholesky factor of ``K_obs,obs + ridge mean(diag) I`` for the observed flat indices ``idx``."""
+    K = _gram(kern, idx, idx)
+    return torch.linalg.cholesky(K + ridge * K.diagonal().mean() * torch.eye(len(idx), dtype=K.dtype))
+
+
 def _ridge_fit(kern: torch.Tensor, idx: torch.Tensor, Y: torch.Tensor, ridge: float, out_idx: torch.Tensor):
     """Ridge readout in the dual: K_out,obs (K_obs,obs + ridge mean(diag) I)^-1 Y."""
-    n = kern.shape[0]
-    def gram(a, b):
-        return kern[(a[:, None] // n - b[None] // n) % n, (a[:, None] % n - b[None] % n) % n]
-    K = gram(idx, idx)
-    L = torch.linalg.cholesky(K + ridge * K.diagonal().mean() * torch.eye(len(idx), dtype=K.dtype))
-    return gram(out_idx, idx) @ torch.cholesky_solve(Y, L)
+    return _gram(kern, out_idx, idx) @ torch.cholesky_solve(Y, ridge_factor(kern, idx, ridge))
 
 
 def rff_ridge_interpolate(values: torch.Tensor, mask: torch.Tensor, sigma: float | tuple = 6.0,
@@ -238,11 +245,37 @@ def _periodic_points(mask: np.ndarray, pad: float = 0.25) -> tuple[np.ndarray, n
     return np.concatenate(pts).astype(float), np.concatenate(src)
 
 
+class CubicFill:
+    """Periodic cubic (Clough-Tocher) interpolation as a ``fill``; the triangulation is cached per mask."""
+
+    def __init__(self):
+        self._mask, self._tri, self._src = None, None, None
+
+    def __call__(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        from scipy.interpolate import CloughTocher2DInterpolator
+        from scipy.spatial import Delaunay
+        m = mask.cpu().numpy()
+        n = m.shape[-1]
+        if self._mask is None or not np.array_equal(self._mask, m):
+            pts, src = _periodic_points(m)
+            self._mask, self._tri, self._src = m, Delaunay(pts), src
+        lead = values.shape[:-2]
+        v = values.reshape(-1, n, n).cpu().numpy()[:, m][:, self._src].T               # (points, C)
+        gy, gx = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        out = CloughTocher2DInterpolator(self._tri, v)(np.stack([gy.ravel(), gx.ravel()], 1).astype(float))
+        return torch.as_tensor(out.T.reshape(*lead, n, n)).to(values)
+
+
 def scipy_interpolate(values: torch.Tensor, mask: torch.Tensor, method: str = "cubic") -> torch.Tensor:
     """Periodic ``scipy`` interpolation of fields (F, C, ny, nx) from ``mask`` (F, ny, nx):
     ``cubic`` (Clough-Tocher griddata) or ``rbf`` (thin-plate RBF, 64 nearest neighbours)."""
-    from scipy.interpolate import RBFInterpolator, griddata
+    from scipy.interpolate import RBFInterpolator
+    if method not in ("cubic", "rbf"):
+        raise ValueError(f"method must be 'cubic' or 'rbf', got {method!r}")
     F, C, ny, nx = values.shape
+    if method == "cubic":  # one triangulation per distinct mask, all channels at once
+        cubic = CubicFill()
+        return torch.stack([cubic(values[f].cpu(), mask[f]) for f in range(F)]).to(values.dtype)
     gy, gx = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
     targets = np.stack([gy.ravel(), gx.ravel()], 1).astype(float)
     out = np.empty(values.shape)
@@ -251,10 +284,5 @@ def scipy_interpolate(values: torch.Tensor, mask: torch.Tensor, method: str = "c
         pts, src = _periodic_points(m)
         for c in range(C):
             v = values[f, c].cpu().numpy()[m][src]
-            if method == "cubic":
-                out[f, c] = griddata(pts, v, targets, method="cubic").reshape(ny, nx)
-            elif method == "rbf":
-                out[f, c] = RBFInterpolator(pts, v, neighbors=64, kernel="thin_plate_spline")(targets).reshape(ny, nx)
-            else:
-                raise ValueError(f"method must be 'cubic' or 'rbf', got {method!r}")
+            out[f, c] = RBFInterpolator(pts, v, neighbors=64, kernel="thin_plate_spline")(targets).reshape(ny, nx)
     return torch.as_tensor(out, dtype=values.dtype)
