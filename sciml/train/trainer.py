@@ -102,7 +102,7 @@ class Trainer:
         self.epoch, self.global_step = 0, 0
         self.history: list[dict[str, float]] = []
         self.best, self.bad_epochs = math.inf, 0
-        self.best_epoch, self._best_weights = 0, None  # in memory, so runs without out_dir can select too
+        self.best_epoch, self._best_weights = 0, None  # in memory only without an out_dir (else best.pt)
 
     # ------------------------------------------------------------------ data
     def _loader(self, data: Dataset, shuffle: bool) -> DataLoader:
@@ -289,7 +289,8 @@ class Trainer:
     def restore_best(self) -> int:
         """Load the weights of the best monitored epoch into the model; returns that epoch (1-based).
 
-        Uses the copy kept in memory, or ``out_dir/best.pt`` after a resume in a new process.
+        Reads ``out_dir/best.pt`` (also after a resume in a new process), or without an ``out_dir`` the
+        copy kept in memory.
         """
         if self._best_weights is not None:
             self.model.load_state_dict(self._best_weights)
@@ -307,7 +308,8 @@ class Trainer:
         value = record.get(self.cfg.monitor, record["train_loss"])
         if value < self.best:
             self.best, self.bad_epochs, self.best_epoch = value, 0, self.epoch
-            self._best_weights = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+            if self.out_dir is None:  # with an out_dir, best.pt is the copy restore_best reads
+                self._best_weights = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
             self.save("best.pt")
         else:
             self.bad_epochs += 1
