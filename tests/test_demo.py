@@ -5,7 +5,7 @@ from sciml.data import open_dataset
 def test_demo_small(tmp_path):
     assert main(["demo", "--out", str(tmp_path), "--n", "30", "--res", "16", "--epochs", "2"]) == 0
     report = (tmp_path / "report.md").read_text()
-    assert "| fno |" in report and "| unet |" in report and "| training mean |" in report
+    assert "| mgno |" in report and "| fno |" in report and "| unet |" in report and "| training mean |" in report
     assert (tmp_path / "demo.png").stat().st_size > 10_000
 
 
