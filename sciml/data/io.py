@@ -34,7 +34,7 @@ def open_dataset(path: str | Path, chunks: dict | str | None = None) -> xr.Datas
         raise FileNotFoundError(f"dataset file {str(p)!r} does not exist; create it with `sciml data make`")
     kind = _kind(p)
     if kind == "zarr":
-        return xr.open_zarr(p, chunks=chunks)
+        return xr.open_zarr(p, chunks=chunks, consolidated=False)
     engine = "h5netcdf" if kind == "hdf5" else "netcdf4"
     return xr.open_dataset(p, engine=engine, chunks=chunks)
 
@@ -45,7 +45,9 @@ def save_dataset(ds: xr.Dataset, path: str | Path) -> Path:
     kind = _kind(p)
     with atomic_path(p, is_dir=(kind == "zarr")) as tmp:
         if kind == "zarr":
-            ds.to_zarr(tmp, mode="w")
+            # consolidated metadata is not part of the zarr v3 spec (zarr warns on every write); one store
+            # per dataset has few arrays, so reading the per-array metadata costs nothing
+            ds.to_zarr(tmp, mode="w", consolidated=False)
         elif kind == "hdf5":
             ds.to_netcdf(tmp, engine="h5netcdf", invalid_netcdf=True)
         else:
