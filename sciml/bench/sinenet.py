@@ -7,6 +7,7 @@ Writes ``docs/benchmarks/sinenet.{json,md}`` and two figures.
 from __future__ import annotations
 
 import argparse
+import inspect
 import time
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from sciml.bench.results import BenchResult
 from sciml.bench.sinenet_report import write_page
+from sciml.bench.timing import epochs_for_budget
 from sciml.data import Normalizers, TrajectoryDataset, make_dataset
+from sciml.data.registry import DATASETS
 from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
 from sciml.models import build_model, count_parameters
 from sciml.train import Trainer, TrainConfig
@@ -89,6 +92,26 @@ class NextFrameFromIncrement(torch.nn.Module):
         return x[:, -self.fields:] + self.net(x)
 
 
+def build_method(cfg: dict, fields: int, target: str) -> torch.nn.Module:
+    """The model of one method's config, wrapped to predict the increment when ``target == "increment"``."""
+    cfg = dict(cfg)
+    model = build_model(cfg.pop("name"), **cfg)
+    return NextFrameFromIncrement(model, fields) if target == "increment" else model
+
+
+def epochs_within_budget(cfgs: dict[str, dict], p: dict, train, fields: int, device) -> int:
+    """Epochs (at most the preset's) that fit ``p["budget_s"]`` seconds of training for the costliest method
+    run (the one with the most waves); every method then trains for that many epochs, so all get the same
+    optimiser steps. Timed on a throwaway copy before any training (:func:`epochs_for_budget`)."""
+    method, cfg = max(cfgs.items(), key=lambda kv: kv[1].get("waves", 0))
+    torch.manual_seed(0)
+    model = build_method(cfg, fields, p.get("target", "increment")).to(device)
+    batch = tuple(map(torch.stack, zip(*[train[i] for i in range(min(p["batch"], len(train)))])))
+    epochs = epochs_for_budget(model, batch, field_rel_l2_loss(fields), len(train), p["budget_s"], p["epochs"])
+    print(f"[sinenet] --budget-s {p['budget_s']:g}: {epochs} epochs for every method (timed on {method})", flush=True)
+    return epochs
+
+
 def system_preset(p: dict, system: str) -> dict:
     """The preset with its per-system overrides applied (other systems' override dicts dropped)."""
     return {**{k: v for k, v in p.items() if not isinstance(v, dict)}, **p.get(system, {})}
@@ -109,6 +132,8 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
     p = system_preset(p, system)
     gen, variables, periodic, history, kw = SYSTEMS[system]
     kw = {**kw, **p.get("gen", {})}  # per-system generator overrides (e.g. frame_dt)
+    if "device" in inspect.signature(DATASETS.get(gen)).parameters:  # batched solvers run where the models train
+        kw["device"] = str(device)
     F = len(variables)
     train_idx, test_idx, n_gen = trajectory_split(p["n_train"], p["n_test"], p.get("n_pool"))
     t_gen = time.perf_counter()
@@ -152,24 +177,23 @@ def run_system(system: str, p: dict, res_: BenchResult, device, curves: dict, pi
             m.train(was_training)
             return {"rollout_rel_l2": err}
 
+    cfgs = {m: c for m, c in method_configs(F, periodic, p["channels"], p["res"], history).items()
+            if not p.get("methods") or m in p["methods"]}
+    if p.get("budget_s"):
+        p["epochs"] = epochs_within_budget(cfgs, p, train, F, device)
     # context, not a method: persistence (copy the last frame) over the same windows and rollouts
     persist = test_full[:, history - 1:history].expand_as(true_traj)
     notes[system] = {"persistence_one_step": float(rollout_errors(decode(xs[:, -F:])[:, None], decode(ys)[:, None]).mean()),
                           "persistence_rollout": float(rollout_errors(persist, true_traj).mean()),
                           "n_generated": n_gen, "generation_s": t_gen, "train_windows": len(train),
-                          "steps": p["epochs"] * -(-len(train) // p["batch"])}  # optimiser steps, every method
+                          "epochs": p["epochs"], "steps": p["epochs"] * -(-len(train) // p["batch"])}  # every method
     print(f"[sinenet] {system}: generated {n_gen} trajectories in {t_gen:.1f} s; {len(train)} training windows, "
           f"{notes[system]['steps']} optimiser steps per model", flush=True)
 
-    for method, cfg in method_configs(F, periodic, p["channels"], p["res"], history).items():
-        if p.get("methods") and method not in p["methods"]:
-            continue
+    for method, cfg in cfgs.items():
         for seed in range(p.get("first_seed", 0), p.get("first_seed", 0) + p["seeds"]):
             torch.manual_seed(seed)
-            cfg_ = dict(cfg)
-            model = build_model(cfg_.pop("name"), **cfg_)
-            if p.get("target", "increment") == "increment":
-                model = NextFrameFromIncrement(model, F)
+            model = build_method(cfg, F, p.get("target", "increment"))
             tc = TrainConfig(epochs=p["epochs"], batch_size=p["batch"], lr=p.get("lr", 1e-3), weight_decay=1e-5, optimizer="adamw",
                              scheduler="cosine", warmup_epochs=p["epochs"] / 10, min_lr=1e-7,
                              seed=seed, device=str(device), progress=False, monitor="val_rollout_rel_l2")
@@ -231,11 +255,17 @@ def main(argv: list[str] | None = None) -> int:
                          "parameter matching, compute-matched U-Net and FNO width follow it")
     ap.add_argument("--epochs", type=int, default=None,
                     help="training epochs for every method of the systems run (default: the preset's per system)")
+    ap.add_argument("--res", type=int, default=None,
+                    help="grid size (res x res) for the systems run (default: the preset's, 32); the frame spacing in "
+                         "time stays, so features move proportionally more cells per frame")
     ap.add_argument("--n-train", type=int, default=None,
                     help="training trajectories for the systems run (default: the preset's per system)")
     ap.add_argument("--n-pool", type=int, default=None,
                     help="trajectories generated for the systems run (default n_train + n_test): training uses the "
                          "first n_train, testing the last n_test, so runs with different --n-train share a test set")
+    ap.add_argument("--budget-s", type=float, default=None,
+                    help="seconds of training per model: the epoch count (at most the preset's) is sized so that the "
+                         "costliest method run fits, and every method trains that many epochs (e.g. for a GPU session)")
     ap.add_argument("--n-val", type=int, default=4, help="validation trajectories taken from the training ones "
                                                           "with --select val-rollout")
     a = ap.parse_args(argv)
@@ -251,12 +281,14 @@ def main(argv: list[str] | None = None) -> int:
     if a.lr:
         p["lr"] = a.lr
     p["select"], p["n_val"] = a.select, a.n_val
+    if a.budget_s:
+        p["budget_s"] = a.budget_s
     for system in a.systems if a.frame_dt else ():  # the per-system dicts carry generator overrides
         p[system] = {**p.get(system, {}), "gen": {**p.get(system, {}).get("gen", {}), "frame_dt": a.frame_dt}}
     # size overrides go into the per-system dicts, which win over both the preset's base values and
     # its own per-system values (e.g. the default preset's ns n_train=24, epochs=6)
     sizes = {k: v for k, v in (("channels", a.channels), ("epochs", a.epochs), ("n_train", a.n_train),
-                                                                ("n_pool", a.n_pool)) if v}
+                               ("n_pool", a.n_pool), ("res", a.res)) if v}
     for system in a.systems if sizes else ():
         p[system] = {**p.get(system, {}), **sizes}
     res = BenchResult("sinenet", command="sciml bench sinenet " + " ".join(argv or []), device=device)

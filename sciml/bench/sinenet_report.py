@@ -82,6 +82,7 @@ def write_page(res: BenchResult, out: Path, command: str, name: str, p: dict, sy
                  f"rollout {pn['persistence_rollout']:.4f}. Data: {pn['n_generated']} trajectories generated in "
                  f"{pn['generation_s']:.1f} s (training: the first {system_preset(p, system)['n_train']}, "
                  f"{pn['train_windows']} windows; test: the last {system_preset(p, system)['n_test']}); "
-                 f"{pn['steps']} optimiser steps per model."]
+                 f"{pn['epochs']} epochs, {pn['steps']} optimiser steps per model"
+                 + (f" (sized by --budget-s {p['budget_s']:g})." if p.get("budget_s") else ".")]
     body += [f"![rollout error vs step]({curve_path.name})", f"![true vs predicted, last rollout step]({field_path.name})"]
     res.write(out, "\n\n".join(body))

@@ -116,3 +116,37 @@ def test_trajectory_pool_shares_the_test_set(tmp_path):
 
     rows = {r["metric"]: r["value"] for r in json.loads((tmp_path / "sinenet.json").read_text())["rows"]}
     assert 0 < rows["train_one_step_rel_l2"] < 1 and rows["train_one_step_rel_l2"] != rows["one_step_rel_l2"]
+
+
+def test_budget_sizes_one_epoch_count_from_the_costliest_method(monkeypatch):
+    """--budget-s times the method with the most waves and caps the result at the preset's epochs."""
+    import sciml.bench.sinenet as sn
+
+    cfgs = {m: c for m, c in method_configs(1, True, 4, 16, 2).items() if m in ("unet", "sinenet-8", "fno")}
+    train = [(torch.randn(2, 16, 16), torch.randn(1, 16, 16)) for _ in range(6)]
+    seen = {}
+
+    def fake(model, batch, loss_fn, n, budget_s, max_epochs):
+        seen.update(waves=len(model.net.waves), x=batch[0].shape, n=n, budget=budget_s)
+        return max_epochs
+
+    monkeypatch.setattr(sn, "epochs_for_budget", fake)
+    p = {"budget_s": 7.0, "epochs": 5, "batch": 4}
+    assert sn.epochs_within_budget(cfgs, p, train, 1, "cpu") == 5
+    assert seen == {"waves": 8, "x": (4, 2, 16, 16), "n": 6, "budget": 7.0}
+    monkeypatch.undo()  # the real timing: a microsecond budget gives the minimum, one epoch
+    assert sn.epochs_within_budget(cfgs, {**p, "budget_s": 1e-6}, train, 1, "cpu") == 1
+
+
+def test_res_override_reaches_the_data(tmp_path):
+    import json
+
+    from sciml.bench.sinenet import main
+
+    main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--res", "24",
+          "--out", str(tmp_path)])
+    rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
+    gm = next(r["value"] for r in rows if r["metric"] == "gmacs")
+    cfg = dict(method_configs(1, True, 4, 24, 4)["unet"])
+    assert abs(gm - gmacs(build_model(cfg.pop("name"), **cfg), torch.randn(1, 4, 24, 24))) < 1e-9
+    assert "'res': 24" in (tmp_path / "sinenet.md").read_text()
