@@ -26,7 +26,11 @@ from sciml.models import build_model
 
 BASE = dict(hidden=16, layers=4, beta=10.0, alpha=0.01)  # the default bench preset's LPN
 VARIANTS = {"base": {}, "beta30": {"beta": 30.0}, "beta100": {"beta": 100.0}, "layers6": {"layers": 6},
-            "hidden32": {"hidden": 32}, "mse": {}, "unconstrained": {}}
+            "hidden32": {"hidden": 32}, "mse": {}, "unconstrained": {},
+            # multiscale, the official image LPNs' layout: stride 1 / 2 alternating, 8x coarser at the end
+            "ms16": {"layers": 6, "strides": (2, 1, 2, 1, 2)},
+            "ms32": {"layers": 6, "strides": (2, 1, 2, 1, 2), "hidden": 32},
+            "ms64": {"layers": 6, "strides": (2, 1, 2, 1, 2), "hidden": 64}}
 # diagnostics, not methods: "mse" trains the preset LPN with the l2 loss instead of l1 (is it the loss?);
 # "unconstrained" never clamps the path weights, so psi is not convex and f is no longer a prox (what does
 # the exact-prox constraint cost?)

@@ -43,15 +43,17 @@ class LPN(nn.Module):
     dim : vector dimension for ``kind="dense"``.
     beta : softplus sharpness; alpha : weight of ``alpha ||x||^2`` in ``psi``.
     padding_mode : border handling of the conv ICNN ("circular" default; see :class:`ConvICNN`).
+    strides : strides of the conv ICNN's hidden convs (multiscale with 2s; see :class:`ConvICNN`).
     data_range : value range of the training data; :meth:`denoise` warns well outside it.
     """
 
     def __init__(self, kind: str = "conv", in_channels: int = 1, hidden: int = 32, layers: int = 4,
                  kernel: int = 3, dim: int = 1, beta: float = 10.0, alpha: float = 0.01,
-                 data_range: tuple[float, float] = (0.0, 1.0), padding_mode: str = "circular"):
+                 data_range: tuple[float, float] = (0.0, 1.0), padding_mode: str = "circular",
+                 strides: tuple[int, ...] | None = None):
         super().__init__()
         if kind == "conv":
-            self.psi = ConvICNN(in_channels, hidden, layers, kernel, beta, alpha, padding_mode)
+            self.psi = ConvICNN(in_channels, hidden, layers, kernel, beta, alpha, padding_mode, strides)
         elif kind == "dense":
             self.psi = DenseICNN(dim, hidden, layers, beta, alpha)
         else:

@@ -100,21 +100,30 @@ class ConvICNN(_ICNNBase):
     beta : softplus sharpness.
     alpha : weight of the quadratic term.
     padding_mode : "circular" (default), "reflect", "replicate" or "zeros".
+    strides : stride of each hidden-to-hidden conv (``layers - 1`` entries; default all 1). With 2s the
+        network is multiscale, as the official image LPNs (stride 1 / 2 alternating): each skip map then
+        sees the input bilinearly resized to its layer's grid (linear in x, so convexity holds) and the
+        coarse terms of ``psi`` see large windows (three 2s: 8x coarser).
     """
 
     def __init__(self, in_channels: int = 1, hidden: int = 32, layers: int = 4, kernel: int = 3,
-                 beta: float = 10.0, alpha: float = 0.01, padding_mode: str = "circular"):
+                 beta: float = 10.0, alpha: float = 0.01, padding_mode: str = "circular",
+                 strides: tuple[int, ...] | None = None):
         super().__init__()
         if kernel % 2 != 1:
             raise ValueError(f"kernel must be odd (same-size maps), got {kernel}")
         if layers < 1 or hidden < 1:
             raise ValueError(f"hidden and layers must be >= 1, got {hidden}, {layers}")
+        self.strides = tuple(strides) if strides is not None else (1,) * (layers - 1)
+        if len(self.strides) != layers - 1 or any(s not in (1, 2) for s in self.strides):
+            raise ValueError(f"strides needs layers - 1 = {layers - 1} entries of 1 or 2, got {strides}")
         self.beta, self.alpha = float(beta), float(alpha)
         pad, mode = kernel // 2, padding_mode
         self.skip = nn.ModuleList([nn.Conv2d(in_channels, hidden, kernel, padding=pad, padding_mode=mode)
                                    for _ in range(layers)])
-        self.path = nn.ModuleList([nn.Conv2d(hidden, hidden, kernel, padding=pad, bias=False, padding_mode=mode)
-                                   for _ in range(layers - 1)] + [nn.Conv2d(hidden, 1, 1, bias=False)])
+        self.path = nn.ModuleList([nn.Conv2d(hidden, hidden, kernel, stride=s, padding=pad, bias=False,
+                                             padding_mode=mode) for s in self.strides]
+                                  + [nn.Conv2d(hidden, 1, 1, bias=False)])
         self.skip_out = nn.Conv2d(in_channels, 1, 1)
         for w in self.path_weights()[:-1]:
             _init_positive_(w)
@@ -126,8 +135,13 @@ class ConvICNN(_ICNNBase):
             raise ValueError(f"ConvICNN expects (B, C, H, W), got shape {tuple(x.shape)}")
         z = self.act(self.skip[0](x))
         for k, conv in enumerate(self.path[:-1]):
-            z = self.act(conv(z) + self.skip[k + 1](x))
-        out = (self.path[-1](z) + self.skip_out(x)).sum(dim=(1, 2, 3))
+            z = conv(z)
+            xs = x if z.shape[-2:] == x.shape[-2:] else F.interpolate(x, size=z.shape[-2:], mode="bilinear")
+            z = self.act(z + self.skip[k + 1](xs))
+        if z.shape[-2:] == x.shape[-2:]:
+            out = (self.path[-1](z) + self.skip_out(x)).sum(dim=(1, 2, 3))
+        else:  # multiscale: the coarse terms and the fine output skip are summed on their own grids
+            out = self.path[-1](z).sum(dim=(1, 2, 3)) + self.skip_out(x).sum(dim=(1, 2, 3))
         return out + self.alpha * x.pow(2).sum(dim=(1, 2, 3))
 
 

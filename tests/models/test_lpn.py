@@ -14,9 +14,12 @@ def _perturbed(model):
     return model.double()
 
 
-@pytest.mark.parametrize("kind", ["conv", "conv-reflect", "conv-zeros", "dense"])
+@pytest.mark.parametrize("kind", ["conv", "conv-reflect", "conv-zeros", "multiscale", "dense"])
 def test_lpn_jacobian_symmetric_psd(kind):
-    if kind.startswith("conv"):
+    if kind == "multiscale":  # stride-2 hidden convs, skips from the bilinearly resized input
+        model = _perturbed(build_model("lpn", hidden=6, layers=4, strides=(2, 1, 2), alpha=0.01))
+        x = torch.rand(1, 1, 8, 8)
+    elif kind.startswith("conv"):
         mode = kind.split("-")[1] if "-" in kind else "circular"
         model = _perturbed(build_model("lpn", hidden=6, layers=3, alpha=0.01, padding_mode=mode))
         x = torch.rand(1, 1, 6, 6)
@@ -58,3 +61,15 @@ def test_dncnn_shapes_and_residual():
     assert model(y).shape == y.shape
     with pytest.raises(ValueError):
         build_model("dncnn", depth=1)
+
+
+def test_multiscale_strides_are_checked_and_shrink_the_grid():
+    with pytest.raises(ValueError, match="strides needs layers - 1 = 3 entries"):
+        build_model("lpn", layers=4, strides=(2, 2))
+    model = build_model("lpn", hidden=4, layers=4, strides=(2, 1, 2))
+    sizes = []
+    hooks = [c.register_forward_hook(lambda m, i, o: sizes.append(o.shape[-1])) for c in model.psi.path[:-1]]
+    y = torch.rand(2, 1, 16, 16)
+    assert model(y).shape == y.shape and sizes == [8, 8, 4]
+    for h in hooks:
+        h.remove()
