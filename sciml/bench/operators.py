@@ -21,7 +21,7 @@ import xarray as xr
 from torch.utils.data import TensorDataset
 
 from sciml.bench.operators_report import write_report
-from sciml.bench.results import BenchResult, earlier_rows
+from sciml.bench.results import BenchResult, keep_previous_rows
 from sciml.bench.timing import epochs_for_budget, median_time, training_memory_mb
 from sciml.data import DecodedOutput, Normalizer, make_dataset
 from sciml.models import build_model, count_parameters
@@ -188,21 +188,6 @@ def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples
             examples[task.name][method] = p_t[0, 0].numpy()
         if after_method is not None:
             after_method()
-
-
-def keep_previous_rows(res: BenchResult, old: dict | None) -> list[str]:
-    """``--merge``: prepend the rows of ``old`` (the earlier ``operators.json``) whose (task, method, seed)
-    this run has not produced (yet): tasks not rerun keep all their rows, rerun ones those of the methods
-    not run (so ``--methods fno_neuralop`` adds one model's rows) and of the seeds not run (so
-    ``--first-seed 2`` adds seeds to a method's earlier ones; the page's mean ± std is over all of them).
-    Each kept row keeps the command and date that produced it; the run's command becomes ``old && new``.
-    Returns the tasks with kept rows."""
-    redone = {(r["task"], r["method"], r["seed"]) for r in res.rows}
-    kept = earlier_rows(old, lambda r: (r["task"], r["method"], r.get("seed")) in redone)
-    if kept:
-        res.rows[:0] = kept
-        res.command = f"{old['command']} && {res.command}"
-    return list(dict.fromkeys(r["task"] for r in kept))
 
 
 def main(argv: list[str] | None = None) -> int:

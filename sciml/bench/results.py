@@ -69,6 +69,7 @@ class BenchResult:
         self.device = device_description(device)
         self.created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         self.rows: list[dict[str, Any]] = []
+        self.meta: dict[str, Any] = {}  # bench-specific facts kept in the JSON (e.g. per-task data notes)
 
     def add(self, task: str, method: str, metric: str, value: float, seed: int | None = 0, **extra: Any) -> None:
         """Append one measurement. ``value`` is stored as float (NaN/inf as null)."""
@@ -87,6 +88,7 @@ class BenchResult:
             "device": self.device,
             "sciml_version": __version__,
             "rows": self.rows,
+            **({"meta": self.meta} if self.meta else {}),
         }
 
     def summary(self) -> dict[tuple[str, str, str], tuple[float, float, int]]:
@@ -166,6 +168,20 @@ def earlier_rows(old: dict[str, Any] | None, redone: Callable[[dict[str, Any]], 
         return []
     return [{**r, "command": r.get("command", old["command"]), "created": r.get("created", old["created"])}
             for r in old["rows"] if not redone(r)]
+
+
+def keep_previous_rows(res: BenchResult, old: dict[str, Any] | None) -> list[str]:
+    """``--merge``: prepend the rows of ``old`` (an earlier run's JSON) whose (task, method, seed) this run has
+    not produced: tasks not rerun keep all their rows, rerun ones those of the methods and seeds not run (so
+    ``--methods X`` adds one method's rows and ``--first-seed 2`` adds seeds; a page's mean ± std is over all of
+    them). Each kept row keeps the command and date that produced it; the run's command becomes ``old && new``.
+    Returns the tasks with kept rows."""
+    redone = {(r["task"], r["method"], r["seed"]) for r in res.rows}
+    kept = earlier_rows(old, lambda r: (r["task"], r["method"], r.get("seed")) in redone)
+    if kept:
+        res.rows[:0] = kept
+        res.command = f"{old['command']} && {res.command}"
+    return list(dict.fromkeys(r["task"] for r in kept))
 
 
 def command_line() -> str:

@@ -45,16 +45,26 @@ def figures(curves: dict, pictures: dict, out: Path) -> tuple[Path, Path]:
     plt.close(fig)
     rows = {s: {"truth": d["truth"], **{m: d[m] for m in ("unet", "sinenet-8") if m in d},
                 **{f"error {m}": d[m] - d["truth"] for m in ("unet", "sinenet-8") if m in d}} for s, d in pictures.items()}
-    return curve_path, plot_panels(rows, out / "sinenet_fields.png", cmap="RdBu_r")
+    return curve_path, (plot_panels(rows, out / "sinenet_fields.png", cmap="RdBu_r") if rows else None)
+
+
+def rollout_curves(rows: list[dict]) -> dict[str, dict[str, list[list[float]]]]:
+    """system -> method -> the per-step rollout errors of each seed, from the rollout rows' ``per_step``."""
+    curves: dict = {}
+    for r in rows:
+        if r["metric"] == "rollout_rel_l2" and r.get("per_step"):
+            curves.setdefault(r["task"], {}).setdefault(r["method"], []).append(r["per_step"])
+    return curves
 
 
 def write_page(res: BenchResult, out: Path, command: str, name: str, p: dict, systems: list[str], select: str,
-               n_val: int, notes: dict, curves: dict, pictures: dict, wall_s: float, device) -> None:
-    """Write OUT/sinenet.{json,md} and the two figures for the systems run (``notes``: per-system data facts)."""
+               n_val: int, notes: dict, pictures: dict, wall_s: float, device) -> None:
+    """Write OUT/sinenet.{json,md} and the two figures for ``systems`` (``notes``: per-system data facts;
+    ``pictures``: fields of this run's first seed; the curves come from the rows, merged ones included)."""
     from sciml.bench.sinenet import SYSTEMS, TARGETS, system_preset
 
     out.mkdir(parents=True, exist_ok=True)
-    curve_path, field_path = figures(curves, pictures, out)
+    curve_path, field_path = figures(rollout_curves(res.rows), pictures, out)
     metrics = ["one_step_rel_l2", "rollout_rel_l2", "params", "gmacs", "s_per_epoch"]
     if select == "val-rollout":
         metrics += ["val_rollout_rel_l2", "selected_epoch"]
@@ -76,13 +86,16 @@ def write_page(res: BenchResult, out: Path, command: str, name: str, p: dict, sy
             "`wave_box` (optional) = damped wave equation in a box with walls. `sinenet-8-zeropad` only runs on the "
             "periodic system (zero padding is already every model's boundary treatment in a box)."]
     for system in systems:
-        pn = notes[system]
-        body += [f"## {system}", res.markdown_table(system, metrics), k_trend(res.rows, system),
-                 f"Persistence (copy the last input frame), for scale: one-step {pn['persistence_one_step']:.4f}, "
-                 f"rollout {pn['persistence_rollout']:.4f}. Data: {pn['n_generated']} trajectories generated in "
-                 f"{pn['generation_s']:.1f} s (training: the first {system_preset(p, system)['n_train']}, "
-                 f"{pn['train_windows']} windows; test: the last {system_preset(p, system)['n_test']}); "
-                 f"{pn['epochs']} epochs, {pn['steps']} optimiser steps per model"
-                 + (f" (sized by --budget-s {p['budget_s']:g})." if p.get("budget_s") else ".")]
-    body += [f"![rollout error vs step]({curve_path.name})", f"![true vs predicted, last rollout step]({field_path.name})"]
+        body += [f"## {system}", res.markdown_table(system, metrics), k_trend(res.rows, system)]
+        pn = notes.get(system)
+        if pn:  # rows merged from a JSON written before the data notes were stored have none
+            body.append(
+                f"Persistence (copy the last input frame), for scale: one-step {pn['persistence_one_step']:.4f}, "
+                f"rollout {pn['persistence_rollout']:.4f}. Data: {pn['n_generated']} trajectories generated in "
+                f"{pn['generation_s']:.1f} s (training: the first {pn['n_train']}, {pn['train_windows']} windows; "
+                f"test: the last {pn['n_test']}); {pn['epochs']} epochs, {pn['steps']} optimiser steps per model"
+                + (f" (sized by --budget-s {pn['budget_s']:g})." if pn.get("budget_s") else "."))
+    body += [f"![rollout error vs step]({curve_path.name})"]
+    if field_path is not None:
+        body.append(f"![true vs predicted, last rollout step]({field_path.name})")
     res.write(out, "\n\n".join(body))

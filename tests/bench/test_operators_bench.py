@@ -4,6 +4,7 @@ import json
 import pytest
 
 from sciml.bench import operators
+from sciml.bench.results import keep_previous_rows
 
 
 @pytest.mark.slow
@@ -27,7 +28,7 @@ def test_merge_keeps_other_tasks_rows_with_their_command():
         old.add(task, "mgno", "rel_l2", 0.5)
     new = BenchResult("operators", command="sciml bench operators --tasks darcy_smooth --merge")
     new.add("darcy_smooth", "mgno", "rel_l2", 0.25, command=new.command)
-    kept = operators.keep_previous_rows(new, old.to_dict())
+    kept = keep_previous_rows(new, old.to_dict())
     assert kept == ["ns"]
     assert [(r["task"], r["value"], r["command"]) for r in new.rows] == [
         ("ns", 0.5, "sciml bench operators --epochs 8"), ("darcy_smooth", 0.25, new.command.split(" && ")[1])]
@@ -42,7 +43,7 @@ def test_merge_keeps_the_rows_of_methods_not_rerun():
         old.add("darcy_smooth", method, "rel_l2", 0.5)
     new = BenchResult("operators", command="sciml bench operators --methods fno_neuralop --merge")
     new.add("darcy_smooth", "fno_neuralop", "rel_l2", 0.25, command=new.command)
-    assert operators.keep_previous_rows(new, old.to_dict()) == ["darcy_smooth"]
+    assert keep_previous_rows(new, old.to_dict()) == ["darcy_smooth"]
     assert [(r["method"], r["value"], r["command"]) for r in new.rows] == [
         ("mgno", 0.5, "sciml bench operators --epochs 8"),
         ("fno_neuralop", 0.25, "sciml bench operators --methods fno_neuralop --merge")]
@@ -74,7 +75,7 @@ def test_merge_adds_a_new_seed_and_the_mean_is_over_all_seeds():
     new = BenchResult("operators", command="sciml bench operators --first-seed 2 --merge")
     new.add("darcy_smooth", "mgno", "rel_l2", 0.030, seed=2, command=new.command)
     new.add("darcy_smooth", "fno", "rel_l2", 0.090, seed=2, command=new.command)
-    assert operators.keep_previous_rows(new, old.to_dict()) == ["darcy_smooth"]
+    assert keep_previous_rows(new, old.to_dict()) == ["darcy_smooth"]
     assert sorted(r["seed"] for r in new.rows if r["method"] == "mgno" and r["metric"] == "rel_l2") == [0, 1, 2]
     mean, std, n = new.summary()[("darcy_smooth", "mgno", "rel_l2")]
     assert n == 3 and abs(mean - 0.02) < 1e-12 and abs(std - (2 / 3) ** 0.5 * 0.01) < 1e-12  # population std
@@ -85,7 +86,7 @@ def test_merge_adds_a_new_seed_and_the_mean_is_over_all_seeds():
     # rerunning seed 2 replaces only seed 2's rows
     again = BenchResult("operators", command="sciml bench operators --first-seed 2 --merge")
     again.add("darcy_smooth", "mgno", "rel_l2", 0.5, seed=2, command=again.command)
-    operators.keep_previous_rows(again, new.to_dict())
+    keep_previous_rows(again, new.to_dict())
     assert sorted((r["seed"], r["value"]) for r in again.rows if r["method"] == "mgno" and r["metric"] == "rel_l2") == [(0, 0.01), (1, 0.02), (2, 0.5)]
 
 

@@ -63,7 +63,7 @@ def test_size_overrides_reach_the_run(tmp_path):
     from sciml.bench.sinenet import main
     from sciml.models import build_model
 
-    assert PRESETS["default"]["channels"] == 8 and system_preset(PRESETS["default"], "ns")["epochs"] == 6  # defaults kept
+    assert PRESETS["default"]["channels"] == 8 and system_preset(PRESETS["default"], "ns")["epochs"] == 8  # defaults kept
     main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--channels", "6",
           "--epochs", "2", "--n-train", "2", "--out", str(tmp_path)])
     rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
@@ -150,3 +150,25 @@ def test_res_override_reaches_the_data(tmp_path):
     cfg = dict(method_configs(1, True, 4, 24, 4)["unet"])
     assert abs(gm - gmacs(build_model(cfg.pop("name"), **cfg), torch.randn(1, 4, 24, 24))) < 1e-9
     assert "'res': 24" in (tmp_path / "sinenet.md").read_text()
+
+
+def test_merge_joins_runs_split_by_method_and_keeps_their_curves(tmp_path):
+    """Two --merge runs into one folder give one page: every method's rows, seeds and rollout curve."""
+    import json
+
+    from sciml.bench.sinenet import main
+    from sciml.bench.sinenet_report import rollout_curves
+
+    common = ["--preset", "quick", "--systems", "ns", "--out", str(tmp_path), "--merge"]
+    main(common + ["--methods", "unet", "--seeds", "1"])
+    main(common + ["--methods", "fno", "--seeds", "2"])
+    d = json.loads((tmp_path / "sinenet.json").read_text())
+    seeds = {(r["method"], r["seed"]) for r in d["rows"] if r["metric"] == "rollout_rel_l2"}
+    assert seeds == {("unet", 0), ("fno", 0), ("fno", 1)}
+    curves = rollout_curves(d["rows"])["ns"]
+    assert len(curves["unet"]) == 1 and len(curves["fno"]) == 2 and len(curves["fno"][0]) == 2  # 2 rollout steps
+    row = next(r for r in d["rows"] if r["method"] == "fno" and r["metric"] == "rollout_rel_l2")
+    assert abs(row["value"] - sum(row["per_step"]) / 2) < 1e-12
+    assert d["meta"]["notes"]["ns"]["n_train"] == 3
+    page = (tmp_path / "sinenet.md").read_text()
+    assert "| unet |" in page and "| fno |" in page and "Rows merged from earlier runs" in page
