@@ -29,7 +29,9 @@ PRESETS = {
                     batch=16, img=48, iters=30, iter_grid=(10, 20, 30), ct_angles=20,
                     toy_steps=500, sigma_train=0.05, bm3d_iters=4,
                     padding="circular"),
+    # full: the official image LPN's multiscale layout (stride 2 in every other hidden conv; ConvICNN strides)
     "full": dict(n_patches=40000, res=64, lpn_hidden=128, dncnn_hidden=64, l1_steps=20000, pm_steps=20000,
+                 lpn_layers=6, lpn_strides=(2, 1, 2, 1, 2),
                  batch=64, img=128, iters=100, iter_grid=(20, 50, 100), ct_angles=30,
                  toy_steps=5000, sigma_train=0.05, bm3d_iters=20,
                  padding="circular"),
@@ -224,14 +226,15 @@ def main(argv=None) -> int:
         methods = [m for m in methods if m != "bm3d"]
         bm3d_note = "bm3d: package not installed, skipped (pip install 'sciml[bench]')"
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    lpn = build_model("lpn", hidden=cfg["lpn_hidden"], layers=4, beta=10.0, alpha=0.01, padding_mode=cfg["padding"])
+    lpn = build_model("lpn", hidden=cfg["lpn_hidden"], layers=cfg.get("lpn_layers", 4), strides=cfg.get("lpn_strides"),
+                      beta=10.0, alpha=0.01, padding_mode=cfg["padding"])
     dncnn = build_model("dncnn", hidden=cfg["dncnn_hidden"], depth=6)
     if args.load_models:  # evaluate nets trained (and timed) by an earlier run of the same preset and seed
         from pathlib import Path
 
         ck = torch.load(Path(args.load_models) / "models.pt")
-        if {k: ck["cfg"].get(k) for k in ("lpn_hidden", "dncnn_hidden", "l1_steps", "pm_steps")} != \
-                {k: cfg[k] for k in ("lpn_hidden", "dncnn_hidden", "l1_steps", "pm_steps")}:
+        keys = ("lpn_hidden", "lpn_layers", "lpn_strides", "dncnn_hidden", "l1_steps", "pm_steps")
+        if {k: ck["cfg"].get(k) for k in keys} != {k: cfg.get(k) for k in keys}:
             raise ValueError(f"{args.load_models}: saved nets were trained with another preset: {ck['cfg']}")
         lpn.load_state_dict(ck["lpn"])
         dncnn.load_state_dict(ck["dncnn"])
