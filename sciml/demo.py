@@ -1,8 +1,8 @@
 """``sciml demo``: the quick start. Small Darcy set, MgNO, FNO and U-Net trained briefly, one report.
 
-Everything runs on a laptop CPU in a couple of minutes and writes ``runs/demo/report.md`` with
-a table (each model against the 'predict the training mean' baseline) and a figure of truth,
-prediction and error on one test sample.
+Everything runs on a laptop CPU in a few minutes (about 6 on a busy 2-core machine) and writes
+``runs/demo/report.md`` with a table (each model against the 'predict the training mean' baseline) and
+a figure of truth, prediction and error on one test sample.
 """
 from __future__ import annotations
 

@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     for system in a.systems if a.frame_dt else ():  # the per-system dicts carry generator overrides
         p[system] = {**p.get(system, {}), "gen": {**p.get(system, {}).get("gen", {}), "frame_dt": a.frame_dt}}
     # size overrides go into the per-system dicts, which win over both the preset's base values and
-    # its own per-system values (e.g. the default preset's ns n_train=24, epochs=6)
+    # its own per-system values (e.g. the default preset's ns n_train=96, epochs=8)
     sizes = {k: v for k, v in (("channels", a.channels), ("epochs", a.epochs), ("n_train", a.n_train),
                                ("n_pool", a.n_pool), ("res", a.res)) if v}
     for system in a.systems if sizes else ():
