@@ -59,6 +59,9 @@ def gmacs(model: torch.nn.Module, x: torch.Tensor) -> float:
     return fc.get_total_flops() / 2e9
 
 
+METHODS = ("unet", "sinenet-2", "sinenet-4", "sinenet-8", "unet-compute-matched", "sinenet-8-zeropad", "fno")
+
+
 def method_configs(fields: int, periodic: bool, channels: int, res: int, history: int) -> dict[str, dict]:
     """The seven methods of the issue; SineNet-K are parameter-matched to the U-Net (K = 1)."""
     pad = "circular" if periodic else "zeros"

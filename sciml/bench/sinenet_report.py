@@ -45,7 +45,10 @@ def figures(curves: dict, pictures: dict, out: Path) -> tuple[Path, Path]:
     plt.close(fig)
     rows = {s: {"truth": d["truth"], **{m: d[m] for m in ("unet", "sinenet-8") if m in d},
                 **{f"error {m}": d[m] - d["truth"] for m in ("unet", "sinenet-8") if m in d}} for s, d in pictures.items()}
-    return curve_path, (plot_panels(rows, out / "sinenet_fields.png", cmap="RdBu_r") if rows else None)
+    if rows:
+        return curve_path, plot_panels(rows, out / "sinenet_fields.png", cmap="RdBu_r")
+    # a --merge run without the U-Net / SineNet-8 keeps the fields figure of the run that had them
+    return curve_path, (out / "sinenet_fields.png" if (out / "sinenet_fields.png").exists() else None)
 
 
 def rollout_curves(rows: list[dict]) -> dict[str, dict[str, list[list[float]]]]:
@@ -61,7 +64,7 @@ def write_page(res: BenchResult, out: Path, command: str, name: str, p: dict, sy
                n_val: int, notes: dict, pictures: dict, wall_s: float, device) -> None:
     """Write OUT/sinenet.{json,md} and the two figures for ``systems`` (``notes``: per-system data facts;
     ``pictures``: fields of this run's first seed; the curves come from the rows, merged ones included)."""
-    from sciml.bench.sinenet import SYSTEMS, TARGETS, system_preset
+    from sciml.bench.sinenet import METHODS, SYSTEMS, TARGETS, system_preset
 
     out.mkdir(parents=True, exist_ok=True)
     curve_path, field_path = figures(rollout_curves(res.rows), pictures, out)
@@ -86,7 +89,9 @@ def write_page(res: BenchResult, out: Path, command: str, name: str, p: dict, sy
             "`wave_box` (optional) = damped wave equation in a box with walls. `sinenet-8-zeropad` only runs on the "
             "periodic system (zero padding is already every model's boundary treatment in a box)."]
     for system in systems:
-        body += [f"## {system}", res.markdown_table(system, metrics), k_trend(res.rows, system)]
+        present = {r["method"] for r in res.rows if r["task"] == system}
+        order = [m for m in METHODS if m in present] + sorted(present - set(METHODS))  # merged runs: issue order
+        body += [f"## {system}", res.markdown_table(system, metrics, order), k_trend(res.rows, system)]
         pn = notes.get(system)
         if pn:  # rows merged from a JSON written before the data notes were stored have none
             body.append(

@@ -1,6 +1,6 @@
 import torch
 
-from sciml.bench.sinenet import NextFrameFromIncrement, gmacs, method_configs
+from sciml.bench.sinenet import METHODS, NextFrameFromIncrement, gmacs, method_configs
 from sciml.models import build_model, count_parameters
 
 ISSUE_METHODS = ["unet", "sinenet-2", "sinenet-4", "sinenet-8", "unet-compute-matched", "sinenet-8-zeropad", "fno"]
@@ -13,7 +13,7 @@ def _build(cfg):
 
 def test_method_names_and_matching():
     cfgs = method_configs(fields=1, periodic=True, channels=4, res=32, history=2)
-    assert list(cfgs) == ISSUE_METHODS
+    assert list(cfgs) == ISSUE_METHODS == list(METHODS)  # METHODS orders the page's tables
     assert "sinenet-8-zeropad" not in method_configs(fields=3, periodic=False, channels=4, res=32, history=2)
     x = torch.randn(1, 2, 32, 32)
     models = {k: _build(c) for k, c in cfgs.items()}
@@ -171,4 +171,9 @@ def test_merge_joins_runs_split_by_method_and_keeps_their_curves(tmp_path):
     assert abs(row["value"] - sum(row["per_step"]) / 2) < 1e-12
     assert d["meta"]["notes"]["ns"]["n_train"] == 3
     page = (tmp_path / "sinenet.md").read_text()
-    assert "| unet |" in page and "| fno |" in page and "Rows merged from earlier runs" in page
+    assert "Rows merged from earlier runs" in page
+    assert page.index("| unet |") < page.index("| fno |")  # the issue's order, not the merge order
+    main(common + ["--methods", "sinenet-2", "--seeds", "1"])  # no U-Net / SineNet-8: the fields figure stays
+    page = (tmp_path / "sinenet.md").read_text()
+    assert page.index("| unet |") < page.index("| sinenet-2 |") < page.index("| fno |")
+    assert "![true vs predicted, last rollout step](sinenet_fields.png)" in page
