@@ -82,7 +82,7 @@ def write_page(res: BenchResult, out: Path, command: str, name: str, p: dict, sy
             f"one-step teacher forcing, every model predicting {TARGETS[p.get('target', 'increment')]}, {sel_text}. Errors are relative L2 in physical units on "
             f"unseen test trajectories: one-step over all test windows; rollout = mean over {p['rollout']} "
             f"autoregressive steps from each test trajectory's first frames. GMACs: one forward pass on one sample "
-            f"(torch FlopCounterMode). Whole run: {wall_s:.0f} s on {device}.",
+            f"(torch FlopCounterMode). Wall time of the last command: {wall_s:.0f} s on {device}.",
             "Systems: `ns` = 2-D vorticity Navier-Stokes on the torus (nu = 1e-3, Kolmogorov forcing, GRF initial "
             "conditions, frames 1 time unit apart); `smoke` = buoyant smoke plumes in a closed free-slip box "
             "(semi-Lagrangian advection, exact cosine-basis pressure projection), fields s, u, v, frames 0.1 apart; "

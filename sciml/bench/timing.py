@@ -88,7 +88,7 @@ def epochs_for_budget(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.T
         loss = loss_fn(probe(x), y)
         loss.backward()
         opt.step()
-        float(loss)
+        float(loss.detach())  # reads the loss back (a sync), as the Trainer does
 
     per_step = median_time(step, repeats=probe_steps, warmup=warmup, device=device)
     per_epoch = 1.25 * per_step * math.ceil(n_samples / batch[0].shape[0])

@@ -186,7 +186,7 @@ class Trainer:
                 with torch.enable_grad():
                     loss, _ = self._loss(batch)
                 n = 1
-                sums[0] += float(loss)
+                sums[0] += float(loss.detach())
             else:
                 x, y = batch
                 with self._autocast():
