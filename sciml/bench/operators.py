@@ -235,8 +235,6 @@ def main(argv: list[str] | None = None) -> int:
     def flush() -> None:
         # written after every model, so a run cut short still leaves the finished models' results (and, with
         # --merge, the earlier rows of those not redone yet)
-        for row in res.rows:
-            row.setdefault("command", res.command)
         out_res = BenchResult("operators", command=res.command, device=device)
         out_res.rows = list(res.rows)
         kept = keep_previous_rows(out_res, old)

@@ -175,7 +175,10 @@ def keep_previous_rows(res: BenchResult, old: dict[str, Any] | None) -> list[str
     not produced: tasks not rerun keep all their rows, rerun ones those of the methods and seeds not run (so
     ``--methods X`` adds one method's rows and ``--first-seed 2`` adds seeds; a page's mean ± std is over all of
     them). Each kept row keeps the command and date that produced it; the run's command becomes ``old && new``.
-    Returns the tasks with kept rows."""
+    This run's rows are tagged with its own bare command first, so that a later merge credits them to it and
+    not to the chained command. Returns the tasks with kept rows."""
+    for r in res.rows:
+        r.setdefault("command", res.command)
     redone = {(r["task"], r["method"], r["seed"]) for r in res.rows}
     kept = earlier_rows(old, lambda r: (r["task"], r["method"], r.get("seed")) in redone)
     if kept:

@@ -177,3 +177,7 @@ def test_merge_joins_runs_split_by_method_and_keeps_their_curves(tmp_path):
     page = (tmp_path / "sinenet.md").read_text()
     assert page.index("| unet |") < page.index("| sinenet-2 |") < page.index("| fno |")
     assert "![true vs predicted, last rollout step](sinenet_fields.png)" in page
+    # every row is credited to the run that produced it, not to the chained command of a later merge
+    rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
+    assert {r["method"]: r["command"].split("--methods ")[1] for r in rows} == {
+        "unet": "unet --seeds 1", "fno": "fno --seeds 2", "sinenet-2": "sinenet-2 --seeds 1"}
