@@ -1,14 +1,9 @@
 import torch
 
-from sciml.bench.sinenet import METHODS, NextFrameFromIncrement, gmacs, method_configs
+from sciml.bench.sinenet import METHODS, NextFrameFromIncrement, build_method, gmacs, method_configs
 from sciml.models import build_model, count_parameters
 
 ISSUE_METHODS = ["unet", "sinenet-2", "sinenet-4", "sinenet-8", "unet-compute-matched", "sinenet-8-zeropad", "fno"]
-
-
-def _build(cfg):
-    cfg = dict(cfg)
-    return build_model(cfg.pop("name"), **cfg)
 
 
 def test_method_names_and_matching():
@@ -16,7 +11,7 @@ def test_method_names_and_matching():
     assert list(cfgs) == ISSUE_METHODS == list(METHODS)  # METHODS orders the page's tables
     assert "sinenet-8-zeropad" not in method_configs(fields=3, periodic=False, channels=4, res=32, history=2)
     x = torch.randn(1, 2, 32, 32)
-    models = {k: _build(c) for k, c in cfgs.items()}
+    models = {k: build_method(c, 1, "state") for k, c in cfgs.items()}
     p1 = count_parameters(models["unet"])
     assert all(abs(count_parameters(models[k]) / p1 - 1) < 0.02 for k in ("sinenet-2", "sinenet-4", "sinenet-8"))
     g8, gcm = gmacs(models["sinenet-8"], x), gmacs(models["unet-compute-matched"], x)
@@ -59,18 +54,15 @@ def test_size_overrides_reach_the_run(tmp_path):
     """--channels/--epochs/--n-train override the preset (and its per-system dict) for the systems run."""
     import json
 
-    from sciml.bench.sinenet import PRESETS, method_configs, system_preset
-    from sciml.bench.sinenet import main
-    from sciml.models import build_model
+    from sciml.bench.sinenet import PRESETS, main, system_preset
 
     assert PRESETS["default"]["channels"] == 8 and system_preset(PRESETS["default"], "ns")["epochs"] == 8  # defaults kept
     main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--channels", "6",
           "--epochs", "2", "--n-train", "2", "--out", str(tmp_path)])
     rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
     params = next(r["value"] for r in rows if r["metric"] == "params")
-    cfg = dict(method_configs(1, True, 6, 16, 4)["unet"])
-    want = sum(q.numel() for q in build_model(cfg.pop("name"), **cfg).parameters())
-    assert params == want and want != sum(q.numel() for q in build_model(**{**method_configs(1, True, 4, 16, 4)["unet"]}).parameters())
+    want = count_parameters(build_method(method_configs(1, True, 6, 16, 4)["unet"], 1, "state"))
+    assert params == want and want != count_parameters(build_method(method_configs(1, True, 4, 16, 4)["unet"], 1, "state"))
     page = (tmp_path / "sinenet.md").read_text()
     assert "'channels': 6" in page and "'epochs': 2" in page and "'n_train': 2" in page
 
@@ -147,8 +139,8 @@ def test_res_override_reaches_the_data(tmp_path):
           "--out", str(tmp_path)])
     rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
     gm = next(r["value"] for r in rows if r["metric"] == "gmacs")
-    cfg = dict(method_configs(1, True, 4, 24, 4)["unet"])
-    assert abs(gm - gmacs(build_model(cfg.pop("name"), **cfg), torch.randn(1, 4, 24, 24))) < 1e-9
+    unet = build_method(method_configs(1, True, 4, 24, 4)["unet"], 1, "state")
+    assert abs(gm - gmacs(unet, torch.randn(1, 4, 24, 24))) < 1e-9
     assert "'res': 24" in (tmp_path / "sinenet.md").read_text()
 
 
