@@ -13,7 +13,8 @@ import time
 
 import torch
 
-from sciml.discovery.cycled import CubicFill, RidgeFill, cycled_analysis, observation_space_fit
+from sciml.discovery.cycled import cycled_analysis, observation_space_fit
+from sciml.discovery.interpolate import CubicFill, RidgeFill
 from sciml.discovery.estimator import score
 from sciml.discovery.observe import observe
 from sciml.pde.qg import QGModel

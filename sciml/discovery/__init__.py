@@ -3,10 +3,11 @@ candidate libraries, sparse regression and the :class:`ModelErrorDiscovery` esti
 
 pysindy is imported lazily (``sciml[discovery]``), so importing this package needs only core deps.
 """
-from sciml.discovery.cycled import CubicFill, RidgeFill, cycled_analysis
+from sciml.discovery.cycled import cycled_analysis
 from sciml.discovery.enkf import StochasticEnKF, gaspari_cohn
 from sciml.discovery.estimator import ModelErrorDiscovery, score
-from sciml.discovery.interpolate import RFFMLP, rff_interpolate, scipy_interpolate, spectral_interpolate
+from sciml.discovery.interpolate import (RFFMLP, CubicFill, RidgeFill, rff_interpolate, scipy_interpolate,
+                                         spectral_interpolate)
 from sciml.discovery.library import (EQUATIONS, TERMS, increments, library, lowpass, stepped_library,
                                      window_sums)
 from sciml.discovery.observe import add_noise, observe, random_mask

@@ -17,41 +17,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from sciml.discovery.interpolate import CubicFill, rff_kernel, ridge_factor
 from sciml.pde.qg import QGModel
 
 Fill = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-
-
-class RidgeFill:
-    """The ``rff`` interpolator (Gaussian RFF, exact ridge readout, ADR 0098) as a reusable operator.
-
-    ``fill(values (C, n, n), mask (n, n)) -> (C, n, n)``: the Cholesky factor of the observed
-    points' kernel matrix is cached for the last mask (fixed sensors factor once), and the readout
-    is extended to the grid by one circular convolution with the kernel (FFT), not a dense
-    grid-by-points kernel matrix.
-    """
-
-    def __init__(self, n: int, sigma: float = 6.0, n_freq: int = 2 ** 20, ridge: float = 1e-6, seed: int = 0):
-        self.n, self.sigma, self.ridge = n, sigma, ridge
-        self.kern = rff_kernel(n, sigma, n_freq, seed)
-        self.kern_hat = torch.fft.rfft2(self.kern)
-        self._idx, self._chol = None, None
-
-    def _factor(self, idx: torch.Tensor) -> torch.Tensor:
-        if self._idx is None or len(self._idx) != len(idx) or not torch.equal(self._idx, idx):
-            self._idx, self._chol = idx, ridge_factor(self.kern, idx, self.ridge)
-        return self._chol
-
-    def __call__(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        n = self.n
-        lead = values.shape[:-2]
-        idx = torch.nonzero(mask.reshape(-1).cpu()).squeeze(1)
-        Y = values.reshape(-1, n * n).to(torch.float64).cpu()[:, idx]                # (C, P)
-        alpha = torch.cholesky_solve(Y.T, self._factor(idx)).T                      # (C, P)
-        A = torch.zeros(Y.shape[0], n * n, dtype=torch.float64).index_copy_(1, idx, alpha)
-        out = torch.fft.irfft2(torch.fft.rfft2(A.reshape(-1, n, n)) * self.kern_hat, s=(n, n))
-        return out.reshape(*lead, n, n).to(values)
 
 
 def _per_time(mask: torch.Tensor, T: int) -> torch.Tensor:

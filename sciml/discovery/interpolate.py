@@ -124,36 +124,72 @@ def _ridge_fit(kern: torch.Tensor, idx: torch.Tensor, Y: torch.Tensor, ridge: fl
     return _gram(kern, out_idx, idx) @ torch.cholesky_solve(Y, ridge_factor(kern, idx, ridge))
 
 
+class RidgeFill:
+    """The ``rff`` interpolator (Gaussian RFF, exact ridge readout, ADR 0098) as a reusable operator.
+
+    ``fill(values (C, n, n), mask (n, n)) -> (C, n, n)``: the Cholesky factor of the observed
+    points' kernel matrix is cached for the last mask (fixed sensors factor once), and the readout
+    is extended to the grid by one circular convolution with the kernel (FFT), not a dense
+    grid-by-points kernel matrix.
+    """
+
+    def __init__(self, n: int, sigma: float = 6.0, n_freq: int = 2 ** 20, ridge: float = 1e-6, seed: int = 0):
+        self.n, self.sigma, self.ridge = n, sigma, ridge
+        self.kern = rff_kernel(n, sigma, n_freq, seed)
+        self.kern_hat = torch.fft.rfft2(self.kern)
+        self._idx, self._chol = None, None
+
+    def _factor(self, idx: torch.Tensor) -> torch.Tensor:
+        if self._idx is None or len(self._idx) != len(idx) or not torch.equal(self._idx, idx):
+            self._idx, self._chol = idx, ridge_factor(self.kern, idx, self.ridge)
+        return self._chol
+
+    def __call__(self, values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        n = self.n
+        lead = values.shape[:-2]
+        idx = torch.nonzero(mask.reshape(-1).cpu()).squeeze(1)
+        Y = values.reshape(-1, n * n).to(torch.float64).cpu()[:, idx]                # (C, P)
+        alpha = torch.cholesky_solve(Y.T, self._factor(idx)).T                      # (C, P)
+        A = torch.zeros(Y.shape[0], n * n, dtype=torch.float64).index_copy_(1, idx, alpha)
+        out = torch.fft.irfft2(torch.fft.rfft2(A.reshape(-1, n, n)) * self.kern_hat, s=(n, n))
+        return out.reshape(*lead, n, n).to(values)
+
+
 def rff_ridge_interpolate(values: torch.Tensor, mask: torch.Tensor, sigma: float | tuple = 6.0,
                           n_freq: int = 2 ** 20, ridge: float = 1e-6, seed: int = 0, folds: int = 5) -> torch.Tensor:
     """Gaussian RFF model with a linear readout fitted by ridge regression, for fields ``values``
     (F, C, n, n) observed where ``mask`` (F, n, n) is True (periodic square grid).
 
     Exactly the ridge solution on ``n_freq`` random Fourier features (integer wavenumbers of scale
-    ``sigma``), computed in the dual through :func:`rff_kernel`: one Cholesky solve per mask for all
-    fields that share it. A tuple ``sigma`` is chosen by ``folds``-fold cross-validation of the
-    relative error on the observed points (no truth used; :func:`rff_select_sigma` returns it).
+    ``sigma``), computed in the dual through :func:`rff_kernel` by :class:`RidgeFill`: one Cholesky
+    solve per mask for all fields that share it. A tuple ``sigma`` is chosen by ``folds``-fold
+    cross-validation of the relative error on the observed points (no truth used;
+    :func:`rff_select_sigma` returns it).
     """
     F, C, ny, nx = values.shape
     if ny != nx:
         raise ValueError("rff_ridge_interpolate needs a square grid")
-    dt = torch.float64
-    flat = values.reshape(F, C, -1).to(dt).cpu()
+    flat = values.reshape(F, C, -1).to(torch.float64).cpu()
     masks = mask.reshape(F, -1).cpu()
-    out = torch.empty(F, C, ny * nx, dtype=dt)
+    out = torch.empty(F, C, ny, nx, dtype=torch.float64)
     done = torch.zeros(F, dtype=torch.bool)
-    every = torch.arange(ny * nx)
+    fills: dict[float, RidgeFill] = {}
     for f in range(F):
         if done[f]:
             continue
         group = (masks == masks[f]).all(1) & ~done
-        idx = torch.nonzero(masks[f]).squeeze(1)
-        Y = flat[group][:, :, idx].reshape(-1, len(idx)).T                       # (P, G*C)
-        s = rff_select_sigma(Y, idx, nx, sigma, n_freq, ridge, seed, folds) if isinstance(sigma, (tuple, list)) else sigma
-        pred = _ridge_fit(rff_kernel(nx, s, n_freq, seed), idx, Y, ridge, every)
-        out[group] = pred.T.reshape(-1, C, ny * nx)
+        if isinstance(sigma, (tuple, list)):
+            idx = torch.nonzero(masks[f]).squeeze(1)
+            Y = flat[group][:, :, idx].reshape(-1, len(idx)).T                   # (P, G*C)
+            s = rff_select_sigma(Y, idx, nx, sigma, n_freq, ridge, seed, folds)
+        else:
+            s = sigma
+        if s not in fills:                                   # the kernel FFT and features are built once per scale
+            fills[s] = RidgeFill(nx, s, n_freq, ridge, seed)
+        fill = fills[s]
+        out[group] = fill(flat[group].reshape(-1, ny, nx), masks[f].reshape(ny, nx)).reshape(-1, C, ny, nx)
         done |= group
-    return out.reshape(F, C, ny, nx).to(values.dtype).to(values.device)
+    return out.to(values.dtype).to(values.device)
 
 
 def rff_select_sigma(Y: torch.Tensor, idx: torch.Tensor, n: int, sigmas, n_freq: int = 2 ** 20,

@@ -1,10 +1,12 @@
 """Cycled analysis of sparse observations, window-summed increments, observation-space regression."""
+import math
+
 import numpy as np
 import pytest
 import torch
 
-from sciml.discovery.cycled import CubicFill, RidgeFill, cycled_analysis, observation_space_fit
-from sciml.discovery.interpolate import rff_ridge_interpolate, scipy_interpolate
+from sciml.discovery.cycled import cycled_analysis, observation_space_fit
+from sciml.discovery.interpolate import CubicFill, RidgeFill, rff_ridge_interpolate, scipy_interpolate
 from sciml.discovery.library import TERMS, window_sums
 from sciml.discovery.observe import observe
 from sciml.discovery.regression import sparse_fit
@@ -20,15 +22,35 @@ def rel(a, b):
     return float((a - b).pow(2).mean().sqrt() / b.pow(2).mean().sqrt())
 
 
-def test_fills_equal_the_snapshot_interpolators(qg_run):
+def test_ridge_fill_is_the_primal_ridge_regression_on_the_random_features():
+    """Truth in the primal: with few features (2 x 40 < 256 observed points) the ridge readout
+    solved on explicit [cos, sin] features equals the dual solve with the FFT extension, for a new
+    mask (refactor) and the same mask again (cached factor)."""
+    n, sigma, nf, ridge = 32, 3.0, 40, 1e-3
+    g = torch.Generator().manual_seed(0)
+    B = torch.round(sigma * torch.randn(nf, 2, generator=g, dtype=torch.float64))    # same draw as rff_kernel
+    c = 2 * math.pi * torch.arange(n, dtype=torch.float64) / n
+    yy, xx = torch.meshgrid(c, c, indexing="ij")
+    z = torch.stack([yy, xx], -1).reshape(-1, 2) @ B.T
+    phi = torch.cat([torch.cos(z), torch.sin(z)], 1)                                  # (n*n, 2 nf)
+    fill = RidgeFill(n, sigma, nf, ridge)
+    vals = torch.randn(2, 3, n, n, dtype=torch.float64, generator=g)
+    masks = torch.rand(2, n, n, generator=g) < 0.25
+    for t in (0, 1, 1):
+        idx = torch.nonzero(masks[t].reshape(-1)).squeeze(1)
+        P = phi[idx]
+        lam = ridge * P.pow(2).sum(1).mean()                                         # ridge x mean(diag K)
+        w = torch.linalg.solve(P.T @ P + lam * torch.eye(2 * nf, dtype=P.dtype), P.T @ vals[t].reshape(3, -1)[:, idx].T)
+        expect = (phi @ w).T.reshape(3, n, n)
+        assert torch.allclose(fill(vals[t], masks[t]), expect, rtol=0, atol=1e-9 * float(expect.abs().max()))
+    both = rff_ridge_interpolate(vals, masks, sigma, nf, ridge)                      # one fill per mask group
+    assert torch.allclose(both[1], fill(vals[1], masks[1]), rtol=0, atol=1e-12)
+
+
+def test_cubic_fill_equals_the_snapshot_interpolator(qg_run):
     m, traj = qg_run
-    vals, mask = observe(m.psi(traj[:2]), 0.25, seed=0, fixed=False)
+    vals, mask = observe(m.psi(traj[:1]), 0.25, seed=0, fixed=False)
     vals = vals.nan_to_num()
-    fill = RidgeFill(32, 4.0, 2 ** 16)
-    for t in range(2):                                           # a new mask refactors, the same one reuses
-        ref = rff_ridge_interpolate(vals[t:t + 1], mask[t:t + 1, 0], 4.0, 2 ** 16)[0]
-        assert torch.allclose(fill(vals[t], mask[t, 0]), ref, rtol=0, atol=1e-10 * float(ref.abs().max()))
-        assert torch.allclose(fill(vals[t], mask[t, 0]), ref, rtol=0, atol=1e-10 * float(ref.abs().max()))
     ref = scipy_interpolate(vals[:1], mask[:1, 0], "cubic")[0]
     assert torch.allclose(CubicFill()(vals[0], mask[0, 0]), ref)
 
