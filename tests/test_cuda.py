@@ -52,3 +52,22 @@ def test_operator_forward_backward_on_cuda_odd_grid(name):
     torch.testing.assert_close(out.cpu(), ref, rtol=1e-2, atol=1e-2)  # TF32 convs on the GPU
     out.square().mean().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net_gpu.parameters() if p.requires_grad)
+
+
+def test_lpn_bench_evaluates_on_cuda_like_on_the_cpu():
+    import copy
+
+    from sciml.bench import lpn as lpn_bench
+    from sciml.bench.results import BenchResult
+    from tests.bench.test_lpn_bench import TINY, tiny_models
+
+    scores = {}
+    for device in ("cpu", "cuda"):
+        models = {k: copy.deepcopy(m).to(device) for k, m in tiny_models().items()}
+        res = BenchResult("lpn", "test", device)
+        lpn_bench.run_task("ct_sparse", TINY, models, ["tv", "lpn"], res, 0, {}, device)
+        scores[device] = {r["method"]: r["value"] for r in res.rows if r["metric"] == "psnr_db"}
+        scores[device]["denoise"] = lpn_bench.denoising_psnr(models, 16, 0, device=device)[("lpn", 0.05)]
+        scores[device]["prior"] = lpn_bench.prior_vs_noise(models["lpn"], 16, 0, levels=(0.1,), device=device)[1][0]
+    for key, value in scores["cpu"].items():
+        assert abs(scores["cuda"][key] - value) <= 0.05 * max(1.0, abs(value)), (key, scores)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from sciml.bench.results import BenchResult, command_line
+from sciml.bench.timing import sync
 from sciml.inverse import GaussianBlur, Radon, make_denoiser, pnp_admm, prior_value
 from sciml.inverse.images import TEST_IMAGES, load_grey, sample_patches
 from sciml.inverse.pnp import PnPConvergenceWarning
@@ -43,8 +44,8 @@ def psnr(x: np.ndarray, ref: np.ndarray) -> float:
 
 
 def mean_psnr(batch: torch.Tensor, ref: torch.Tensor) -> float:
-    """Mean :func:`psnr` over a batch of single-channel images ``(B, 1, H, W)``."""
-    return float(np.mean([psnr(a[0].numpy(), b[0].numpy()) for a, b in zip(batch, ref)]))
+    """Mean :func:`psnr` over a batch of single-channel images ``(B, 1, H, W)`` on any device."""
+    return float(np.mean([psnr(a[0].cpu().numpy(), b[0].cpu().numpy()) for a, b in zip(batch, ref)]))
 
 
 def ssim(x: np.ndarray, ref: np.ndarray) -> float:
@@ -143,15 +144,19 @@ def tune(task, method, op, x_val, y_val, x0, models, cfg, rho_tv, noise) -> tupl
     return par, k
 
 
-def run_task(task, cfg, models, methods, res: BenchResult, seed: int, figs: dict):
+def run_task(task, cfg, models, methods, res: BenchResult, seed: int, figs: dict, device: str = "cpu"):
+    """Tune each method on the validation crops and score it on the test crops; the operator,
+    images and PnP iterations live on ``device`` (the noise is drawn on the CPU, so it is the same
+    draw on every device; TV, BM3D and the CT FBP step through NumPy/skimage on the host)."""
     op, noise, disk = make_task(task, cfg["img"], cfg["ct_angles"])
+    op = op.to(device)
     rho_tv = 10.0 if task == "ct_sparse" else 1.0
-    x_tune = torch.tensor(val_crops(cfg["img"], disk))[:, None]
-    x_test = torch.tensor(test_crops(cfg["img"], disk))[:, None]
+    x_tune = torch.tensor(val_crops(cfg["img"], disk), device=device)[:, None]
+    x_test = torch.tensor(test_crops(cfg["img"], disk), device=device)[:, None]
     y_tune, y_test = op.measure(x_tune, noise, seed=seed + 7), op.measure(x_test, noise, seed=seed)
     # initial guess: filtered back-projection for CT, A^T y for deblurring (as in the paper's code)
     init = (lambda y: op.fbp(y).clamp(0, 1)) if disk else op.adjoint
-    figs[task] = {"truth": x_test[0, 0].numpy(), "input": (init(y_test) if disk else y_test)[0, 0].numpy()}
+    figs[task] = {"truth": x_test[0, 0].cpu().numpy(), "input": (init(y_test) if disk else y_test)[0, 0].cpu().numpy()}
     for method in methods:
         best, iters = tune(task, method, op, x_tune, y_tune, init(y_tune), models, cfg, rho_tv, noise)
         ps, ss, ts = [], [], []
@@ -159,11 +164,13 @@ def run_task(task, cfg, models, methods, res: BenchResult, seed: int, figs: dict
             t0 = time.perf_counter()
             xr = solve(method, op, y_test[i:i + 1], init(y_test[i:i + 1]), models, best, iters, rho_tv, noise,
                        cfg["bm3d_iters"])
+            sync(device)
             ts.append(time.perf_counter() - t0)
-            ps.append(psnr(xr[0, 0].numpy(), x_test[i, 0].numpy()))
-            ss.append(ssim(xr[0, 0].numpy(), x_test[i, 0].numpy()))
+            got, truth = xr[0, 0].cpu().numpy(), x_test[i, 0].cpu().numpy()
+            ps.append(psnr(got, truth))
+            ss.append(ssim(got, truth))
             if i == 0:
-                figs[task][method] = xr[0, 0].numpy()
+                figs[task][method] = got
         res.add(task, method, "psnr_db", float(np.mean(ps)), seed, tuned=best, iters=iters)
         res.add(task, method, "ssim", float(np.mean(ss)), seed, tuned=best, iters=iters)
         res.add(task, method, "wall_s", float(np.median(ts)), seed)
@@ -171,13 +178,13 @@ def run_task(task, cfg, models, methods, res: BenchResult, seed: int, figs: dict
               f"wall {np.median(ts):.2f}s (tuned {best}, {iters} its)", flush=True)
 
 
-def denoising_psnr(models: dict, res_px: int, seed: int, levels=(0.02, 0.05)) -> dict:
+def denoising_psnr(models: dict, res_px: int, seed: int, levels=(0.02, 0.05), device: str = "cpu") -> dict:
     """Mean PSNR of each denoiser on 64 held-out patches at each noise level (plus the noisy input)."""
     x = torch.tensor(sample_patches(64, res_px, "test", seed=seed + 5))[:, None]
     gen = torch.Generator().manual_seed(seed + 11)
     out = {}
     for s in levels:
-        y = x + s * torch.randn(x.shape, generator=gen)
+        y = (x + s * torch.randn(x.shape, generator=gen)).to(device)
         for name, fn in [("noisy input", lambda v: v)] + [(k, m.denoise) for k, m in models.items()]:
             with torch.no_grad():
                 out[(name, s)] = mean_psnr(fn(y), x)
@@ -185,7 +192,7 @@ def denoising_psnr(models: dict, res_px: int, seed: int, levels=(0.02, 0.05)) ->
     return out
 
 
-def prior_vs_noise(model, res_px: int, seed: int, levels=(0.0, 0.025, 0.05, 0.1, 0.2)):
+def prior_vs_noise(model, res_px: int, seed: int, levels=(0.0, 0.025, 0.05, 0.1, 0.2), device: str = "cpu"):
     """Mean learned R over held-out patches as noise grows (should rise monotonically)."""
     x = torch.tensor(sample_patches(16, res_px, "test", seed=seed + 3))[:, None]
     gen = torch.Generator().manual_seed(seed)
@@ -193,7 +200,7 @@ def prior_vs_noise(model, res_px: int, seed: int, levels=(0.0, 0.025, 0.05, 0.1,
     for s in levels:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            r = prior_value(model, x + s * torch.randn(x.shape, generator=gen), iters=200)
+            r = prior_value(model, (x + s * torch.randn(x.shape, generator=gen)).to(device), iters=200)
         out.append(float(r.mean()))
     return list(levels), out
 
@@ -232,7 +239,7 @@ def main(argv=None) -> int:
     if args.load_models:  # evaluate nets trained (and timed) by an earlier run of the same preset and seed
         from pathlib import Path
 
-        ck = torch.load(Path(args.load_models) / "models.pt")
+        ck = torch.load(Path(args.load_models) / "models.pt", map_location="cpu")
         keys = ("lpn_hidden", "lpn_layers", "lpn_strides", "dncnn_hidden", "l1_steps", "pm_steps")
         if {k: ck["cfg"].get(k) for k in keys} != {k: cfg.get(k) for k in keys}:
             raise ValueError(f"{args.load_models}: saved nets were trained with another preset: {ck['cfg']}")
@@ -248,20 +255,20 @@ def main(argv=None) -> int:
         train_steps(dncnn, DenoisingObjective(patches, cfg["sigma_train"], "l2", cfg["batch"], seed=args.seed),
                     cfg["l1_steps"] + cfg["pm_steps"], 1e-3, device, args.seed, scheduler="cosine")
         t_dn = time.perf_counter() - t0 - t_lpn
-    lpn, dncnn = lpn.cpu().eval(), dncnn.cpu().eval()
+    lpn, dncnn = lpn.to(device).eval(), dncnn.to(device).eval()   # evaluation runs where training ran
     if args.save_models:
         from pathlib import Path
 
         Path(args.save_models).mkdir(parents=True, exist_ok=True)
         torch.save({"lpn": lpn.state_dict(), "dncnn": dncnn.state_dict(), "cfg": cfg, "t_lpn": t_lpn, "t_dn": t_dn},
                    Path(args.save_models) / "models.pt")
-    denoise = denoising_psnr({"lpn": lpn, "dncnn": dncnn}, cfg["res"], args.seed)
+    denoise = denoising_psnr({"lpn": lpn, "dncnn": dncnn}, cfg["res"], args.seed, device=device)
     print(f"LPN training {t_lpn} s, DnCNN {t_dn} s", flush=True)
-    res = BenchResult("lpn", command_line() if "bench" in command_line() else "sciml bench lpn", "cpu")
+    res = BenchResult("lpn", command_line() if "bench" in command_line() else "sciml bench lpn", device)
     figs: dict = {}
     for task in ("deblur_noise0.02", "deblur_noise0.04", "ct_sparse"):
-        run_task(task, cfg, {"lpn": lpn, "dncnn": dncnn}, methods, res, args.seed, figs)
-    levels, rvals = prior_vs_noise(lpn, cfg["res"], args.seed)
+        run_task(task, cfg, {"lpn": lpn, "dncnn": dncnn}, methods, res, args.seed, figs, device)
+    levels, rvals = prior_vs_noise(lpn, cfg["res"], args.seed, device=device)
     print("prior vs noise", levels, rvals, flush=True)
     toy = run_toy(cfg["toy_steps"], args.seed)
     report(res, figs, (levels, rvals), toy, cfg, args, bm3d_note, t_lpn, t_dn, args.out, denoise)
