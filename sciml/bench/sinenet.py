@@ -14,14 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 from sciml.bench.results import BenchResult, keep_previous_rows
 from sciml.bench.sinenet_report import write_page
-from sciml.bench.timing import epochs_for_budget
+from sciml.bench.timing import epochs_for_budget, gmacs
 from sciml.data import Normalizers, TrajectoryDataset, make_dataset
 from sciml.data.registry import DATASETS
-from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
+from sciml.evaluate.rollout import NextFrameFromIncrement, field_rel_l2_loss, rollout, rollout_errors
 from sciml.models import build_model, count_parameters
 from sciml.train import Trainer, TrainConfig
 from sciml.utils import default_device
@@ -50,15 +49,6 @@ TARGETS = {"increment": "the increment over the last input frame (output layer z
                         "at persistence)", "state": "the next state (default initialisation)"}
 
 
-@torch.no_grad()
-def gmacs(model: torch.nn.Module, x: torch.Tensor) -> float:
-    """Multiply-accumulates (1e9) of one forward pass on ``x``, counted by torch's FlopCounterMode
-    (convolutions, matmuls and FFT-free spectral products; norms, activations and resampling are not counted)."""
-    with FlopCounterMode(display=False) as fc:
-        model(x)
-    return fc.get_total_flops() / 2e9
-
-
 METHODS = ("unet", "sinenet-2", "sinenet-4", "sinenet-8", "unet-compute-matched", "sinenet-8-zeropad", "fno")
 
 
@@ -78,23 +68,6 @@ def method_configs(fields: int, periodic: bool, channels: int, res: int, history
     cfgs["fno"] = dict(name="fno", in_channels=history * fields, out_channels=fields, modes=min(12, res // 2),
                        width=2 * channels, layers=4, padding=0 if periodic else 8)
     return cfgs
-
-
-class NextFrameFromIncrement(torch.nn.Module):
-    """Wraps a one-step model so it predicts the increment over the last input frame (all methods alike),
-    its output layer zeroed: with the small default budget, models that must reproduce the whole state
-    stay near 100% error, and random initial increments of deep nets swamp the signal."""
-
-    def __init__(self, net: torch.nn.Module, fields: int):
-        super().__init__()
-        self.net, self.fields = net, fields
-        last = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))][-1]
-        torch.nn.init.zeros_(last.weight)  # start every method at persistence (zero increment)
-        if last.bias is not None:
-            torch.nn.init.zeros_(last.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, -self.fields:] + self.net(x)
 
 
 def build_method(cfg: dict, fields: int, target: str) -> torch.nn.Module:

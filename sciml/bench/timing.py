@@ -1,4 +1,4 @@
-"""Timing and memory helpers for benchmarks: medians over repeats, peak memory per device."""
+"""Cost helpers for benchmarks: medians over repeats, peak memory per device, multiply-accumulates."""
 from __future__ import annotations
 
 import resource
@@ -7,6 +7,7 @@ import time
 from typing import Callable
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 
 def sync(device: torch.device | str | None = None) -> None:
@@ -93,3 +94,12 @@ def epochs_for_budget(model: torch.nn.Module, batch: tuple[torch.Tensor, torch.T
     per_step = median_time(step, repeats=probe_steps, warmup=warmup, device=device)
     per_epoch = 1.25 * per_step * math.ceil(n_samples / batch[0].shape[0])
     return int(max(1, min(max_epochs, budget_s // per_epoch)))
+
+
+@torch.no_grad()
+def gmacs(model: torch.nn.Module, x: torch.Tensor) -> float:
+    """Multiply-accumulates (1e9) of one forward pass on ``x``, counted by torch's FlopCounterMode
+    (convolutions, matmuls and FFT-free spectral products; norms, activations and resampling are not counted)."""
+    with FlopCounterMode(display=False) as fc:
+        model(x)
+    return fc.get_total_flops() / 2e9

@@ -1,6 +1,8 @@
 import torch
 
-from sciml.bench.sinenet import METHODS, NextFrameFromIncrement, build_method, gmacs, method_configs
+from sciml.bench.sinenet import METHODS, build_method, method_configs
+from sciml.bench.timing import gmacs
+from sciml.evaluate.rollout import NextFrameFromIncrement
 from sciml.models import build_model, count_parameters
 
 ISSUE_METHODS = ["unet", "sinenet-2", "sinenet-4", "sinenet-8", "unet-compute-matched", "sinenet-8-zeropad", "fno"]
