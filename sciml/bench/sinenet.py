@@ -282,10 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(a.out)
     # read at write time, so runs of other methods or seeds that finished meanwhile are merged too
     old = json.loads((out / "sinenet.json").read_text()) if a.merge and (out / "sinenet.json").exists() else None
+    wall_s, old_meta = time.perf_counter() - t0, (old or {}).get("meta", {})
+    res.meta["wall_s"] = {**old_meta.get("wall_s", {}), res.command: round(wall_s, 1)}  # per run, before chaining
     keep_previous_rows(res, old)
-    res.meta["notes"] = {**(old or {}).get("meta", {}).get("notes", {}), **notes}  # data facts per system
+    res.meta["notes"] = {**old_meta.get("notes", {}), **notes}  # data facts per system
     systems = [s for s in SYSTEMS if any(r["task"] == s for r in res.rows)]
     write_page(res, out, res.command, name, p, systems, a.select, a.n_val, res.meta["notes"], pictures,
-               time.perf_counter() - t0, device)
+               wall_s, device)
     print(f"[sinenet] wrote {out / 'sinenet.md'}")
     return 0

@@ -60,6 +60,14 @@ def rollout_curves(rows: list[dict]) -> dict[str, dict[str, list[list[float]]]]:
     return curves
 
 
+def wall_time_text(per_command: dict[str, float], last_s: float) -> str:
+    """The last command's wall time, and the sum over every merged command whose time was recorded."""
+    if len(per_command) <= 1:
+        return f"{last_s:.0f} s"
+    return (f"{last_s:.0f} s for the last command, {sum(per_command.values()):.0f} s summed over the "
+            f"{len(per_command)} commands whose rows are merged here (each one's time is in the JSON's meta)")
+
+
 def write_page(res: BenchResult, out: Path, command: str, name: str, p: dict, systems: list[str], select: str,
                n_val: int, notes: dict, pictures: dict, wall_s: float, device) -> None:
     """Write OUT/sinenet.{json,md} and the two figures for ``systems`` (``notes``: per-system data facts;
@@ -82,7 +90,7 @@ def write_page(res: BenchResult, out: Path, command: str, name: str, p: dict, sy
             f"one-step teacher forcing, every model predicting {TARGETS[p.get('target', 'increment')]}, {sel_text}. Errors are relative L2 in physical units on "
             f"unseen test trajectories: one-step over all test windows; rollout = mean over {p['rollout']} "
             f"autoregressive steps from each test trajectory's first frames. GMACs: one forward pass on one sample "
-            f"(torch FlopCounterMode). Wall time of the last command: {wall_s:.0f} s on {device}.",
+            f"(torch FlopCounterMode). Wall time: {wall_time_text(res.meta.get('wall_s', {}), wall_s)} on {device}.",
             "Systems: `ns` = 2-D vorticity Navier-Stokes on the torus (nu = 1e-3, Kolmogorov forcing, GRF initial "
             "conditions, frames 1 time unit apart); `smoke` = buoyant smoke plumes in a closed free-slip box "
             "(semi-Lagrangian advection, exact cosine-basis pressure projection), fields s, u, v, frames 0.1 apart; "

@@ -175,3 +175,15 @@ def test_merge_joins_runs_split_by_method_and_keeps_their_curves(tmp_path):
     rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
     assert {r["method"]: r["command"].split("--methods ")[1] for r in rows} == {
         "unet": "unet --seeds 1", "fno": "fno --seeds 2", "sinenet-2": "sinenet-2 --seeds 1"}
+    # each run's wall time is kept under its own command; the page sums them
+    walls = json.loads((tmp_path / "sinenet.json").read_text())["meta"]["wall_s"]
+    assert [c.split("--methods ")[1] for c in walls] == ["unet --seeds 1", "fno --seeds 2", "sinenet-2 --seeds 1"]
+    assert all(w > 0 for w in walls.values())
+    assert f"{sum(walls.values()):.0f} s summed over the 3 commands" in page
+
+
+def test_wall_time_text_sums_the_merged_commands():
+    from sciml.bench.sinenet_report import wall_time_text
+
+    assert wall_time_text({"a": 10.0}, 10.0) == "10 s"
+    assert wall_time_text({"a": 10.0, "b": 25.4}, 25.4).startswith("25 s for the last command, 35 s summed over the 2")
