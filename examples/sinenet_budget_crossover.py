@@ -1,8 +1,11 @@
-"""Where SineNet-8 overtakes the U-Net on NS: rollout error against optimiser steps.
+"""Where SineNet-8 and the U-Net stand on NS as training grows: rollout error against optimiser steps.
 
-Reads the NS checks of ``docs/benchmarks/sinenet_ns_checks.json`` that train on the 96-trajectory pool
-(``--n-train 96 --n-pool 104``; 1248 windows, batch 4, so 312 steps per epoch) and plots each seed's rollout
-error and the seed mean for the U-Net (K = 1) and SineNet-8, at 624, 936 and 2496 steps.
+Reads the U-Net (K = 1) and SineNet-8 NS rows trained on the 96-trajectory pool (1248 windows, batch 4,
+so 312 steps per epoch): the checks of ``docs/benchmarks/sinenet_ns_checks.json`` run with
+``--n-train 96`` (or recording ``n_train: 96`` and their ``steps``), and the main table
+``docs/benchmarks/sinenet.json`` (the default preset, 96 trajectories since ADR 0044; its steps are in the
+JSON's data notes). A seed that is in both counts once.
+Plots each seed's rollout error and the seed mean per budget.
 
 Run: ``python examples/sinenet_budget_crossover.py`` (writes ``docs/benchmarks/sinenet_budget.png``).
 """
@@ -20,22 +23,36 @@ BENCH = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 STEPS_PER_EPOCH = 1248 // 4
 
 
-def rollout_by_steps(checks: list[dict]) -> dict[str, dict[int, list[float]]]:
-    """method -> optimiser steps -> rollout errors (one per seed) of the 96-trajectory runs."""
+def check_steps(check: dict) -> int | None:
+    """Optimiser steps of a check on the 96-trajectory pool: its ``steps`` field, or from an explicit
+    ``--n-train 96 ... --epochs E`` command; None for checks on other pools."""
+    if "steps" in check:
+        return check["steps"] if check.get("n_train") == 96 else None
+    if not re.search(r"--n-train 96\b", check["command"]):
+        return None
+    return int(re.search(r"--epochs (\d+)", check["command"]).group(1)) * STEPS_PER_EPOCH
+
+
+def rollout_by_steps(runs: list[tuple[int | None, list[dict]]]) -> dict[str, dict[int, list[float]]]:
+    """method -> optimiser steps -> rollout errors (one per seed) from (steps, rows) pairs; a seed seen
+    twice at the same budget (a check later rerun inside the table) counts once."""
+    seen: dict = {}
+    for steps, rows in runs:
+        for r in rows if steps else ():
+            if r["task"] == "ns" and r["metric"] == "rollout_rel_l2" and r["method"] in ("unet", "sinenet-8"):
+                seen[(r["method"], steps, r["seed"])] = r["value"]
     out: dict = defaultdict(lambda: defaultdict(list))
-    for check in checks:
-        cmd = check["command"]
-        if not re.search(r"--n-train 96\b", cmd):
-            continue
-        steps = int(re.search(r"--epochs (\d+)", cmd).group(1)) * STEPS_PER_EPOCH
-        for r in check["rows"]:
-            if r["metric"] == "rollout_rel_l2" and r["method"] in ("unet", "sinenet-8"):
-                out[r["method"]][steps].append(r["value"])
+    for (method, steps, _), value in sorted(seen.items()):
+        out[method][steps].append(value)
     return out
 
 
 def main() -> Path:
-    data = rollout_by_steps(json.loads((BENCH / "sinenet_ns_checks.json").read_text())["checks"])
+    checks = json.loads((BENCH / "sinenet_ns_checks.json").read_text())["checks"]
+    table = json.loads((BENCH / "sinenet.json").read_text())
+    ns = table.get("meta", {}).get("notes", {}).get("ns", {})
+    data = rollout_by_steps([(check_steps(c), c["rows"]) for c in checks]
+                            + [(ns.get("steps") if ns.get("n_train") == 96 else None, table["rows"])])
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for method, colour in (("unet", "tab:blue"), ("sinenet-8", "tab:red")):
         steps = sorted(data[method])
@@ -44,7 +61,7 @@ def main() -> Path:
         ax.plot(steps, [sum(data[method][s]) / len(data[method][s]) for s in steps], color=colour, marker="o",
                 label=f"{method} (seed mean; dots: seeds)")
     ax.set(xlabel="optimiser steps (96 training trajectories, C = 8, 32^2)", ylabel="NS rollout relative L2",
-           yscale="log", title="NS: SineNet-8 overtakes the U-Net with training")
+           yscale="log", title="NS rollout error against training steps")
     ax.legend(fontsize=8)
     fig.tight_layout()
     path = BENCH / "sinenet_budget.png"
