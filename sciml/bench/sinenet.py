@@ -27,9 +27,10 @@ from sciml.utils import default_device
 
 # The default preset is sized for one core of a shared CPU (C = 8, 32^2): smoke takes minutes, NS about an
 # hour per seed for the seven methods (SineNet-8 ~18 min). A per-system dict overrides the preset for that
-# system: NS trains on 96 trajectories of 16 frames (1248 windows) for 8 epochs, 2496 optimiser steps. At
-# 468-936 steps the U-Net beat SineNet-8 on NS in every run; at 2496 SineNet-8 wins both seeds (docs/benchmarks/
-# sinenet.md). The 104 generated trajectories give a test set shared with runs at other --n-train.
+# system: NS trains on 96 trajectories of 16 frames (1248 windows) for 8 epochs, 2496 optimiser steps. On NS
+# the U-Net beat SineNet-8 at 468-936 steps, the two are level at 2496 and SineNet-8 wins every seed at 4992
+# (--epochs 16; docs/benchmarks/sinenet.md, ADR 0044). The 104 generated trajectories give a test set shared
+# with runs at other --n-train.
 PRESETS = {
     "default": dict(res=32, n_train=8, n_test=4, frames=12, epochs=4, channels=8, seeds=2, rollout=8, batch=4,
                     ns=dict(n_train=96, n_pool=104, n_test=8, frames=16, epochs=8)),
