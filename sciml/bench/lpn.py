@@ -45,7 +45,7 @@ def psnr(x: np.ndarray, ref: np.ndarray) -> float:
 
 def mean_psnr(batch: torch.Tensor, ref: torch.Tensor) -> float:
     """Mean :func:`psnr` over a batch of single-channel images ``(B, 1, H, W)`` on any device."""
-    return float(np.mean([psnr(a[0].cpu().numpy(), b[0].cpu().numpy()) for a, b in zip(batch, ref)]))
+    return float(np.mean([psnr(a[0], b[0]) for a, b in zip(batch.cpu().numpy(), ref.cpu().numpy())]))
 
 
 def ssim(x: np.ndarray, ref: np.ndarray) -> float:
@@ -156,7 +156,8 @@ def run_task(task, cfg, models, methods, res: BenchResult, seed: int, figs: dict
     y_tune, y_test = op.measure(x_tune, noise, seed=seed + 7), op.measure(x_test, noise, seed=seed)
     # initial guess: filtered back-projection for CT, A^T y for deblurring (as in the paper's code)
     init = (lambda y: op.fbp(y).clamp(0, 1)) if disk else op.adjoint
-    figs[task] = {"truth": x_test[0, 0].cpu().numpy(), "input": (init(y_test) if disk else y_test)[0, 0].cpu().numpy()}
+    truths = x_test[:, 0].cpu().numpy()                                      # scored on the host, copied once
+    figs[task] = {"truth": truths[0], "input": (init(y_test) if disk else y_test)[0, 0].cpu().numpy()}
     for method in methods:
         best, iters = tune(task, method, op, x_tune, y_tune, init(y_tune), models, cfg, rho_tv, noise)
         ps, ss, ts = [], [], []
@@ -166,9 +167,9 @@ def run_task(task, cfg, models, methods, res: BenchResult, seed: int, figs: dict
                        cfg["bm3d_iters"])
             sync(device)
             ts.append(time.perf_counter() - t0)
-            got, truth = xr[0, 0].cpu().numpy(), x_test[i, 0].cpu().numpy()
-            ps.append(psnr(got, truth))
-            ss.append(ssim(got, truth))
+            got = xr[0, 0].cpu().numpy()
+            ps.append(psnr(got, truths[i]))
+            ss.append(ssim(got, truths[i]))
             if i == 0:
                 figs[task][method] = got
         res.add(task, method, "psnr_db", float(np.mean(ps)), seed, tuned=best, iters=iters)
