@@ -9,10 +9,7 @@ from typing import Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-
-def sync(device: torch.device | str | None = None) -> None:
-    if device is not None and torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
+from sciml.utils.device import sync
 
 
 def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1,

@@ -6,6 +6,8 @@ after every optimiser step (:func:`sciml.nn.icnn.attach_projection`).
 """
 from __future__ import annotations
 
+import copy
+import time
 from typing import Sequence
 
 import torch
@@ -19,7 +21,8 @@ def train_steps(model, objective, steps: int, lr: float, device: str = "auto", s
     """Run ``steps`` optimiser steps of ``objective`` on ``model`` (Adam); returns the Trainer history."""
     from sciml.train import TrainConfig, Trainer
 
-    epochs = max(1, min(10, steps // 100))  # a few epochs so the history shows the trend
+    # a few epochs so the history shows the trend, each of equal length, so exactly ``steps`` steps run
+    epochs = max(e for e in range(1, max(1, min(10, steps // 100)) + 1) if steps % e == 0)
     cfg = TrainConfig(epochs=epochs, batch_size=1, lr=lr, optimizer="adam", scheduler=scheduler,
                       grad_clip=grad_clip, amp=False, device=device, seed=seed,
                       steps_per_epoch=max(1, steps // epochs), progress=False)
@@ -46,3 +49,30 @@ def train_lpn(model, clean: torch.Tensor | None, sigma, l1_steps: int = 500, pm_
                                  gamma_min=gamma_min, factors=factors, sampler=sampler, seed=seed + 1)
         hist += train_steps(model, obj, pm_steps, lr_pm, device, seed + 1, grad_clip=grad_clip)
     return hist
+
+
+def seconds_per_step(model, objective, lr: float = 1e-3, device: str = "cpu", warmup: int = 5,
+                     probe: int = 40) -> float:
+    """Wall time of one training step of ``objective`` on a *copy* of ``model`` (seconds), timed through
+    the same Trainer path the real run takes (its per-step loss check syncs the device, so a bare loop
+    that never syncs would overlap host and device work and underestimate a small net's step by ~2x).
+
+    Used to size a training run to a time budget before it starts, so the run's step count (and with
+    it the learning-rate and gamma schedules) is fixed and recorded. ``warmup`` steps (allocator, cuDNN
+    autotuning) are not timed; the copy is discarded.
+    """
+    from sciml.utils.device import sync
+
+    probe_model = copy.deepcopy(model)
+    train_steps(probe_model, objective, warmup, lr, device)
+    sync(device)
+    t0 = time.perf_counter()
+    train_steps(probe_model, objective, probe, lr, device)
+    sync(device)
+    return (time.perf_counter() - t0) / probe
+
+
+def steps_in_budget(model, objective, budget_s: float, lr: float = 1e-3, device: str = "cpu",
+                    minimum: int = 10) -> int:
+    """Optimiser steps of ``objective`` on ``model`` that fit ``budget_s`` seconds on ``device``."""
+    return max(minimum, int(budget_s / seconds_per_step(model, objective, lr, device)))

@@ -40,7 +40,8 @@ class _ICNNBase(nn.Module):
             w.clamp_(min=0.0)
 
     def is_convex(self) -> bool:
-        return all(bool((w >= 0).all()) for w in self.path_weights())
+        # one host sync for all layers (this runs before every LPN forward; a sync per layer stalls a GPU)
+        return bool(torch.stack([w.min() for w in self.path_weights()]).min() >= 0)
 
     def act(self, z: torch.Tensor) -> torch.Tensor:
         return F.softplus(z, beta=self.beta)

@@ -13,3 +13,9 @@ def default_device(name: str | None = None) -> torch.device:
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def sync(device: torch.device | str | None = None) -> None:
+    """Wait for queued CUDA work on ``device`` (a no-op elsewhere), so wall-clock timings are honest."""
+    if device is not None and torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
