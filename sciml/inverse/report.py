@@ -85,7 +85,7 @@ def report(res, figs, prior, toy, cfg, args, bm3d_note, t_lpn, t_dn, out_dir, de
     lines = ["LPN (learned proximal network, Fang et al. ICLR 2024) inside PnP-ADMM, against TV, DnCNN and BM3D, "
              "on held-out crops of skimage images (" + ", ".join(("coffee", "chelsea", "hubble_deep_field",
                                                                   "immunohistochemistry")) + "; "
-             f"{cfg['img']}x{cfg['img']} px, grey, [0, 1]). LPN and DnCNN were trained here on {cfg['n_patches']} "
+             f"{cfg['img']}x{cfg['img']} px, grey, [0, 1]). LPN and DnCNN were trained on the same {cfg['n_patches']} "
              f"{cfg['res']}x{cfg['res']} training patches at noise {cfg['sigma_train']} "
              f"(LPN: {cfg['l1_steps']} l1 + {cfg['pm_steps']} proximal-matching steps, {secs(t_lpn)}; "
              f"DnCNN ({cfg['dncnn_hidden']} channels, {cfg['dncnn_depth']} convs): {cfg['dncnn_steps']} MSE steps, "
