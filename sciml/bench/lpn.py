@@ -240,7 +240,9 @@ def main(argv=None) -> int:
     if args.load_models:  # evaluate nets trained (and timed) by an earlier run of the same preset and seed
         from pathlib import Path
 
-        ck = torch.load(Path(args.load_models) / "models.pt", map_location="cpu")
+        from sciml.train.checkpoint import load_tensors
+
+        ck = load_tensors(Path(args.load_models) / "models.pt", what="saved nets")
         keys = ("lpn_hidden", "lpn_layers", "lpn_strides", "dncnn_hidden", "l1_steps", "pm_steps")
         if {k: ck["cfg"].get(k) for k in keys} != {k: cfg.get(k) for k in keys}:
             raise ValueError(f"{args.load_models}: saved nets were trained with another preset: {ck['cfg']}")
@@ -260,9 +262,10 @@ def main(argv=None) -> int:
     if args.save_models:
         from pathlib import Path
 
-        Path(args.save_models).mkdir(parents=True, exist_ok=True)
-        torch.save({"lpn": lpn.state_dict(), "dncnn": dncnn.state_dict(), "cfg": cfg, "t_lpn": t_lpn, "t_dn": t_dn},
-                   Path(args.save_models) / "models.pt")
+        from sciml.train.checkpoint import save_tensors
+
+        save_tensors({"lpn": lpn.state_dict(), "dncnn": dncnn.state_dict(), "cfg": cfg, "t_lpn": t_lpn, "t_dn": t_dn},
+                     Path(args.save_models) / "models.pt")
     denoise = denoising_psnr({"lpn": lpn, "dncnn": dncnn}, cfg["res"], args.seed, device=device)
     print(f"LPN training {t_lpn} s, DnCNN {t_dn} s", flush=True)
     res = BenchResult("lpn", command_line() if "bench" in command_line() else "sciml bench lpn", device)

@@ -43,9 +43,15 @@ def load_model(path: str, map_location: str | None = "cpu") -> nn.Module:
     """Rebuild a model from a sciml checkpoint alone; normalisers land on ``model.normalizers``."""
     from sciml.train.checkpoint import load_checkpoint
 
+    from sciml.errors import CheckpointError
+
     ckpt = load_checkpoint(path, map_location=map_location)
     model = build_model(ckpt["model"]["name"], **ckpt["model"]["config"])
-    model.load_state_dict(ckpt["state_dict"])
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:  # weights that do not fit the config stored beside them
+        raise CheckpointError(f"{str(path)!r}: its weights do not fit its own model config "
+                              f"({str(exc).splitlines()[0]}); the file is damaged, re-create it") from exc
     from sciml.data.normalize import Normalizers
 
     model.normalizers = Normalizers.from_state(ckpt.get("normalizers"))

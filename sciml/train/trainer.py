@@ -232,14 +232,18 @@ class Trainer:
         check_compatible(self.model, ckpt, str(path))
         if ckpt.get("trainer") is None:
             raise CheckpointError(f"{path} holds weights only (no trainer state); it cannot be resumed")
-        self.model.load_state_dict(ckpt["state_dict"])
-        st = ckpt["trainer"]
-        self.optimizer.load_state_dict(st["optimizer"])
-        self.scheduler.load_state_dict(st["scheduler"])
-        self.epoch, self.global_step = st["epoch"], st["global_step"]
-        self.history, self.best, self.bad_epochs = st["history"], st["best"], st["bad_epochs"]
-        self.best_epoch = st.get("best_epoch", 0)
-        set_rng_state(st["rng"])
+        try:
+            self.model.load_state_dict(ckpt["state_dict"])
+            st = ckpt["trainer"]
+            self.optimizer.load_state_dict(st["optimizer"])
+            self.scheduler.load_state_dict(st["scheduler"])
+            self.epoch, self.global_step = st["epoch"], st["global_step"]
+            self.history, self.best, self.bad_epochs = st["history"], st["best"], st["bad_epochs"]
+            self.best_epoch = st.get("best_epoch", 0)
+            set_rng_state(st["rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a damaged or hand-edited file
+            raise CheckpointError(f"{path} cannot be resumed: its trainer state is incomplete or damaged "
+                                  f"({type(exc).__name__}: {exc}); start without --resume") from exc
 
     # ------------------------------------------------------------------ loop
     def fit(self, resume_from: str | Path | None = None, stop_after: int | None = None) -> list[dict[str, float]]:
