@@ -67,5 +67,9 @@ class InputFileError(SciMLError, FileNotFoundError):
     """An input file or directory is missing or cannot be read in the format its name promises."""
 
 
-class OutputExistsError(SciMLError, FileExistsError):
+class OutputError(SciMLError, OSError):
+    """An output cannot be written where it was asked for (a folder that cannot be created or written)."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
     """An output target exists and sciml may not replace it (not asked to, or not written by sciml)."""

@@ -22,6 +22,7 @@ from sciml.climate.io import OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS
 from sciml.climate.metrics import format_score_table, spatial_rmse
 from sciml.models import build_model
 from sciml.train.checkpoint import save_checkpoint
+from sciml.utils.files import save_figure
 
 
 PRESETS = {
@@ -182,7 +183,7 @@ def _figure(preds, truths, path: Path) -> str:
             ax.set_xticks([]), ax.set_yticks([])
         fig.colorbar(im, ax=axes[i].tolist(), shrink=0.8)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    save_figure(fig, path, dpi=80)
     plt.close(fig)
     return path.name
 

@@ -21,6 +21,7 @@ from sciml.bench.results import BenchResult, earlier_rows
 from sciml.models import build_model
 from sciml.pinn.problems import get_problem
 from sciml.pinn.training import predict_grid, train_physics
+from sciml.utils.files import save_figure
 
 TASKS = ["helmholtz2d", "klein_gordon", "flow_mixing", "nonlinear_diffusion", "allen_cahn", "poisson_sharp"]
 METHODS = ["pig", "pinn", "pinn_fourier"]
@@ -123,7 +124,7 @@ def plot(pictures: dict, path: Path) -> None:
         ax.set_title(f"Gaussian means ({d['coords'][k[0]]}, {d['coords'][k[1]]})", fontsize=8)
         ax.legend(fontsize=6, markerscale=3)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    save_figure(fig, path, dpi=80)
     plt.close(fig)
 
 

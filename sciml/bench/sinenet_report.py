@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from sciml.bench.results import BenchResult
+from sciml.utils.files import save_figure
 
 
 def k_trend(rows: list[dict], system: str, metric: str = "rollout_rel_l2") -> str:
@@ -41,7 +42,7 @@ def figures(curves: dict, pictures: dict, out: Path) -> tuple[Path, Path]:
         ax.legend(fontsize=7)
     fig.tight_layout()
     curve_path = out / "sinenet.png"
-    fig.savefig(curve_path, dpi=110)
+    save_figure(fig, curve_path, dpi=110)
     plt.close(fig)
     rows = {s: {"truth": d["truth"], **{m: d[m] for m in ("unet", "sinenet-8") if m in d},
                 **{f"error {m}": d[m] - d["truth"] for m in ("unet", "sinenet-8") if m in d}} for s, d in pictures.items()}

@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from sciml.climate.io import INPUT_VARS, OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS, load_climatebench
 from sciml.climate.metrics import format_score_table, score_table
 from sciml.evaluate.evaluate import register_evaluator
+from sciml.utils.files import write_text
 
 WINDOW = 10
 EVAL_YEARS = slice(2080, 2100)
@@ -127,9 +128,8 @@ def evaluate_climatebench(model: nn.Module, data_path: str | Path, out_dir: str 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     name = checkpoint["model"]["name"]
-    (out / "report.md").write_text(f"# ClimateBench scores: {name}\n\nData: `{data_path}`, ssp245 2080-2100, "
-                                   f"truth = mean of {y_test.sizes['member']} members.\n\n"
-                                   + format_score_table({name: s}) + "\n")
+    write_text(out / "report.md", f"# ClimateBench scores: {name}\n\nData: `{data_path}`, ssp245 2080-2100, "
+               f"truth = mean of {y_test.sizes['member']} members.\n\n" + format_score_table({name: s}) + "\n")
     res = xr.Dataset()
     res.attrs.update(s)
     return res

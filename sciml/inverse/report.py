@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 import torch
 
+from sciml.utils.files import save_figure
+
 METHODS = ("lpn", "tv", "dncnn", "bm3d")
 TASKS = ("deblur_noise0.02", "deblur_noise0.04", "ct_sparse")
 
@@ -68,7 +70,7 @@ def _figure(figs: dict, prior: tuple, toy: dict, path) -> None:
                 a.imshow(figs[task][c], cmap="gray", vmin=0, vmax=1)
                 a.set_title(f"{task}: {c}" if j == 0 else c, fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
 
 

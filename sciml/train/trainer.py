@@ -8,7 +8,6 @@ NaN/Inf guard, tqdm progress, ``history.json`` and ``torchrun`` (DDP) without co
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from sciml.train.losses import RelLpLoss
 from sciml.train.metrics import get_metric
 from sciml.train.optim import build_optimizer, build_scheduler
 from sciml.train.seed import rng_state, seed_everything, set_rng_state
-from sciml.utils.files import atomic_path
+from sciml.utils.files import write_json
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ComputeLoss = Callable[[nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict[str, float]]"]
@@ -221,8 +220,7 @@ class Trainer:
         if self.out_dir is not None and self.dist.is_main:
             path = save_checkpoint(self.out_dir / name, self.model, self.normalizers, self.state(),
                                    extra={**self.metadata, "history": self.history})
-            with atomic_path(self.out_dir / "history.json") as tmp:
-                tmp.write_text(json.dumps(self.history, indent=1))
+            write_json(self.out_dir / "history.json", self.history)
         D.barrier(self.dist)
         return path
 
