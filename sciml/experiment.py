@@ -132,8 +132,7 @@ def run_experiment(cfg: ExperimentConfig, resume: bool = False, evaluate: bool =
         recipe = TASKS.get(cfg.task)
         check_kwargs(recipe, cfg.params, where=f"task {cfg.task!r} params")
         return {"name": cfg.name, "checkpoint": str(recipe(out_dir=cfg.out_dir, resume=resume, **cfg.params))}
-    out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(cfg.out_dir)  # created by the first write into it, so bad input leaves nothing behind
     ds, data_path = load_data(cfg.data, out)
     d = cfg.data
     validate(ds, required=d.inputs + d.targets, finite=True, source=str(data_path))

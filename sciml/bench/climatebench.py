@@ -8,7 +8,6 @@ The default preset is sized for a shared 2-core CPU (inputs pooled 4x for the CN
 """
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from sciml.bench.results import BenchResult, command_line
+from sciml.cli import ArgumentParser
 from sciml.climate.emulators import (EVAL_YEARS, WindowDataset, output_array, scales, score_model, train_emulator,
                                      with_history)
 from sciml.climate.io import OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS
@@ -71,7 +71,7 @@ def masked_loss(loss_fn, ratio: float = 0.5):  # same as sciml.climate.recipes.m
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="sciml bench climatebench", description=__doc__)
+    ap = ArgumentParser(prog="sciml bench climatebench", description=__doc__)
     ap.add_argument("--full", action="store_true", help="paper-scale preset (GPU)")
     ap.add_argument("--data", help="directory of real ClimateBench inputs_*.nc / outputs_*.nc")
     ap.add_argument("--out", default="docs/benchmarks")

@@ -10,7 +10,6 @@ sampled every 2 ms; CUDA allocator peak on GPU).
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import statistics
 import threading
@@ -23,6 +22,7 @@ import torch
 from sciml.bench.dcdm_report import cap_notes, markdown, plot
 from sciml.bench.results import BenchResult, command_line, earlier_rows
 from sciml.bench.timing import median_time
+from sciml.cli import ArgumentParser
 from sciml.linalg import amg, cg, dcdm_solve, ic0_grid, load_shipped_model, pcg
 from sciml.linalg.dcdm import auto_levels
 from sciml.pde.poisson import (box_obstacles, cylinder_obstacles, fill_enclosed, poisson_matrix, porous_obstacles,
@@ -151,7 +151,7 @@ def cost_per_apply(n: int, device: torch.device, model_path: str | None) -> dict
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="sciml bench dcdm", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="sciml bench dcdm", description=__doc__.splitlines()[0])
     p.add_argument("--full", action="store_true", help="5/5/3 repeats, no iteration caps (GPU-scale time)")
     p.add_argument("--grids", type=int, nargs="*", default=None, help="subset of 32 64 128")
     p.add_argument("--device", default="cpu")

@@ -8,7 +8,6 @@ Laplacian toy and the prior-vs-noise check (reported in the markdown and figure)
 """
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 
@@ -17,6 +16,8 @@ import torch
 
 from sciml.bench.results import BenchResult, command_line
 from sciml.bench.timing import sync
+from sciml.cli import ArgumentParser
+from sciml.errors import ConfigError
 from sciml.inverse import GaussianBlur, Radon, make_denoiser, pnp_admm, prior_value
 from sciml.inverse.images import TEST_IMAGES, load_grey, sample_patches
 from sciml.inverse.pnp import PnPConvergenceWarning
@@ -207,7 +208,7 @@ def prior_vs_noise(model, res_px: int, seed: int, levels=(0.0, 0.025, 0.05, 0.1,
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="sciml bench lpn", description=__doc__)
+    ap = ArgumentParser(prog="sciml bench lpn", description=__doc__)
     ap.add_argument("--full", action="store_true", help="paper-scale preset (GPU)")
     ap.add_argument("--out", default="docs/benchmarks")
     ap.add_argument("--seed", type=int, default=0)
@@ -245,7 +246,8 @@ def main(argv=None) -> int:
         ck = load_tensors(Path(args.load_models) / "models.pt", what="saved nets")
         keys = ("lpn_hidden", "lpn_layers", "lpn_strides", "dncnn_hidden", "l1_steps", "pm_steps")
         if {k: ck["cfg"].get(k) for k in keys} != {k: cfg.get(k) for k in keys}:
-            raise ValueError(f"{args.load_models}: saved nets were trained with another preset: {ck['cfg']}")
+            raise ConfigError(f"--load-models {args.load_models}: the saved nets were trained with another preset "
+                              f"({ck['cfg']}); pass the preset they were trained with")
         lpn.load_state_dict(ck["lpn"])
         dncnn.load_state_dict(ck["dncnn"])
         t_lpn, t_dn = ck.get("t_lpn"), ck.get("t_dn")

@@ -12,7 +12,6 @@ Diagnostics of where the signal is lost, the corrected models' forecast errors, 
 """
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 from sciml.bench.medida_cycled import run_cycled
 from sciml.bench.medida_report import write_page
 from sciml.bench.results import BenchResult
+from sciml.cli import ArgumentParser
 from sciml.discovery.enkf import StochasticEnKF
 from sciml.discovery.estimator import ModelErrorDiscovery, score
 from sciml.discovery.interpolate import (rff_interpolate, rff_ridge_interpolate, rff_select_sigma,
@@ -98,7 +98,7 @@ def forecast(model: QGModel, states: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="sciml bench medida", description=__doc__)
+    ap = ArgumentParser(prog="sciml bench medida", description=__doc__)
     ap.add_argument("--full", action="store_true", help="paper-like scale (longer spin-up, 4 x 1000 RFF-MLP; GPU)")
     ap.add_argument("--smoke", action="store_true", help="tiny preset that only checks the pipeline runs")
     ap.add_argument("--errors", nargs="*", default=list(ERRORS))

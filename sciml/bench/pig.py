@@ -7,7 +7,6 @@ time and parameter counts. Writes ``docs/benchmarks/pig.{json,md,png}``.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -18,6 +17,7 @@ import numpy as np
 import torch
 
 from sciml.bench.results import BenchResult, earlier_rows
+from sciml.cli import ArgumentParser
 from sciml.models import build_model
 from sciml.pinn.problems import get_problem
 from sciml.pinn.training import predict_grid, train_physics
@@ -166,7 +166,7 @@ def markdown(res: BenchResult, preset: str, tasks: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="sciml bench pig", description=__doc__.splitlines()[0])
+    ap = ArgumentParser(prog="sciml bench pig", description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="the paper's budgets (GPU)")
     ap.add_argument("--quick", action="store_true", help="a smoke run (seconds)")
     ap.add_argument("--tasks", nargs="*", default=None, help=f"subset of {TASKS} (+ helmholtz2d_hf)")

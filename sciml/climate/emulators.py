@@ -141,7 +141,9 @@ def train_emulator(name: str, config: dict, train: Dataset, lat: np.ndarray, out
     """Build ``name`` and fit it with the shared Trainer (weighted MSE); checkpoints go to ``out_dir``."""
     from sciml.models import build_model
     from sciml.train import TrainConfig, Trainer
+    from sciml.train.seed import seed_everything
 
+    seed_everything(seed)  # before the model draws its initial weights: same seed, same run
     model = build_model(name, **config)
     if init_state is not None:
         model.load_state_dict(init_state)

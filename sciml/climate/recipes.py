@@ -12,6 +12,7 @@ from sciml.config import ConfigPath
 from sciml.experiment import TASKS
 from sciml.models import build_model
 from sciml.train.checkpoint import save_checkpoint
+from sciml.train.seed import seed_everything
 
 
 def masked_pretraining_loss(loss_fn, ratio: float = 0.5):
@@ -56,6 +57,7 @@ def train_climate_emulator(out_dir: str, resume: bool = False, data: ConfigPath 
     if model == "cnn_lstm":
         cfg["output_mean"] = out_mu
     elif model == "prithvi":
+        seed_everything(seed)  # the pre-training start is drawn here, before train_emulator seeds
         base = build_model("prithvi", **cfg).state_dict()
         base.update({f"lps.{k}": v for k, v in lps.state_dict().items()})
         pre = train_emulator("prithvi", cfg, ds, lat, out_s, pretrain_epochs, lr=lr, out_dir=out / "pretrain",

@@ -25,6 +25,7 @@ from sciml.data import Normalizers, TrajectoryDataset, make_dataset, open_datase
 from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
 from sciml.models import build_model, count_parameters
 from sciml.train import Trainer, TrainConfig
+from sciml.train.seed import seed_everything
 from sciml.utils.files import write_json
 
 
@@ -70,8 +71,9 @@ def train_trajectory(out_dir: str, resume: bool = False, data: TrajectoryData | 
     cfg = dict(model or {"name": "sinenet", "waves": 4})
     cfg.setdefault("fields", fields)
     cfg.setdefault("history", history)
-    net = build_model(cfg.pop("name"), **cfg)
     tc = from_dict(TrainConfig, train or {}, where="trajectory train")
+    seed_everything(tc.seed)  # before the model draws its initial weights: same seed, same run
+    net = build_model(cfg.pop("name"), **cfg)
     trainer = Trainer(net, tc, sets["train"], sets.get("val"), loss_fn=field_rel_l2_loss(fields),
                       normalizers=norms, out_dir=out)
     trainer.fit(resume_from="auto" if resume else None)
