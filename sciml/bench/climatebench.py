@@ -182,7 +182,6 @@ def _figure(preds, truths, path: Path) -> str:
             ax.set_title(f"pr 2080-2100 [mm/day]: {title}", fontsize=8)
             ax.set_xticks([]), ax.set_yticks([])
         fig.colorbar(im, ax=axes[i].tolist(), shrink=0.8)
-    path.parent.mkdir(parents=True, exist_ok=True)
     save_figure(fig, path, dpi=80)
     plt.close(fig)
     return path.name

@@ -205,7 +205,6 @@ def main(argv=None) -> int:
                   f" wall(1e-4)={statistics.median(r[1e-4]['wall_s'] for r in runs):.2f}s", flush=True)
     cost_n = min(32, *grids) if a.cost_grid is None else a.cost_grid  # 32^3 is cheap on a CPU
     cost = cost_per_apply(cost_n, device, a.model) if cost_n else None
-    Path(a.out).mkdir(parents=True, exist_ok=True)
     if a.merge:  # the page's header lists the earlier commands whose rows are kept (BenchResult.write)
         tasks = merge_rows(res, Path(a.out) / "dcdm.json", tasks)
     notes = cap_notes(res.rows)

@@ -131,7 +131,6 @@ def figure(curves: dict, dt: float, path: Path) -> Path:
     ax[0, 0].set_ylabel("relative RMS error of q")
     ax[0, 0].legend()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
     save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path

@@ -186,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     pictures: dict = {}
     t0 = time.perf_counter()
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     kept: list[str] = []
     if args.merge and (out / "pig.json").exists():
         old = json.loads((out / "pig.json").read_text())

@@ -139,7 +139,6 @@ class BenchResult:
         """Write ``NAME.json`` and ``NAME.md`` (header with command/machine + ``markdown_body``). Everything
         below a :data:`HAND_WRITTEN` line of the existing page is kept at the end of the new one."""
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         d = self.to_dict()
         json_path, md_path = out / f"{self.benchmark}.json", out / f"{self.benchmark}.md"
         write_json(json_path, d)

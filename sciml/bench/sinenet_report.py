@@ -75,7 +75,6 @@ def write_page(res: BenchResult, out: Path, command: str, name: str, p: dict, sy
     ``pictures``: fields of this run's first seed; the curves come from the rows, merged ones included)."""
     from sciml.bench.sinenet import METHODS, SYSTEMS, TARGETS, system_preset
 
-    out.mkdir(parents=True, exist_ok=True)
     curve_path, field_path = figures(rollout_curves(res.rows), pictures, out)
     metrics = ["one_step_rel_l2", "rollout_rel_l2", "params", "gmacs", "s_per_epoch"]
     if select == "val-rollout":

@@ -126,7 +126,6 @@ def evaluate_climatebench(model: nn.Module, data_path: str | Path, out_dir: str 
     scores, _ = score_model(model, x_test, x_hist, {"all_members": y_test})
     s = scores["all_members"]
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     name = checkpoint["model"]["name"]
     write_text(out / "report.md", f"# ClimateBench scores: {name}\n\nData: `{data_path}`, ssp245 2080-2100, "
                f"truth = mean of {y_test.sizes['member']} members.\n\n" + format_score_table({name: s}) + "\n")

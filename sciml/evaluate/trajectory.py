@@ -60,7 +60,6 @@ def train_trajectory(out_dir: str, resume: bool = False, data: TrajectoryData | 
     Writes ``out_dir/{best,last}.pt`` and ``out_dir/metrics.json``; returns the best checkpoint.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     ds = _load(data or {"make": "ns_vorticity"}, out)
     variables = variables or [str(v) for v in ds.data_vars]
     parts = split_indices(ds.sizes["sample"], split or {"train": 0.8, "val": 0.1, "test": 0.1}, seed=split_seed)

@@ -81,7 +81,6 @@ def report(res, figs, prior, toy, cfg, args, bm3d_note, t_lpn, t_dn, out_dir, de
     if getattr(args, "load_models", None):
         bm3d_note += f"; the nets were loaded from {args.load_models} (trained by an earlier run of this preset)"
 
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
     _figure(figs, prior, toy, Path(out_dir) / "lpn.png")
     s = res.summary()
     lines = ["LPN (learned proximal network, Fang et al. ICLR 2024) inside PnP-ADMM, against TV, DnCNN and BM3D, "

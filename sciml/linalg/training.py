@@ -109,7 +109,6 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
     out = Path(out_dir)
     data_path = Path(data) if data else out / "ritz.nc"
     if not data_path.exists():
-        out.mkdir(parents=True, exist_ok=True)
         save_dataset(make_dataset("dcdm_ritz", n=n, res=res, seed=seed, geometries=geometries,
                                   lanczos_steps=lanczos_steps, obstacles=obstacles), data_path)
     ds = open_dataset(data_path).load()
@@ -133,7 +132,6 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
 
         res_path = out / "residuals.nc"
         if not res_path.exists():
-            out.mkdir(parents=True, exist_ok=True)
             save_checkpoint(out / "start.pt", model)
             save_dataset(make_dataset("dcdm_residuals", **{"model": str(out / "start.pt"), **residuals}), res_path)
         both = xr.concat([ds[["b", "solid"]], open_dataset(res_path).load()[["b", "solid"]]], "sample")

@@ -54,7 +54,6 @@ def train_pinn(out_dir: str, resume: bool = False, problem: str = "helmholtz2d",
                         n_colloc=n_colloc, lr=lr, lr_decay=lr_decay, sampling=sampling, causal_eps=causal_eps,
                         causal_slices=causal_slices, eval_every=eval_every, seed=seed, device=device)
     path = Path(out_dir)
-    path.mkdir(parents=True, exist_ok=True)
     metrics = {"problem": problem, "model": name, "rel_l2": out["rel_l2"], "wall_s": out["wall_s"],
                "params": sum(p.numel() for p in net.parameters() if p.requires_grad), "history": out["history"]}
     write_json(path / "metrics.json", metrics, default=float)
