@@ -28,10 +28,11 @@ MODELS = {  # MgNO at the operators bench's width; run_demo sets its levels from
 
 def run_demo(out_dir: str | Path = "runs/demo", n: int = 400, res: int = 32, epochs: int = 20) -> Path:
     """Run the demo; returns the report path."""
-    for flag, value, least in (("--n", n, 10), ("--res", res, 8), ("--epochs", epochs, 1)):
-        if not isinstance(value, int) or value < least:  # before anything is written
-            raise ConfigError(f"demo {flag} must be an integer of at least {least} (n: the 80/10/10 split needs a "
-                              f"test sample; res: the models' coarsest grid), got {value!r}")
+    for flag, value, least, why in (("--n", n, 10, "the 80/10/10 split needs a test sample"),
+                                    ("--res", res, 8, "the models coarsen the grid"),
+                                    ("--epochs", epochs, 1, "each model trains at least once")):
+        if not isinstance(value, int) or value < least:  # checked before anything is written
+            raise ConfigError(f"demo {flag} must be an integer of at least {least} ({why}), got {value!r}")
     t0 = time.perf_counter()
     out = Path(out_dir)
     data_path = out / "darcy.nc"

@@ -100,6 +100,9 @@ def load_tensors(path: str | Path, map_location: str | torch.device | None = "cp
     try:
         return torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):  # bytes that are not a pickle at all: a damaged file
+            raise CheckpointError(f"{what} {str(p)!r} is not a readable torch file ({_refusal(exc)}); "
+                                  "pass a .pt file written by sciml") from exc
         raise CheckpointError(
             f"{what} {str(p)!r} was refused: it holds pickled Python objects, not only tensors and plain "
             f"values ({_refusal(exc)}), and loading it could run code. Load only files written by sciml; "
@@ -160,9 +163,11 @@ def check_compatible(model: nn.Module, ckpt: dict[str, Any], path: str = "checkp
     spec = model_spec(model)
     if spec["name"] != ckpt["model"]["name"]:
         raise CheckpointError(
-            f"{path} holds a {ckpt['model']['name']!r} model but the model is {spec['name']!r}"
+            f"{path} holds a {ckpt['model']['name']!r} model but the model is {spec['name']!r}; use the config "
+            "that wrote it, or another out_dir"
         )
     if spec["config"] != ckpt["model"]["config"]:
         raise CheckpointError(
-            f"{path} was saved with config {ckpt['model']['config']} but the model has {spec['config']}"
+            f"{path} was saved with config {ckpt['model']['config']} but the model has {spec['config']}; use "
+            "the config that wrote it, or another out_dir"
         )

@@ -158,7 +158,9 @@ def atomic_path(path: str | os.PathLike, is_dir: bool = False, overwrite: bool =
     except (FileExistsError, NotADirectoryError, PermissionError) as exc:
         if isinstance(exc, OutputError):
             raise
-        raise OutputError(f"cannot write {str(final)!r}: {exc.strerror or exc}; choose a writable folder") from exc
+        blocker = next((q for q in final.parents if q.exists() and not q.is_dir()), None)
+        why = f"{str(blocker)!r} is a file, not a folder" if blocker is not None else exc.strerror or str(exc)
+        raise OutputError(f"cannot write {str(final)!r}: {why}; choose a writable folder") from exc
     try:
         tmp = tmp_dir / final.name
         yield tmp
