@@ -69,6 +69,10 @@ class DataConfig:
     split_seed: int = 0
     normalize: bool | str = True  # True: one mean/std per variable; "pointwise": per grid point; False: none
 
+    def __post_init__(self) -> None:
+        if "train" not in self.split or not set(self.split) <= {"train", "val", "test"}:
+            raise ConfigError(f"split needs a 'train' part and only 'train', 'val', 'test', got {self.split}")
+
 
 @dataclass
 class ExperimentConfig:

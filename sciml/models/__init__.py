@@ -11,6 +11,7 @@ from typing import Any, Callable
 import torch.nn as nn
 
 from sciml.config import check_kwargs
+from sciml.errors import ConfigError, SciMLError
 from sciml.registry import Registry
 
 MODELS: Registry[type[nn.Module]] = Registry("model", ["sciml.models"])
@@ -30,7 +31,13 @@ def build_model(name: str, **config: Any) -> nn.Module:
     """Instantiate registered model ``name`` with ``config``; unknown keys raise ConfigError."""
     cls = MODELS.get(name)
     check_kwargs(cls.__init__, config, where=f"model {name!r}")
-    model = cls(**config)
+    try:
+        model = cls(**config)
+    except (TypeError, ValueError, RuntimeError) as exc:  # a value the model cannot take (torch says why)
+        if isinstance(exc, SciMLError):
+            raise
+        raise ConfigError(f"model {name!r} cannot be built with {config} ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}); check its values") from exc
     model.sciml_config = {"name": name, "config": dict(config)}
     return model
 

@@ -54,3 +54,8 @@ class TrainConfig:
         for name in ("epochs", "batch_size", "lr"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
+        for name, least in (("checkpoint_every", 1), ("num_workers", 0), ("weight_decay", 0), ("min_lr", 0),
+                            ("warmup_epochs", 0), ("steps_per_epoch", 1), ("early_stopping_patience", 1)):
+            value = getattr(self, name)
+            if value is not None and not value >= least:  # None: the option is off
+                raise ConfigError(f"{name} must be at least {least}, got {value!r}")

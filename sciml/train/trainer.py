@@ -321,6 +321,9 @@ class Trainer:
     def _track_best(self, record: dict[str, float]) -> bool:
         """Keep (and save as best.pt) the weights whenever the monitored value improves, strictly: ties
         keep the earlier epoch. True when early stopping triggers."""
+        if self.cfg.monitor not in record and self.cfg.monitor != "val_loss":  # val_loss: none without val data
+            raise ConfigError(f"train.monitor {self.cfg.monitor!r} is not a logged value; pick one of "
+                              f"{sorted(k for k in record if k not in ('epoch', 'lr', 'time_s'))}")
         value = record.get(self.cfg.monitor, record["train_loss"])
         if value < self.best:
             self.best, self.bad_epochs, self.best_epoch = value, 0, self.epoch
