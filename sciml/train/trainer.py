@@ -321,7 +321,8 @@ class Trainer:
     def _track_best(self, record: dict[str, float]) -> bool:
         """Keep (and save as best.pt) the weights whenever the monitored value improves, strictly: ties
         keep the earlier epoch. True when early stopping triggers."""
-        if self.cfg.monitor not in record and self.cfg.monitor != "val_loss":  # val_loss: none without val data
+        validated = any(k.startswith("val_") for k in record)  # without validation, train_loss is monitored
+        if validated and self.cfg.monitor not in record:
             raise ConfigError(f"train.monitor {self.cfg.monitor!r} is not a logged value; pick one of "
                               f"{sorted(k for k in record if k not in ('epoch', 'lr', 'time_s'))}")
         value = record.get(self.cfg.monitor, record["train_loss"])
