@@ -33,7 +33,9 @@ def _parse_params(pairs: list[str]) -> dict:
 
 def cmd_data_make(a: argparse.Namespace) -> int:
     from sciml.data import make_dataset, save_dataset
+    from sciml.data.io import check_save_target
 
+    check_save_target(a.out, overwrite=a.overwrite)  # before the (possibly long) generation
     ds = make_dataset(a.name, n=a.n, res=a.res, seed=a.seed, **_parse_params(a.param))
     save_dataset(ds, a.out, overwrite=a.overwrite)
     print(f"wrote {a.out}: {dict(ds.sizes)}, variables {sorted(map(str, ds.data_vars))}")

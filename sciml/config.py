@@ -86,6 +86,14 @@ def _describe(hint: Any) -> str:
     return _NAMES.get(origin or hint, getattr(hint, "__name__", str(hint)))
 
 
+_SCALARS = {  # YAML bools are not numbers here, though Python's bool is an int
+    bool: lambda v: isinstance(v, bool),
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+    str: lambda v: isinstance(v, str),
+}
+
+
 class _Mismatch(Exception):
     """``value`` does not fit ``hint`` (turned into one ConfigError naming the outermost field)."""
 
@@ -122,22 +130,10 @@ def _coerce(value: Any, hint: Any, path: str, base: Path | None) -> Any:
             if key not in hints:
                 raise _unknown_key_error(key, list(hints), path)
         return {k: _coerce(v, hints[k], f"{path}.{k}", base) for k, v in value.items()}
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        raise _Mismatch(path, hint, value)
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        raise _Mismatch(path, hint, value)
-    if hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise _Mismatch(path, hint, value)
-    if hint is str:
-        if isinstance(value, str):
-            return value
-        raise _Mismatch(path, hint, value)
+    if hint in _SCALARS:
+        if not _SCALARS[hint](value):
+            raise _Mismatch(path, hint, value)
+        return float(value) if hint is float else value  # an int where a float goes is that float
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise _Mismatch(path, hint, value)

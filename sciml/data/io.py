@@ -8,7 +8,7 @@ from pathlib import Path
 import xarray as xr
 
 from sciml.errors import InputFileError, SchemaError
-from sciml.utils.files import MARKER, atomic_path
+from sciml.utils.files import MARKER, atomic_path, check_target
 
 _NETCDF = {".nc", ".nc4", ".netcdf"}
 _ZARR = {".zarr"}
@@ -54,6 +54,13 @@ def open_dataset(path: str | Path, chunks: dict | str | None = None) -> xr.Datas
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputFileError(f"{str(p)!r} cannot be read as {_NAMES[kind]} ({type(exc).__name__}: {first}); "
                              "pass a dataset written by `sciml data make` or save_dataset") from exc
+
+
+def check_save_target(path: str | Path, overwrite: bool = False) -> None:
+    """Raise now what ``save_dataset(ds, path, overwrite)`` would raise about ``path`` (suffix, an existing
+    target), so a command fails before it spends time making the data."""
+    p = Path(path)
+    check_target(p, is_dir=_kind(p) == "zarr", overwrite=overwrite)
 
 
 def save_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> Path:

@@ -84,8 +84,9 @@ def clean_leftovers(final: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def _check_target(final: Path, is_dir: bool, overwrite: bool) -> None:
-    """Raise OutputExistsError unless writing ``final`` may replace what is there."""
+def check_target(final: Path, is_dir: bool, overwrite: bool) -> None:
+    """Raise OutputExistsError unless writing ``final`` may replace what is there (``atomic_path`` checks
+    this itself; call it first to fail before expensive work)."""
     if not os.path.lexists(final):
         return
     kind = "directory" if final.is_dir() else "file"
@@ -152,7 +153,7 @@ def atomic_path(path: str | os.PathLike, is_dir: bool = False, overwrite: bool =
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         clean_leftovers(final)
-        _check_target(final, is_dir, overwrite)
+        check_target(final, is_dir, overwrite)
         tmp_dir = _temp_dir(final)
         tmp_dir.mkdir()
     except (FileExistsError, NotADirectoryError, PermissionError) as exc:
