@@ -133,6 +133,7 @@ CASES = [
     Case("info of a corrupt HDF5", lambda ws: ["data", "info", garbage(ws, "bad.h5")], r"cannot be read as HDF5"),
     Case("info of a folder named .nc", lambda ws: ["data", "info", mkdir(ws, "dir.nc")], r"cannot be read as NetCDF4"),
     Case("info of an empty .zarr folder", lambda ws: ["data", "info", mkdir(ws, "e.zarr")], r"cannot be read as Zarr"),
+    Case("data list takes no argument", lambda ws: ["data", "list", "extra"], r"unrecognized arguments: extra"),
     # ---- sciml train: config files
     Case("config is not YAML", lambda ws: ["train", config(ws, "train: {epochs: 1\nmodel: [")],
          r"config file '.*exp\.yaml' is not valid YAML \(line \d+, column \d+\)"),
