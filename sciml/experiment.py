@@ -1,7 +1,8 @@
 """Experiments: a YAML file -> data, model, Trainer, evaluation and report.
 
 ``sciml train CONFIG.yaml`` runs :func:`run_experiment`; each YAML section maps 1:1 to a
-dataclass below, and unknown keys are errors. Example (``examples/configs/darcy_fno.yaml``)::
+dataclass below, unknown keys and wrong types are errors, and relative paths resolve against the
+YAML file's folder. Example (``examples/configs/darcy_fno.yaml``)::
 
     name: darcy_fno
     out_dir: runs/darcy_fno
