@@ -13,6 +13,7 @@ import numpy as np
 import xarray as xr
 
 from sciml.data import make_dataset, open_dataset, save_dataset
+from sciml.errors import ConfigError
 from sciml.evaluate import metrics_table, plot_panels, predict_fields, write_report
 from sciml.experiment import DataConfig, ExperimentConfig, run_experiment
 from sciml.models import load_model
@@ -27,6 +28,11 @@ MODELS = {  # MgNO at the operators bench's width; run_demo sets its levels from
 
 def run_demo(out_dir: str | Path = "runs/demo", n: int = 400, res: int = 32, epochs: int = 20) -> Path:
     """Run the demo; returns the report path."""
+    for flag, value, least, why in (("--n", n, 10, "the 80/10/10 split needs a test sample"),
+                                    ("--res", res, 8, "the models coarsen the grid"),
+                                    ("--epochs", epochs, 1, "each model trains at least once")):
+        if not isinstance(value, int) or value < least:  # checked before anything is written
+            raise ConfigError(f"demo {flag} must be an integer of at least {least} ({why}), got {value!r}")
     t0 = time.perf_counter()
     out = Path(out_dir)
     data_path = out / "darcy.nc"

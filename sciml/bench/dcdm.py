@@ -10,7 +10,6 @@ sampled every 2 ms; CUDA allocator peak on GPU).
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import statistics
 import threading
@@ -23,6 +22,7 @@ import torch
 from sciml.bench.dcdm_report import cap_notes, markdown, plot
 from sciml.bench.results import BenchResult, command_line, earlier_rows
 from sciml.bench.timing import median_time
+from sciml.cli import ArgumentParser
 from sciml.linalg import amg, cg, dcdm_solve, ic0_grid, load_shipped_model, pcg
 from sciml.linalg.dcdm import auto_levels
 from sciml.pde.poisson import (box_obstacles, cylinder_obstacles, fill_enclosed, poisson_matrix, porous_obstacles,
@@ -151,7 +151,7 @@ def cost_per_apply(n: int, device: torch.device, model_path: str | None) -> dict
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="sciml bench dcdm", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="sciml bench dcdm", description=__doc__.splitlines()[0])
     p.add_argument("--full", action="store_true", help="5/5/3 repeats, no iteration caps (GPU-scale time)")
     p.add_argument("--grids", type=int, nargs="*", default=None, help="subset of 32 64 128")
     p.add_argument("--device", default="cpu")
@@ -205,7 +205,6 @@ def main(argv=None) -> int:
                   f" wall(1e-4)={statistics.median(r[1e-4]['wall_s'] for r in runs):.2f}s", flush=True)
     cost_n = min(32, *grids) if a.cost_grid is None else a.cost_grid  # 32^3 is cheap on a CPU
     cost = cost_per_apply(cost_n, device, a.model) if cost_n else None
-    Path(a.out).mkdir(parents=True, exist_ok=True)
     if a.merge:  # the page's header lists the earlier commands whose rows are kept (BenchResult.write)
         tasks = merge_rows(res, Path(a.out) / "dcdm.json", tasks)
     notes = cap_notes(res.rows)

@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from sciml.bench.results import BenchResult
+from sciml.utils.files import save_figure
 
 
 def plot(histories: dict[str, dict[str, list[float]]], path: Path) -> None:
@@ -25,7 +26,7 @@ def plot(histories: dict[str, dict[str, list[float]]], path: Path) -> None:
     np.atleast_1d(axes)[0].set_ylabel("||r_k|| / ||b||")
     np.atleast_1d(axes)[0].legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 

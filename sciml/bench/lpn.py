@@ -8,7 +8,6 @@ Laplacian toy and the prior-vs-noise check (reported in the markdown and figure)
 """
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 
@@ -18,6 +17,7 @@ import torch
 from pathlib import Path
 
 from sciml.bench.results import BenchResult, command_line, device_description
+from sciml.cli import ArgumentParser
 from sciml.errors import ConfigError
 from sciml.inverse import GaussianBlur, Radon, make_denoiser, pnp_admm, prior_value
 from sciml.inverse.images import TEST_IMAGES, TRAIN_IMAGES, load_grey, sample_patches
@@ -265,11 +265,9 @@ def train_nets(lpn, dncnn, cfg: dict, seed: int, device: str) -> dict:
 
 def save_nets(folder: str, nets: dict, provenance: dict) -> None:
     """Write each net as a sciml checkpoint ``folder/NAME.pt`` (CPU tensors) carrying its provenance record."""
-    folder_path = Path(folder)
-    folder_path.mkdir(parents=True, exist_ok=True)
     for name, net in nets.items():
         device = next(net.parameters()).device
-        save_checkpoint(folder_path / f"{name}.pt", net.cpu(), extra={"provenance": provenance[name]})
+        save_checkpoint(Path(folder) / f"{name}.pt", net.cpu(), extra={"provenance": provenance[name]})
         net.to(device)
 
 
@@ -292,7 +290,7 @@ def load_nets(paths: dict, cfg: dict) -> tuple[dict, dict]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="sciml bench lpn", description=__doc__)
+    ap = ArgumentParser(prog="sciml bench lpn", description=__doc__)
     ap.add_argument("--preset", choices=sorted(PRESETS), default="default",
                     help="default: CPU-sized nets; gpu: 64-channel multiscale LPN and DnCNN trained for equal time "
                          "on one GPU (the shipped nets); full: the paper's scale")

@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from sciml.climate.io import INPUT_VARS, OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS, load_climatebench
 from sciml.climate.metrics import format_score_table, score_table
 from sciml.evaluate.evaluate import register_evaluator
+from sciml.utils.files import write_text
 
 WINDOW = 10
 EVAL_YEARS = slice(2080, 2100)
@@ -125,11 +126,9 @@ def evaluate_climatebench(model: nn.Module, data_path: str | Path, out_dir: str 
     scores, _ = score_model(model, x_test, x_hist, {"all_members": y_test})
     s = scores["all_members"]
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     name = checkpoint["model"]["name"]
-    (out / "report.md").write_text(f"# ClimateBench scores: {name}\n\nData: `{data_path}`, ssp245 2080-2100, "
-                                   f"truth = mean of {y_test.sizes['member']} members.\n\n"
-                                   + format_score_table({name: s}) + "\n")
+    write_text(out / "report.md", f"# ClimateBench scores: {name}\n\nData: `{data_path}`, ssp245 2080-2100, "
+               f"truth = mean of {y_test.sizes['member']} members.\n\n" + format_score_table({name: s}) + "\n")
     res = xr.Dataset()
     res.attrs.update(s)
     return res
@@ -141,7 +140,9 @@ def train_emulator(name: str, config: dict, train: Dataset, lat: np.ndarray, out
     """Build ``name`` and fit it with the shared Trainer (weighted MSE); checkpoints go to ``out_dir``."""
     from sciml.models import build_model
     from sciml.train import TrainConfig, Trainer
+    from sciml.train.seed import seed_everything
 
+    seed_everything(seed)  # before the model draws its initial weights: same seed, same run
     model = build_model(name, **config)
     if init_state is not None:
         model.load_state_dict(init_state)

@@ -27,8 +27,7 @@ def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, chec
     pred = predict_fields(model, test, inputs, targets, getattr(model, "normalizers", None))
     metrics = field_metrics(pred, test, targets, baseline=mean_predictor(train, test, targets))
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    save_dataset(metrics, out / "eval.nc")
+    save_dataset(metrics, out / "eval.nc", overwrite=True)  # a rerun into the same folder replaces its own file
     name = checkpoint["model"]["name"]
     i = int(np.argsort(metrics["rel_l2"].values)[len(test.sample) // 2])  # the median sample
     t, p = test[targets[0]].isel(sample=i).values, pred[targets[0]].isel(sample=i).values

@@ -6,6 +6,7 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from sciml.config import ConfigPath
 from sciml.data.registry import register_dataset
 from sciml.linalg.lanczos import biased_rhs, ritz_pairs
 from sciml.pde.poisson import (apply_poisson, box_obstacles, fill_enclosed, poisson_matrix, random_obstacles,
@@ -85,9 +86,9 @@ def dcdm_loss(model: torch.nn.Module, batch) -> torch.Tensor:
 
 def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometries: int = 24, epochs: int = 10,
                batch_size: int = 16, lr: float = 1e-3, channels: int = 16, blocks: int = 2,
-               coarse_blocks: int | None = None, lanczos_steps: int = 300, init: str | None = None,
+               coarse_blocks: int | None = None, lanczos_steps: int = 300, init: ConfigPath | None = None,
                seed: int = 0, device: str = "auto", resume: bool = False, obstacles: str = "simple",
-               wide: list[int] | None = None, data: str | None = None, residuals: dict | None = None,
+               wide: list[int] | None = None, data: ConfigPath | None = None, residuals: dict | None = None,
                zero_offset: bool | None = None):
     """Generate Ritz training vectors and train the ``dcdm`` net through the shared Trainer; returns the
     path of the best checkpoint. This is what ``sciml train examples/configs/dcdm_train.yaml`` runs.
@@ -108,7 +109,6 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
     out = Path(out_dir)
     data_path = Path(data) if data else out / "ritz.nc"
     if not data_path.exists():
-        out.mkdir(parents=True, exist_ok=True)
         save_dataset(make_dataset("dcdm_ritz", n=n, res=res, seed=seed, geometries=geometries,
                                   lanczos_steps=lanczos_steps, obstacles=obstacles), data_path)
     ds = open_dataset(data_path).load()
@@ -132,7 +132,6 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
 
         res_path = out / "residuals.nc"
         if not res_path.exists():
-            out.mkdir(parents=True, exist_ok=True)
             save_checkpoint(out / "start.pt", model)
             save_dataset(make_dataset("dcdm_residuals", **{"model": str(out / "start.pt"), **residuals}), res_path)
         both = xr.concat([ds[["b", "solid"]], open_dataset(res_path).load()[["b", "solid"]]], "sample")
