@@ -6,6 +6,7 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from sciml.data.params import Choice, Int, Real
 from sciml.data.registry import register_dataset
 from sciml.linalg.lanczos import biased_rhs, ritz_pairs
 from sciml.pde.poisson import (apply_poisson, box_obstacles, fill_enclosed, poisson_matrix, random_obstacles,
@@ -26,7 +27,8 @@ def mixed_obstacles(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndar
     return fill_enclosed(solid, OPEN_FACES)  # overlapping shapes can enclose fluid: make it solid
 
 
-@register_dataset("dcdm_ritz")
+@register_dataset("dcdm_ritz", res=Int(ge=8), geometries=Int(ge=1), lanczos_steps=Int(ge=1),
+                  low_fraction=Real(ge=0, le=1), low_weight=Real(gt=0), obstacles=Choice("simple", "mixed"))
 def make_dcdm_ritz(n: int = 1200, res: int = 16, seed: int = 0, geometries: int = 24, lanczos_steps: int = 300,
                    low_fraction: float = 0.55, low_weight: float = 9.0, obstacles: str = "simple") -> xr.Dataset:
     """``n`` right-hand sides ``b`` over ``geometries`` random obstacle layouts on a ``res^3`` grid.
@@ -36,8 +38,6 @@ def make_dcdm_ritz(n: int = 1200, res: int = 16, seed: int = 0, geometries: int 
     ``solid`` (sample, z, y, x). ``obstacles``: "simple" (:func:`random_obstacles`) or "mixed"
     (:func:`mixed_obstacles`).
     """
-    if obstacles not in ("simple", "mixed"):
-        raise ValueError(f"obstacles must be 'simple' or 'mixed', got {obstacles!r}")
     rng = np.random.default_rng(seed)
     shape = (res,) * 3
     per = int(np.ceil(n / geometries))
