@@ -17,6 +17,7 @@ import torch
 
 from sciml.bench.results import BenchResult, command_line
 from sciml.bench.timing import sync
+from sciml.train import metrics as M
 from sciml.inverse import GaussianBlur, Radon, make_denoiser, pnp_admm, prior_value
 from sciml.inverse.images import TEST_IMAGES, load_grey, sample_patches
 from sciml.inverse.pnp import PnPConvergenceWarning
@@ -40,7 +41,12 @@ PRESETS = {
 
 
 def psnr(x: np.ndarray, ref: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / np.mean((np.clip(x, 0, 1) - ref) ** 2)))
+    """PSNR (dB, peak 1) of one image ``x`` clipped to [0, 1] against ``ref`` (:func:`sciml.train.metrics.psnr`).
+
+    Only finite values are clipped: a NaN/Inf pixel makes the score NaN instead of being clipped into range.
+    """
+    x = np.where(np.isfinite(x), np.clip(x, 0, 1), np.nan)
+    return float(M.psnr(torch.as_tensor(x, dtype=torch.float64)[None], torch.as_tensor(ref, dtype=torch.float64)[None])[0])
 
 
 def mean_psnr(batch: torch.Tensor, ref: torch.Tensor) -> float:
@@ -49,8 +55,11 @@ def mean_psnr(batch: torch.Tensor, ref: torch.Tensor) -> float:
 
 
 def ssim(x: np.ndarray, ref: np.ndarray) -> float:
+    """SSIM (peak 1) of ``x`` clipped to [0, 1] against ``ref``; NaN if either holds a NaN/Inf (never clipped into range)."""
     from skimage.metrics import structural_similarity
 
+    if not (np.isfinite(x).all() and np.isfinite(ref).all()):
+        return float("nan")
     return float(structural_similarity(np.clip(x, 0, 1), ref, data_range=1.0))
 
 

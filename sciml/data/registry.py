@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+from pathlib import Path
 from typing import Any, Callable
 
 import xarray as xr
@@ -80,6 +81,36 @@ def make_dataset(name: str, n: int | None = None, res: int | None = None, seed: 
     gen, kwargs = _request(name, n, res, seed, params)
     ds = gen(**kwargs)
     ds.attrs.update(provenance(name, n, res, seed, **params), sciml_version=__version__, Conventions="CF-1.8")
+    return ds
+
+
+def make_or_reuse(path: str | Path, name: str, n: int | None = None, res: int | None = None, seed: int = 0,
+                  resume: bool = False, **params: Any) -> xr.Dataset:
+    """The dataset :func:`make_dataset` would return, cached in ``path`` (loaded into memory).
+
+    ``path`` is reused only when the generator name, parameters and seed recorded in it equal the
+    request. A sciml-made file that differs is regenerated and replaced, except with ``resume`` (a
+    run being resumed was trained on the old data: an error says so); a file without sciml's
+    provenance attributes is never overwritten (an error says so).
+    """
+    from sciml.data.io import open_dataset, save_dataset
+
+    path = Path(path)
+    wanted = provenance(name, n, res, seed, **params)
+    if path.exists():
+        with open_dataset(path) as f:  # closed before a regeneration replaces the file
+            cached = f.load()
+        recorded = {k: cached.attrs.get(k) for k in wanted}
+        if recorded == wanted:
+            return cached
+        if recorded["generator"] is None or resume:
+            why = ("it has no sciml provenance attributes, so sciml did not write it" if recorded["generator"] is None
+                   else "resuming needs the data the run was trained on")
+            raise ConfigError(f"{str(path)!r} was not made by {wanted['generator']} with {wanted['generator_params']} "
+                              f"(seed {wanted['seed']}) as requested, and {why}; move it away or write elsewhere")
+    ds = make_dataset(name, n, res, seed, **params)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_dataset(ds, path)
     return ds
 
 

@@ -102,16 +102,17 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
     from pathlib import Path
 
     from sciml.data import make_dataset, open_dataset, save_dataset
+    from sciml.data.registry import make_or_reuse
     from sciml.models import build_model
     from sciml.train import Trainer, TrainConfig
 
     out = Path(out_dir)
     data_path = Path(data) if data else out / "ritz.nc"
-    if not data_path.exists():
-        out.mkdir(parents=True, exist_ok=True)
-        save_dataset(make_dataset("dcdm_ritz", n=n, res=res, seed=seed, geometries=geometries,
-                                  lanczos_steps=lanczos_steps, obstacles=obstacles), data_path)
-    ds = open_dataset(data_path).load()
+    if data and data_path.exists():  # the caller's own file
+        ds = open_dataset(data_path).load()
+    else:  # generated, reused only while its recorded parameters match these
+        ds = make_or_reuse(data_path, "dcdm_ritz", n=n, res=res, seed=seed, resume=resume, geometries=geometries,
+                           lanczos_steps=lanczos_steps, obstacles=obstacles)
     torch.manual_seed(seed)
     if init:
         from sciml.models import load_model
