@@ -26,7 +26,8 @@ def _parse_params(pairs: list[str]) -> dict:
 def cmd_data_make(a: argparse.Namespace) -> int:
     from sciml.data import make_dataset, save_dataset
 
-    ds = make_dataset(a.name, n=a.n, res=a.res, seed=a.seed, **_parse_params(a.param))
+    params = {"n": a.n, "res": a.res, "seed": a.seed, **_parse_params(a.param)}  # --param n=... may stand for --n
+    ds = make_dataset(a.name, **params)
     save_dataset(ds, a.out)
     print(f"wrote {a.out}: {dict(ds.sizes)}, variables {sorted(map(str, ds.data_vars))}")
     return 0

@@ -133,6 +133,6 @@ def check_output_finite(where: str, ds: xr.Dataset, params: Mapping[str, Any]) -
         if bad:
             raise NonFiniteError(
                 f"{where} produced {bad} NaN/Inf value(s) of {values.size} in variable {name!r} with parameters "
-                f"{dict(params)}; nothing was written. The scheme is unstable or singular there: change the "
-                "parameters (e.g. a smaller time step or another frequency)")
+                f"{dict(params)}; nothing was written. These parameters are outside what the scheme handles "
+                "(unstable, singular or beyond float32 range): change them (e.g. a smaller time step)")
     return ds

@@ -93,7 +93,7 @@ def field_metrics(pred: xr.Dataset, truth: xr.Dataset, targets: Sequence[str],
         if baseline is not None:
             out[f"{m}_baseline"] = ("sample", get_metric(m)(stack(baseline), t).numpy(),
                                     {"long_name": f"{m} of the baseline"})
-    out.attrs.update({f"mean_{m}": float(out[m].mean()) for m in metrics})
+    out.attrs.update({f"mean_{m}": float(out[m].mean(skipna=False)) for m in metrics})  # NaN stays NaN
     return out
 
 
