@@ -186,6 +186,7 @@ def test_evaluate_says_it_scored_every_sample_of_other_data(trained, tmp_path, c
 
 def test_evaluate_training_file_changed_in_place_is_an_error(tmp_path, capsys):
     ckpt, data = _train(tmp_path, {"train": 0.6, "val": 0.2, "test": 0.2})
+    data.unlink()
     save_dataset(smoothing_dataset(n=20, res=8, seed=9), data)  # regenerated in place: other samples
     assert main(["evaluate", str(ckpt), str(data), "--out", str(tmp_path / "ev")]) == 2
     assert "content has changed" in capsys.readouterr().err
