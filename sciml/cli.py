@@ -36,7 +36,8 @@ def cmd_data_make(a: argparse.Namespace) -> int:
     from sciml.data.io import check_save_target
 
     check_save_target(a.out, overwrite=a.overwrite)  # before the (possibly long) generation
-    ds = make_dataset(a.name, n=a.n, res=a.res, seed=a.seed, **_parse_params(a.param))
+    params = {"n": a.n, "res": a.res, "seed": a.seed, **_parse_params(a.param)}  # --param n=... may stand for --n
+    ds = make_dataset(a.name, **params)
     save_dataset(ds, a.out, overwrite=a.overwrite)
     print(f"wrote {a.out}: {dict(ds.sizes)}, variables {sorted(map(str, ds.data_vars))}")
     return 0

@@ -21,7 +21,8 @@ from typing import Any
 import xarray as xr
 
 from sciml.config import ConfigPath, check_call, check_kwargs, from_dict, load_yaml
-from sciml.data import FieldDataset, Normalizers, make_dataset, open_dataset, save_dataset, split_indices, validate
+from sciml.data import FieldDataset, Normalizers, fingerprint, open_dataset, split_indices, validate
+from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError
 from sciml.models import MODELS, build_model, count_parameters
 from sciml.registry import Registry
@@ -101,20 +102,18 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
     return cfg
 
 
-def load_data(cfg: DataConfig, out_dir: Path) -> tuple[xr.Dataset, Path]:
-    """Open ``cfg.path`` or generate ``cfg.make`` (saved to ``out_dir/data.nc`` and reused)."""
+def load_data(cfg: DataConfig, out_dir: Path, resume: bool = False) -> tuple[xr.Dataset, Path]:
+    """Open ``cfg.path`` or generate ``cfg.make``, cached in ``out_dir/data.nc`` (reused only while the
+    recorded generator, parameters and seed match: :func:`sciml.data.registry.make_or_reuse`)."""
     if cfg.path:
         path = Path(cfg.path)
         return open_dataset(path).load(), path
     if not cfg.make:
         raise ConfigError("data needs either 'path' (an existing file) or 'make' (a registered dataset name)")
     path = out_dir / "data.nc"
-    if path.exists():
-        return open_dataset(path).load(), path
     params = dict(cfg.params)
-    ds = make_dataset(cfg.make, n=params.pop("n", None), res=params.pop("res", None),
-                      seed=params.pop("seed", 0), **params)
-    save_dataset(ds, path)
+    ds = make_or_reuse(path, cfg.make, n=params.pop("n", None), res=params.pop("res", None),
+                       seed=params.pop("seed", 0), resume=resume, **params)
     return ds, path
 
 
@@ -138,10 +137,13 @@ def run_experiment(cfg: ExperimentConfig, resume: bool = False, evaluate: bool =
         check_kwargs(recipe, cfg.params, where=f"task {cfg.task!r} params")
         return {"name": cfg.name, "checkpoint": str(recipe(out_dir=cfg.out_dir, resume=resume, **cfg.params))}
     out = Path(cfg.out_dir)  # created by the first write into it, so bad input leaves nothing behind
-    ds, data_path = load_data(cfg.data, out)
+    ds, data_path = load_data(cfg.data, out, resume=resume)
     d = cfg.data
     validate(ds, required=d.inputs + d.targets, finite=True, source=str(data_path))
     parts = split_indices(ds.sizes["sample"], d.split, seed=d.split_seed)
+    if evaluate and "test" in parts and len(parts["test"]) == 0:
+        raise ConfigError(f"data.split {d.split} leaves no test sample of {ds.sizes['sample']}, so there is nothing "
+                          "held out to evaluate on; raise data.split.test (or the number of samples), or pass --no-eval")
     if d.normalize not in (True, False, "pointwise"):
         raise ConfigError(f"data.normalize must be true, false or 'pointwise', got {d.normalize!r}")
     norms = (Normalizers.fit(ds.isel(sample=parts["train"]), d.inputs + d.targets, pointwise=d.normalize == "pointwise")
@@ -153,7 +155,9 @@ def run_experiment(cfg: ExperimentConfig, resume: bool = False, evaluate: bool =
     model = build_model(name, **kwargs)
     loss_cfg = dict(cfg.loss)
     loss = build_loss(loss_cfg.pop("name", "rel_l2"), **loss_cfg)
-    meta = {"evaluator": "field", "inputs": d.inputs, "targets": d.targets, "data_path": str(data_path),
+    # the fingerprint lets `sciml evaluate` recognise this data wherever it lives and score only the test split
+    meta = {"evaluator": "field", "inputs": d.inputs, "targets": d.targets, "data_path": str(data_path.resolve()),
+            "data_fingerprint": fingerprint(ds, d.inputs + d.targets),
             "split": {k: v.tolist() for k, v in parts.items()}, "experiment": cfg.name}
     trainer = Trainer(model, cfg.train, sets["train"], sets.get("val"), loss_fn=loss, normalizers=norms,
                       out_dir=out, metadata=meta)

@@ -31,6 +31,7 @@ from sciml.discovery.library import TERMS, increments, lowpass
 from sciml.discovery.observe import observe
 from sciml.pde.qg import QGModel, spin_up
 from sciml.train.checkpoint import load_tensors, save_tensors
+from sciml.train.metrics import rel_l2
 
 PRESETS = {
     "default": dict(nx=64, spinup=20000, n_states=16, fc_steps=240, rff_steps=1000, rff_lr=2e-3, rff_width=256,
@@ -68,7 +69,8 @@ def true_coefficients(truth: QGModel, name: str) -> np.ndarray:
 
 
 def rel(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a - b).pow(2).mean().sqrt() / b.pow(2).mean().sqrt())
+    """||a - b|| / ||b|| over all values (NaN if either holds a NaN/Inf): :func:`sciml.train.metrics.rel_l2`."""
+    return float(rel_l2(a.reshape(1, -1), b.reshape(1, -1))[0])
 
 
 def cached_spin_up(truth: QGModel, steps: int) -> tuple[torch.Tensor, list]:

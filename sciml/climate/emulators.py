@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from sciml.climate.io import INPUT_VARS, OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS, load_climatebench
 from sciml.climate.metrics import format_score_table, score_table
-from sciml.evaluate.evaluate import register_evaluator
+from sciml.evaluate.evaluate import register_evaluator, require_finite_predictions
 from sciml.utils.files import write_text
 
 WINDOW = 10
@@ -113,8 +113,12 @@ def to_dataset(pred: np.ndarray, like: xr.Dataset) -> xr.Dataset:
 
 
 def score_model(model: nn.Module, x_test: xr.Dataset, x_hist: xr.Dataset, truths: Mapping[str, xr.Dataset]) -> dict:
-    """{eval_name: score_table} of ``model`` on the test experiment over 2080-2100."""
+    """{eval_name: score_table} of ``model`` on the test experiment over 2080-2100.
+
+    Raises NonFiniteError naming the variables if the model predicts NaN/Inf (their scores would be NaN).
+    """
     pred = to_dataset(predict(model, with_history(x_test, x_hist)), x_test).sel(time=EVAL_YEARS)
+    require_finite_predictions(pred, "the emulator")
     return {k: score_table(t.sel(time=EVAL_YEARS), pred) for k, t in truths.items()}, pred
 
 

@@ -1,10 +1,13 @@
 """Open and save Datasets by suffix: NetCDF4 (.nc), Zarr (.zarr), HDF5 (.h5/.hdf5). Writes are atomic."""
 from __future__ import annotations
 
+import hashlib
 import re
 import warnings
 from pathlib import Path
+from typing import Iterable
 
+import numpy as np
 import xarray as xr
 
 from sciml.errors import InputFileError, SchemaError
@@ -81,3 +84,17 @@ def save_dataset(ds: xr.Dataset, path: str | Path, overwrite: bool = False) -> P
         else:
             ds.to_netcdf(tmp, engine="netcdf4", format="NETCDF4")
     return p
+
+
+def fingerprint(ds: xr.Dataset, names: Iterable[str]) -> str:
+    """SHA-256 (hex) of the named variables' names, dims, dtypes, shapes and values.
+
+    The same data gives the same string wherever the file lives and whatever its format, so a
+    checkpoint can recognise the data it was trained on (``sciml evaluate``).
+    """
+    h = hashlib.sha256()
+    for name in sorted(names):
+        values = np.ascontiguousarray(ds[name].values)
+        h.update(f"{name}|{ds[name].dims}|{values.dtype.str}|{values.shape}|".encode())
+        h.update(memoryview(values).cast("B"))
+    return h.hexdigest()

@@ -11,10 +11,11 @@ from sciml.utils.files import save_figure, write_text
 
 
 def metrics_table(results: Mapping[str, xr.Dataset], metrics: list[str]) -> str:
-    """Markdown table: one row per model, mean ± std over samples for each metric."""
+    """Markdown table: one row per model, mean ± std over samples for each metric (NaN if any sample is NaN)."""
     lines = ["| model | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
     for name, ds in results.items():
-        cells = [f"{float(ds[m].mean()):.4g} ± {float(ds[m].std()):.2g}" if m in ds else "—" for m in metrics]
+        cells = [f"{float(ds[m].mean(skipna=False)):.4g} ± {float(ds[m].std(skipna=False)):.2g}" if m in ds else "—"
+                 for m in metrics]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from sciml.config import ConfigPath, from_dict
-from sciml.data import Normalizers, TrajectoryDataset, make_dataset, open_dataset, save_dataset, split_indices
+from sciml.data import Normalizers, TrajectoryDataset, open_dataset, split_indices
+from sciml.data.registry import make_or_reuse
 from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
 from sciml.models import build_model, count_parameters
 from sciml.train import Trainer, TrainConfig
@@ -37,17 +38,13 @@ class TrajectoryData(TypedDict, total=False):
     params: dict[str, Any]
 
 
-def _load(data: dict[str, Any], out: Path):
+def _load(data: dict[str, Any], out: Path, resume: bool = False):
+    """``data["path"]``, or ``data["make"]`` cached in ``out/data.nc`` while its provenance matches."""
     if "path" in data:
         return open_dataset(data["path"]).load()
-    path = out / "data.nc"
-    if path.exists():
-        return open_dataset(path).load()
     params = dict(data.get("params", {}))
-    ds = make_dataset(data["make"], n=params.pop("n", None), res=params.pop("res", None),
-                      seed=params.pop("seed", 0), **params)
-    save_dataset(ds, path)
-    return ds
+    return make_or_reuse(out / "data.nc", data["make"], n=params.pop("n", None), res=params.pop("res", None),
+                         seed=params.pop("seed", 0), resume=resume, **params)
 
 
 def train_trajectory(out_dir: str, resume: bool = False, data: TrajectoryData | None = None,
@@ -60,7 +57,7 @@ def train_trajectory(out_dir: str, resume: bool = False, data: TrajectoryData | 
     Writes ``out_dir/{best,last}.pt`` and ``out_dir/metrics.json``; returns the best checkpoint.
     """
     out = Path(out_dir)
-    ds = _load(data or {"make": "ns_vorticity"}, out)
+    ds = _load(data or {"make": "ns_vorticity"}, out, resume)
     variables = variables or [str(v) for v in ds.data_vars]
     parts = split_indices(ds.sizes["sample"], split or {"train": 0.8, "val": 0.1, "test": 0.1}, seed=split_seed)
     norms = Normalizers.fit(ds.isel(sample=parts["train"]), variables)
