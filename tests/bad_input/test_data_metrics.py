@@ -91,6 +91,20 @@ def test_data_make_cli_refuses_and_writes_nothing(name, params, error, text, tmp
     assert list(tmp_path.iterdir()) == []
 
 
+def test_data_make_param_in_scientific_notation_is_a_number(tmp_path):
+    """`--param nu=2e-3` is the float 0.002 (YAML 1.2 numbers; YAML 1.1 reads the string '2e-3')."""
+    import json
+
+    out = tmp_path / "ns.nc"
+    argv = ["data", "make", "ns_vorticity", "--n", "1", "--res", "16", "--param", "nu=2e-3", "--param", "frames=2",
+            "--out", str(out)]
+    assert main(argv) == 0
+    got = open_dataset(out).load()
+    assert json.loads(got.attrs["generator_params"])["nu"] == 0.002 and got.attrs["nu"] == 0.002
+    want = make_dataset("ns_vorticity", n=1, res=16, nu=0.002, frames=2)
+    np.testing.assert_array_equal(got["w"].values, want["w"].values)
+
+
 def test_every_generator_has_a_bad_row_and_a_rule_per_parameter():
     from sciml.data.registry import DATASETS
 

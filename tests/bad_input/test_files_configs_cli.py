@@ -204,7 +204,7 @@ CASES = [
          r"unrecognized arguments: --bogus \(see `sciml bench dcdm --help`\)"),
     Case("bench lpn --load-models of an empty folder",
          lambda ws: ["bench", "lpn", "--load-models", mkdir(ws, "nets"), "--out", str(ws / "o"), "--methods", "lpn"],
-         r"saved nets '.*models\.pt' does not exist"),
+         r"checkpoint '.*nets/lpn\.pt' does not exist"),
     Case("demo with too few samples", lambda ws: ["demo", "--out", str(ws / "d"), "--n", "3"],
          r"demo --n must be an integer of at least 10"),
     Case("demo with zero epochs", lambda ws: ["demo", "--out", str(ws / "d"), "--epochs", "0"],

@@ -149,7 +149,7 @@ def _cli_train_resume(path, ws):
 
 def _cli_bench_lpn(path, ws):
     (ws / "nets").mkdir()
-    path.rename(ws / "nets" / "models.pt")
+    path.rename(ws / "nets" / "lpn.pt")  # --load-models reads lpn.pt first
     return ["bench", "lpn", "--load-models", str(ws / "nets"), "--out", str(ws / "bench"), "--methods", "lpn"]
 
 
@@ -167,7 +167,7 @@ def test_commands_refuse_a_pickle_payload_in_one_line(argv_for, ws, capsys):
 
 def test_saved_checkpoints_load_weights_only_and_the_shipped_asset_too(tmp_path):
     """What sciml writes (weights, normaliser, optimiser, schedule, every RNG state) is tensors and plain
-    values only, so the safe loader reads it back; the shipped DCDM model loads the same way."""
+    values only, so the safe loader reads it back; the shipped DCDM, LPN and DnCNN models load the same way."""
     from importlib import resources
 
     from sciml.cli import main as cli
@@ -180,8 +180,9 @@ def test_saved_checkpoints_load_weights_only_and_the_shipped_asset_too(tmp_path)
     for name in ("last.pt", "best.pt"):
         ckpt = torch.load(tmp_path / "run" / name, weights_only=True)
         assert {"optimizer", "scheduler", "rng"} <= set(ckpt["trainer"])
-    asset = resources.files("sciml") / "assets" / "dcdm_poisson3d.pt"
-    assert torch.load(asset, weights_only=True)["model"]["name"] == "dcdm"
+    for file, model in (("dcdm_poisson3d.pt", "dcdm"), ("lpn_natural_images.pt", "lpn"),
+                        ("dncnn_natural_images.pt", "dncnn")):
+        assert torch.load(resources.files("sciml") / "assets" / file, weights_only=True)["model"]["name"] == model
 
 
 def test_resume_restores_the_numpy_rng_from_the_plain_state(tmp_path):
