@@ -59,3 +59,13 @@ class TrainingDivergedError(SciMLError, FloatingPointError):
 
 class MissingDependencyError(SciMLError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class LinearSystemError(SchemaError):
+    """A linear system outside what a solver handles: complex entries, or a matrix that is not symmetric
+    (CG, multigrid and DCDM need a real symmetric positive definite matrix)."""
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative solver stopped without reaching its tolerance (``info > 0``), stagnated, broke down,
+    or was given a system outside what its model was trained for."""
