@@ -42,7 +42,7 @@ def _grid_operator(A, grid_shape, device) -> GridOperator:
     if not sp.issparse(A):
         raise TypeError(f"A must be a scipy sparse matrix, a dense array or a GridOperator, got {type(A).__name__}; "
                         "for a LinearOperator use sciml.linalg.pcg")
-    check_system(A, np.zeros(A.shape[0]))
+    check_system(A, np.zeros(A.shape[0]), symmetric_probes=0)  # from_csr checks symmetry exactly
     n = A.shape[0]
     if grid_shape is not None:
         return GridOperator.from_csr(A, grid_shape, device)
