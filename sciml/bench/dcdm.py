@@ -4,8 +4,9 @@ Families x grids (:mod:`sciml.linalg.families`: constant, obstacles with no-flux
 walls, log-normal, 1e8-contrast inclusions; 2-D 256^2 and 1024^2, 3-D 64^3, 96x80x72 and 128^3),
 rtol 1e-6, right-hand side: minus the divergence of a random velocity field. Rows: CG,
 Jacobi-PCG, IC(0)-PCG, pyamg smoothed aggregation and Ruge-Stuben (both as CG preconditioners),
-sciml's multigrid-PCG (:class:`~sciml.linalg.LearnedSolver`) and DCDM with the paper's CNN (3-D
-model; the paper's loop, ``levels=1``, with sciml's safeguard). Metrics: ``iterations``,
+sciml's multigrid-PCG and learned V-cycle (:class:`~sciml.linalg.LearnedSolver`, methods
+"multigrid" and "learned") and DCDM with the paper's CNN (3-D model; the paper's loop,
+``levels=1``, with sciml's safeguard). Metrics: ``iterations``,
 ``setup_s``, ``solve_s``, ``total_s`` (setup + solve, what a user pays for one solve),
 ``peak_mem_mb`` (RSS above the level at entry). The fast rows are medians over ``--repeats``
 runs; slow rows run once under a wall-clock cap and are reported as not converged when they hit
@@ -28,8 +29,8 @@ from sciml.linalg.families import FAMILIES, make_system
 from sciml.pde.poisson import box_obstacles, fill_enclosed, poisson_matrix, rhs_divergence, sphere_obstacles
 
 RTOL = 1e-6
-METHODS = ("cg", "jacobi_pcg", "ic0_pcg", "amg_sa", "amg_rs", "mg_pcg", "dcdm_cnn")
-FAST = ("mg_pcg", "amg_sa")  # repeated; the others run once
+METHODS = ("cg", "jacobi_pcg", "ic0_pcg", "amg_sa", "amg_rs", "mg_pcg", "mg_learned", "dcdm_cnn")
+FAST = ("mg_pcg", "mg_learned", "amg_sa")  # repeated; the others run once
 GRIDS = {"default": [(256, 256), (1024, 1024), (64, 64, 64), (96, 80, 72), (128, 128, 128)],
          "quick": [(48, 48), (96, 96), (16, 16, 16), (24, 20, 18)]}
 SLOW_FAMILIES = ("constant", "obstacles")  # the families the capped slow rows run on at the largest grids
@@ -103,8 +104,9 @@ def run_method(method: str, A, b, shape, cap_s: float, device: torch.device) -> 
 
     with PeakRSS() as mem:
         t0 = time.perf_counter()
-        if method == "mg_pcg":
-            solver = LearnedSolver(A, grid_shape=shape, device=device)
+        if method in ("mg_pcg", "mg_learned"):
+            solver = LearnedSolver(A, grid_shape=shape, device=device,
+                                   method="learned" if method == "mg_learned" else "multigrid")
         elif method in ("amg_sa", "amg_rs"):
             import pyamg
 
@@ -118,7 +120,7 @@ def run_method(method: str, A, b, shape, cap_s: float, device: torch.device) -> 
         setup = time.perf_counter() - t0
         t_start[0] = time.perf_counter()
         try:
-            if method == "mg_pcg":
+            if method in ("mg_pcg", "mg_learned"):
                 solver.solve(b if device.type == "cpu" else torch.as_tensor(b, device=device), history=hist,
                              callback=guard)
             elif method.startswith("amg"):
@@ -147,7 +149,7 @@ def main(argv=None) -> int:
     p.add_argument("--families", nargs="*", default=list(FAMILIES), choices=FAMILIES)
     p.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--repeats", type=int, default=3, help="runs of the fast rows (mg_pcg, amg_sa); median")
+    p.add_argument("--repeats", type=int, default=3, help="runs of the fast rows (mg_pcg, mg_learned, amg_sa); median")
     p.add_argument("--cap-s", type=float, default=20.0, help="wall-clock cap of one solve (slow rows)")
     p.add_argument("--out", default="docs/benchmarks")
     a = p.parse_args(argv)
@@ -163,7 +165,7 @@ def main(argv=None) -> int:
             task = f"{family}_{'x'.join(map(str, shape))}"
             for method in plan(shape, family, a.methods, large):
                 for device in devices:
-                    if device.type == "cuda" and method not in ("mg_pcg", "dcdm_cnn"):
+                    if device.type == "cuda" and method not in ("mg_pcg", "mg_learned", "dcdm_cnn"):
                         continue
                     runs = [run_method(method, A, b, shape, a.cap_s, device)
                             for _ in range(a.repeats if method in FAST else 1)]

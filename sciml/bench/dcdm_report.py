@@ -52,23 +52,25 @@ def markdown(res: BenchResult, grids, args) -> str:
     rows = res.rows
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
-    lines = [f"rtol {res.meta['rtol']:g}; torch threads {res.meta['threads']}; the fast rows (mg_pcg, amg_sa) are "
+    lines = [f"rtol {res.meta['rtol']:g}; torch threads {res.meta['threads']}; the fast rows (mg_pcg, mg_learned, amg_sa) are "
              f"medians of {res.meta['repeats']} runs, the others one run capped at {res.meta['cap_s']:g} s "
              "(a capped row has no iterations/total). `total_s` = setup + solve, for one right-hand side.", ""]
     lines += ["## Same-run ratios", "",
-              "| task | sciml MG-PCG total (s) | pyamg SA total (s) | MG / SA | DCDM CNN / MG |", "|---|---|---|---|---|"]
+              "| task | MG-PCG total (s) | learned V-cycle total (s) | pyamg SA total (s) | MG / SA | learned / SA | "
+              "learned / MG | DCDM CNN / MG |", "|---|---|---|---|---|---|---|---|"]
+    ratio = lambda a, b: f"{a / b:.3g}" if a and b else "—"  # noqa: E731
     for t in tasks:
-        mg, sa, dc = (_value(rows, t, m, "total_s") for m in ("mg_pcg", "amg_sa", "dcdm_cnn"))
-        ratio = f"{mg / sa:.3f}" if mg and sa else "—"
-        dcr = f"{dc / mg:.0f}x" if dc and mg else "—"
-        lines.append(f"| {t} | {_fmt(mg, 's')} | {_fmt(sa, 's')} | {ratio} | {dcr} |")
-    lines += ["", "## Iteration growth of sciml MG-PCG", "", "| family | 64^3 -> 128^3 | 256^2 -> 1024^2 |", "|---|---|---|"]
+        mg, ln, sa, dc = (_value(rows, t, m, "total_s") for m in ("mg_pcg", "mg_learned", "amg_sa", "dcdm_cnn"))
+        lines.append(f"| {t} | {_fmt(mg, 's')} | {_fmt(ln, 's')} | {_fmt(sa, 's')} | {ratio(mg, sa)} | {ratio(ln, sa)} | "
+                     f"{ratio(ln, mg)} | {ratio(dc, mg)} |")
+    lines += ["", "## Iteration growth", "", "| family | method | 64^3 -> 128^3 | 256^2 -> 1024^2 |", "|---|---|---|---|"]
     for fam in dict.fromkeys(r["family"] for r in rows):
-        cells = []
-        for small, large in (("64x64x64", "128x128x128"), ("256x256", "1024x1024")):
-            a, b = (_value(rows, f"{fam}_{g}", "mg_pcg", "iterations") for g in (small, large))
-            cells.append(f"{a:.0f} -> {b:.0f} ({b / a:.2f}x)" if a and b else "—")
-        lines.append(f"| {fam} | " + " | ".join(cells) + " |")
+        for method in ("mg_pcg", "mg_learned"):
+            cells = []
+            for small, large in (("64x64x64", "128x128x128"), ("256x256", "1024x1024")):
+                a, b = (_value(rows, f"{fam}_{g}", method, "iterations") for g in (small, large))
+                cells.append(f"{a:.0f} -> {b:.0f} ({b / a:.2f}x)" if a and b else "—")
+            lines.append(f"| {fam} | {method} | " + " | ".join(cells) + " |")
     for shape in grids:
         g = "x".join(map(str, shape))
         lines += ["", f"## {g}", "", "| family | method | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 2) + "|"]

@@ -111,11 +111,11 @@ class Monitor:
             return True
         if rnorm <= self.target:
             return True
-        if rnorm < STAGNATION_FACTOR * self._best:
+        if self.iterations == 1 or rnorm < STAGNATION_FACTOR * self._best:  # CG's first step may raise ||r||
             self._best, self._best_it = rnorm, self.iterations
         elif self.iterations - self._best_it >= self.window:
-            self.reason = (f"stagnated: the residual did not halve in {self.window} iterations (is A singular, "
-                           "or b outside its range?)")
+            self.reason = (f"stagnated: the residual did not halve in {self.window} iterations (A singular or "
+                           "very ill-conditioned, b outside its range, or a preconditioner that does not fit A?)")
             return True
         return False
 

@@ -24,9 +24,10 @@ from sciml.linalg.multigrid import Multigrid
 from sciml.linalg.stencil import GridOperator
 from sciml.linalg.torch_krylov import flexible_pcg
 
-METHODS = ("multigrid", "dcdm")
-DEFAULT_MAXITER = {"multigrid": 100, "dcdm": 200}  # MG-PCG needs 10-30 iterations at rtol 1e-6 (benchmark)
-STAGNATION = {"multigrid": 25, "dcdm": 60}
+METHODS = ("learned", "multigrid", "dcdm")
+DEFAULT_MAXITER = {"learned": 100, "multigrid": 100, "dcdm": 200}  # MG-PCG: 10-40 iterations to 1e-6 (benchmark)
+STAGNATION = {"learned": 40, "multigrid": 40, "dcdm": 60}
+EXCESS_SEEN = 0.9  # the training families' largest row excess / diagonal (Dirichlet faces) stays below this
 
 
 def _grid_operator(A, grid_shape, device) -> GridOperator:
@@ -84,11 +85,35 @@ class LearnedSolver:
         if self.grid_shape is not None and op.shape != self.grid_shape:
             raise DimensionError(f"the new matrix lies on grid {op.shape}, the solver on {self.grid_shape}")
         self.op, self.grid_shape = op, op.shape
-        if self.method == "multigrid":
-            self.mg = Multigrid(op, **self.options)
-        else:
+        if self.method == "dcdm":
             self._setup_dcdm()
+        elif self.method == "learned":
+            from sciml.linalg.learned_vcycle import load_shipped_smoother
+
+            self._check_trained_for(op)
+            net = self.options.get("smoother") or load_shipped_smoother(len(op.shape), self.device)
+            self.mg = Multigrid(op, **{**self.options, "smoother": net})
+        else:
+            self.mg = Multigrid(op, **self.options)
         return self
+
+    @staticmethod
+    def _check_trained_for(op: GridOperator) -> None:
+        """Warn when A is unlike the learned V-cycle's training families (M-matrices whose row excess
+        comes from Dirichlet faces only); the flexible-CG loop still converges, maybe more slowly."""
+        negative = any(bool((w < 0).any()) for w in op.off)
+        active = op.coupled()
+        ratio = (op.row_excess() / op.diag)[active]
+        # in training, only cells on Dirichlet faces have an excess (a boundary layer, < half the cells)
+        everywhere = float((ratio > 0.05).double().mean()) if ratio.numel() else 0.0
+        extreme = float((ratio > EXCESS_SEEN).double().mean()) if ratio.numel() else 0.0
+        if negative or everywhere > 0.5 or extreme > 0.01:
+            why = ("positive off-diagonal entries (not an M-matrix)" if negative else
+                   f"a diagonal excess (a reaction term?) in {max(everywhere, extreme):.0%} of the cells")
+            warnings.warn(f"A has {why}, outside the learned V-cycle's training families (diffusion with obstacles "
+                          "and Dirichlet/Neumann walls); solving anyway under flexible CG, which still converges for "
+                          "SPD A but may need more iterations (method='multigrid' is the untrained cycle)",
+                          ConvergenceWarning, stacklevel=4)
 
     def _setup_dcdm(self) -> None:
         from sciml.linalg.dcdm import load_shipped_model
@@ -110,8 +135,8 @@ class LearnedSolver:
 
     def aspreconditioner(self):
         """The V-cycle as a ``scipy.sparse.linalg.LinearOperator`` (multigrid only)."""
-        if self.method != "multigrid":
-            raise ValueError("aspreconditioner() needs method='multigrid'")
+        if self.method == "dcdm":
+            raise ValueError("aspreconditioner() needs method='learned' or 'multigrid'")
         return self.mg.aslinearoperator()
 
     def solve(self, b, x0=None, rtol: float | None = None, atol: float | None = None, maxiter: int | None = None,
@@ -135,9 +160,10 @@ class LearnedSolver:
         x0t = None if x0 is None else torch.as_tensor(as_real_vector(x0, "x0"), device=self.device)
         if x0t is not None and x0t.numel() != self.n:
             raise DimensionError(f"x0 has {x0t.numel()} entries but the grid has {self.n}")
-        if self.method == "multigrid":
+        if self.method in ("learned", "multigrid"):
+            name = "learned-V-cycle PCG" if self.method == "learned" else "multigrid-PCG"
             x, info = flexible_pcg(self.op.apply, bt, self.mg.vcycle, rtol, atol, maxiter, x0t, callback, history,
-                                   name="multigrid-PCG", window=STAGNATION["multigrid"])
+                                   name=name, window=STAGNATION[self.method])
         else:
             from sciml.linalg.dcdm import dcdm_solve
 
