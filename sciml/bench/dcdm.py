@@ -143,9 +143,21 @@ def run_method(method: str, A, b, shape, cap_s: float, device: torch.device) -> 
             "final_rel_residual": hist[-1] if hist else float("nan"), "reached": reached}
 
 
+def grid_arg(v: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(s) for s in v.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a grid is written like 64x64x64 or 256x256, got {v!r}") from None
+    if len(shape) not in (2, 3) or min(shape) < 2:
+        raise argparse.ArgumentTypeError(f"a grid has 2 or 3 sides of at least 2 cells, got {v!r}")
+    return shape
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="sciml bench dcdm", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small grids (a smoke run of the whole pipeline)")
+    p.add_argument("--grids", nargs="*", default=None, type=grid_arg, help="grids like 64x64x64 or 256x256 "
+                   "(default: 256x256 1024x1024 64x64x64 96x80x72 128x128x128)")
     p.add_argument("--families", nargs="*", default=list(FAMILIES), choices=FAMILIES)
     p.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
     p.add_argument("--threads", type=int, default=2)
@@ -154,7 +166,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", default="docs/benchmarks")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    grids = GRIDS["quick" if a.quick else "default"]
+    grids = a.grids or GRIDS["quick" if a.quick else "default"]
     large = 10**9 if a.quick else 10**6  # from 1024^2 and 128^3 on, the slow rows run on SLOW_FAMILIES only
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     res = BenchResult("dcdm", command=command_line(), device=devices[-1])

@@ -7,9 +7,10 @@ coarse face, half of each block's internal face and the shared face are in serie
 crossing the face add in parallel. For a constant coefficient this is the operator
 rediscretised on the coarse grid; with jumps it keeps the harmonic (series) behaviour that plain
 averaging loses. Row excesses (Dirichlet faces) are summed over the block and halved, which is
-also the rediscretised value. Transfers: cell-centred multilinear prolongation P (weights 3/4, 1/4
-per axis), renormalised over active coarse cells so values near solids and walls are not pulled
-to zero, and restriction R = P^T (so the cycle is symmetric). Smoother: weighted Jacobi
+also the rediscretised value. Transfers: operator-dependent prolongation P by the same
+series-resistance rule (:func:`_weights`; multilinear, 3/4 and 1/4 per axis, for constant
+coefficients), applied one axis at a time, and restriction R = P^T (so the cycle is symmetric);
+ADR 0101 says why multilinear interpolation diverged at high contrast. Smoother: weighted Jacobi
 (``omega``), ``sweeps`` before and after. Coarsest grid: a dense Cholesky solve (a pseudo-inverse
 if it is singular). The cycle runs in ``dtype`` (float32 by default) while the outer Krylov loop
 stays in float64.
@@ -33,8 +34,8 @@ def _every_other(t: torch.Tensor, axis: int, start: int) -> torch.Tensor:
 
 
 def _pad_even(t: torch.Tensor, value: float, skip_axis: int | None = None) -> torch.Tensor:
-    """Pad each axis (but ``skip_axis``'s own face axis rule: a face array along its axis has n - 1
-    entries and is padded to N - 1) at the end so the cell count is even."""
+    """Pad at the end of each axis so the cell count is even. ``skip_axis``: ``t`` is a face array
+    along that axis (n - 1 entries for n cells), padded to N - 1 for the even N."""
     pads = []
     for a in reversed(range(t.ndim)):
         cells = t.shape[a] + (1 if a == skip_axis else 0)
@@ -46,6 +47,11 @@ def _block_sum(t: torch.Tensor, axes) -> torch.Tensor:
     for a in axes:
         t = _every_other(t, a, 0) + _every_other(t, a, 1)
     return t
+
+
+def _half(c: torch.Tensor) -> torch.Tensor:
+    """Half a face's resistance, 0.5 / c, and 0 where the face is closed (c = 0)."""
+    return torch.where(c > 0, 0.5 / c.clamp_min(torch.finfo(c.dtype).tiny), torch.zeros_like(c))
 
 
 def coarsen(op: GridOperator, active: torch.Tensor) -> tuple[GridOperator, torch.Tensor]:
@@ -60,8 +66,7 @@ def coarsen(op: GridOperator, active: torch.Tensor) -> tuple[GridOperator, torch
         n_c = inner.shape[a]
         shared = _every_other(w, a, 1)  # faces between blocks: N_a / 2 - 1
         lo, hi = inner.narrow(a, 0, n_c - 1), inner.narrow(a, 1, n_c - 1)
-        half = lambda v: torch.where(v > 0, 0.5 / v.clamp_min(1e-300), torch.zeros_like(v))  # noqa: E731
-        resist = 1.0 / shared.clamp_min(1e-300) + half(lo) + half(hi)
+        resist = 1.0 / shared.clamp_min(torch.finfo(w.dtype).tiny) + _half(lo) + _half(hi)
         lane = torch.where(shared > 0, 1.0 / resist, torch.zeros_like(shared))
         off.append(_block_sum(lane, [b for b in range(d) if b != a]))
     active_c = _block_sum(act.to(op.diag.dtype), range(d)) > 0
@@ -84,11 +89,6 @@ def _stages(coarse: tuple[int, ...]) -> list[tuple[int, ...]]:
     return out
 
 
-def _half(c: torch.Tensor) -> torch.Tensor:
-    """Half a face's resistance, 0.5 / c, and 0 where the face is closed (c = 0)."""
-    return torch.where(c > 0, 0.5 / c.clamp_min(1e-300), torch.zeros_like(c))
-
-
 def _weights(w: torch.Tensor, a: int, d: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Operator-dependent interpolation weights along axis ``a`` from the padded fine couplings ``w``.
 
@@ -104,7 +104,7 @@ def _weights(w: torch.Tensor, a: int, d: int) -> tuple[torch.Tensor, torch.Tenso
     m = inner.shape[a]
     theta_lo, theta_hi = torch.zeros_like(inner), torch.zeros_like(inner)
     if m > 1:
-        resist = inner.narrow(a, 0, m - 1) + 1.0 / shared.clamp_min(1e-300) + inner.narrow(a, 1, m - 1)
+        resist = inner.narrow(a, 0, m - 1) + 1.0 / shared.clamp_min(torch.finfo(w.dtype).tiny) + inner.narrow(a, 1, m - 1)
         open_ = shared > 0
         theta_hi.narrow(a, 0, m - 1).copy_(torch.where(open_, inner.narrow(a, 0, m - 1) / resist, 0.0))
         theta_lo.narrow(a, 1, m - 1).copy_(torch.where(open_, inner.narrow(a, 1, m - 1) / resist, 0.0))
