@@ -133,7 +133,7 @@ def training_rhs(shape, rng: np.random.Generator, solid: np.ndarray) -> np.ndarr
 
 
 def train_smoother(dim: int, shapes, steps: int = 300, systems: int = 24, lr: float = 1e-3, seed: int = 0,
-                   channels: int = 12, log_every: int = 50, objective: str = "energy"):
+                   channels: int = 12, log_every: int = 50, objective: str = "energy", kernel: int = 1):
     """Train an :class:`MGSmootherNet` on random systems of every family (2-D or 3-D); returns
     ``(net, history)``. ``shapes``: grid shapes to draw systems on."""
     from sciml.linalg.families import FAMILIES, make_system
@@ -142,7 +142,7 @@ def train_smoother(dim: int, shapes, steps: int = 300, systems: int = 24, lr: fl
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = build_model("mg_smoother", dim=dim, channels=channels)
+    net = build_model("mg_smoother", dim=dim, channels=channels, kernel=kernel)
     pool = []
     for s in range(systems):
         shape = shapes[s % len(shapes)]
@@ -188,15 +188,16 @@ def main(argv=None) -> int:
     p.add_argument("--systems", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--kernel", type=int, choices=(1, 3), default=1, help="1: per-cell MLP; 3: convolutions")
     p.add_argument("--objective", choices=("energy", "dcdm"), default="energy")
     p.add_argument("--dest", default=None, help="default: sciml/assets/mg_smoother{2,3}d.pt")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     net, hist = train_smoother(a.dim, TRAIN_SHAPES[a.dim], steps=a.steps, systems=a.systems, seed=a.seed,
-                               lr=a.lr, objective=a.objective)
+                               lr=a.lr, objective=a.objective, kernel=a.kernel)
     dest = Path(a.dest) if a.dest else Path(__file__).resolve().parents[1] / "assets" / SHIPPED[a.dim]
     tail = float(np.mean(hist[-50:]))
-    save_checkpoint(dest, net, extra={"objective": a.objective, "steps": a.steps, "systems": a.systems, "lr": a.lr,
+    save_checkpoint(dest, net, extra={"objective": a.objective, "steps": a.steps, "systems": a.systems, "lr": a.lr, "kernel": a.kernel,
                                       "seed": a.seed, "final_log_ratio": tail})
     print(f"wrote {dest} (mean log-ratio over the last 50 steps {tail:.3f})")
     return 0
