@@ -93,7 +93,7 @@ def plan(shape: tuple[int, ...], family: str, methods, large: int) -> list[str]:
 
 def run_method(method: str, A, b, shape, cap_s: float, device: torch.device) -> dict:
     """One setup + solve to RTOL; returns the metrics (iterations NaN when the cap stopped it)."""
-    from sciml.linalg import LearnedSolver, amg, dcdm_solve, ic0_grid, jacobi, load_shipped_model, pcg
+    from sciml.linalg import LearnedSolver, dcdm_solve, ic0_grid, jacobi, load_shipped_model, pcg
 
     hist: list[float] = []
     t_start = [0.0]

@@ -5,7 +5,9 @@
     solver.update(A2)                                      # same grid, new coefficients/obstacles
 
 ``method="multigrid"`` (default): flexible PCG (float64) preconditioned by sciml's matrix-free
-geometric V-cycle (float32, :mod:`sciml.linalg.multigrid`). ``method="dcdm"``: the paper's CNN
+geometric V-cycle (float32, :mod:`sciml.linalg.multigrid`). ``method="learned"``: the same cycle
+with smoother weights from a trained network (:mod:`sciml.linalg.learned_vcycle`; in the benchmark
+it saved iterations only in 2-D, hence not the default). ``method="dcdm"``: the paper's CNN
 (:func:`~sciml.linalg.dcdm.dcdm_solve`, with its safeguard), kept as a learned baseline.
 :func:`mg_solve` is the one-call form.
 """
@@ -63,9 +65,10 @@ class LearnedSolver:
     ``A``: scipy sparse matrix (or dense array) with the 5-point (2-D) / 7-point (3-D) pattern of
     ``grid_shape`` (C order, last axis fastest), or a :class:`~sciml.linalg.stencil.GridOperator`.
     ``rtol``, ``atol``, ``maxiter``: defaults for :meth:`solve` (scipy's meaning; ``maxiter`` None ->
-    100 for multigrid, 200 for dcdm). ``device``: where the solve runs ("cpu", "cuda").
-    ``options``: passed to :class:`~sciml.linalg.multigrid.Multigrid` (``sweeps``, ``omega``) or to
-    :func:`~sciml.linalg.dcdm.dcdm_solve` (``model``, ``levels``, ``k``).
+    100 for the multigrid methods, 200 for dcdm). ``device``: where the solve runs ("cpu", "cuda").
+    ``options``: passed to :class:`~sciml.linalg.multigrid.Multigrid` (``sweeps``, ``omega``, ``dtype``,
+    ``coarsest``; ``smoother``: another ``mg_smoother`` net for "learned") or, for "dcdm", ``model``,
+    ``levels``, ``k``, ``prolong``, ``safeguard`` of :func:`~sciml.linalg.dcdm.dcdm_solve`.
     """
 
     def __init__(self, A, grid_shape: tuple[int, ...] | None = None, method: str = "multigrid",
