@@ -30,6 +30,11 @@ class DimensionError(SchemaError):
     """Wrong dimensions or shapes."""
 
 
+class LinearSystemError(SchemaError):
+    """A linear system outside what a solver handles: complex entries, or a matrix that is not symmetric
+    (CG, multigrid and DCDM need a real symmetric positive definite matrix)."""
+
+
 class ConfigError(SciMLError, ValueError):
     """A configuration (YAML or keyword arguments) has unknown keys or bad values."""
 
@@ -53,19 +58,14 @@ class ConvergenceError(SciMLError, RuntimeError):
     """An iterative method failed to converge where convergence was required."""
 
 
+class ConvergenceWarning(UserWarning):
+    """An iterative solver stopped without reaching its tolerance (``info > 0``), stagnated, broke down,
+    or was given a system outside what its model was trained for."""
+
+
 class TrainingDivergedError(SciMLError, FloatingPointError):
     """The loss became NaN or Inf during training."""
 
 
 class MissingDependencyError(SciMLError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
-
-
-class LinearSystemError(SchemaError):
-    """A linear system outside what a solver handles: complex entries, or a matrix that is not symmetric
-    (CG, multigrid and DCDM need a real symmetric positive definite matrix)."""
-
-
-class ConvergenceWarning(UserWarning):
-    """An iterative solver stopped without reaching its tolerance (``info > 0``), stagnated, broke down,
-    or was given a system outside what its model was trained for."""
