@@ -31,6 +31,8 @@ def plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    methods = sorted({r["method"] for r in rows})
+    colour = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(methods)}  # one colour per method, both panels
     for ax, dim in zip(axes, (2, 3)):
         pts: dict[str, list[tuple[int, float]]] = {}
         for r in rows:
@@ -38,10 +40,10 @@ def plot(rows: list[dict], path: Path) -> None:
                 pts.setdefault(r["method"], []).append((r["n_cells"], r["value"]))
         for method, p in sorted(pts.items()):
             p.sort()
-            ax.loglog(*zip(*p), marker="o", label=method)
-        ax.set_title(f"obstacles, {dim}-D"), ax.set_xlabel("unknowns")
+            ax.loglog(*zip(*p), marker="o", label=method, color=colour[method])
+        ax.set_title(f"obstacles, {dim}-D (rows that converged)"), ax.set_xlabel("unknowns")
+        ax.legend(fontsize=8)
     axes[0].set_ylabel("setup + solve to rtol 1e-6 (s)")
-    axes[1].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
