@@ -32,6 +32,11 @@ class DimensionError(SchemaError):
     """Wrong dimensions or shapes."""
 
 
+class LinearSystemError(SchemaError):
+    """A linear system outside what a solver handles: complex entries, or a matrix that is not symmetric
+    (CG, multigrid and DCDM need a real symmetric positive definite matrix)."""
+
+
 class ConfigError(SciMLError, ValueError):
     """A configuration (YAML or keyword arguments) has unknown keys or bad values."""
 
@@ -53,6 +58,11 @@ class NotFittedError(SciMLError, RuntimeError):
 
 class ConvergenceError(SciMLError, RuntimeError):
     """An iterative method failed to converge where convergence was required."""
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative solver stopped without reaching its tolerance (``info > 0``), stagnated, broke down,
+    or was given a system outside what its model was trained for."""
 
 
 class TrainingDivergedError(SciMLError, FloatingPointError):
