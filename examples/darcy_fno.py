@@ -11,7 +11,7 @@ from sciml.train import Trainer, TrainConfig
 
 out = Path("runs/example_darcy_fno")
 ds = make_dataset("darcy", n=300, res=32, seed=0)           # xarray Dataset: a (input), u (solution)
-save_dataset(ds, out / "darcy.nc")                           # CF-annotated NetCDF, reopens with xarray
+save_dataset(ds, out / "darcy.nc", overwrite=True)           # CF-annotated NetCDF; a rerun replaces it
 
 parts = split_indices(ds.sizes["sample"], {"train": 0.8, "val": 0.1, "test": 0.1}, seed=0)
 norms = Normalizers.fit(ds.isel(sample=parts["train"]), ["a", "u"])   # fitted on training data only

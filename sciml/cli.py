@@ -10,24 +10,35 @@ from sciml._version import __version__
 from sciml.errors import SciMLError
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the error contract: one line ``sciml: error: ...`` naming the help to read, exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"sciml: error: {message} (see `{self.prog} --help`)\n")
+
+
 def _parse_params(pairs: list[str]) -> dict:
     """``["k=v", ...]`` -> dict, values parsed as YAML scalars (numbers, bools, lists)."""
-    import yaml
+    from sciml.config import parse_yaml
+    from sciml.errors import ConfigError
 
     out = {}
     for pair in pairs or []:
-        if "=" not in pair:
-            raise SystemExit(f"--param expects key=value, got {pair!r}")
-        k, v = pair.split("=", 1)
-        out[k] = yaml.safe_load(v)
+        k, sep, v = pair.partition("=")
+        if not sep or not k:
+            raise ConfigError(f"--param expects KEY=VALUE, got {pair!r}; e.g. --param viscosity=1e-3")
+        out[k] = parse_yaml(v, source=f"--param {k}")
     return out
 
 
 def cmd_data_make(a: argparse.Namespace) -> int:
     from sciml.data import make_dataset, save_dataset
+    from sciml.data.io import check_save_target
 
-    ds = make_dataset(a.name, n=a.n, res=a.res, seed=a.seed, **_parse_params(a.param))
-    save_dataset(ds, a.out)
+    check_save_target(a.out, overwrite=a.overwrite)  # before the (possibly long) generation
+    params = {"n": a.n, "res": a.res, "seed": a.seed, **_parse_params(a.param)}  # --param n=... may stand for --n
+    ds = make_dataset(a.name, **params)
+    save_dataset(ds, a.out, overwrite=a.overwrite)
     print(f"wrote {a.out}: {dict(ds.sizes)}, variables {sorted(map(str, ds.data_vars))}")
     return 0
 
@@ -86,8 +97,9 @@ def cmd_demo(a: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sciml", description=__doc__)
+    p = ArgumentParser(prog="sciml", description=__doc__)
     p.add_argument("--version", action="version", version=f"sciml {__version__}")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="make, inspect and list datasets").add_subparsers(dest="data_cmd", required=True)
@@ -98,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     mk.add_argument("--res", type=int, default=None, help="grid resolution")
     mk.add_argument("--seed", type=int, default=0)
     mk.add_argument("--param", action="append", metavar="KEY=VALUE", help="generator parameter (repeatable)")
+    mk.add_argument("--overwrite", action="store_true",
+                    help="replace an existing OUT (only a file, or a store that sciml wrote)")
     mk.set_defaults(fn=cmd_data_make)
     info = data.add_parser("info", help="print a dataset's summary")
     info.add_argument("file")
@@ -132,12 +146,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A user error (any :class:`SciMLError`) prints one line and returns 2; ``--debug``
+    re-raises it with its traceback. Any other exception is a bug and propagates with its traceback."""
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args)
-    except SciMLError as exc:  # user-facing errors: one clear line, no traceback
-        print(f"sciml: error: {exc}", file=sys.stderr)
+    except SciMLError as exc:
+        if args.debug:
+            raise
+        print(f"sciml: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message on one line (a message quoting a multi-line value must not break the contract)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":

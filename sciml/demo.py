@@ -12,7 +12,9 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sciml.data import make_dataset, open_dataset, save_dataset
+from sciml.data import open_dataset
+from sciml.data.registry import make_or_reuse
+from sciml.errors import ConfigError
 from sciml.evaluate import metrics_table, plot_panels, predict_fields, write_report
 from sciml.experiment import DataConfig, ExperimentConfig, run_experiment
 from sciml.models import load_model
@@ -27,12 +29,16 @@ MODELS = {  # MgNO at the operators bench's width; run_demo sets its levels from
 
 def run_demo(out_dir: str | Path = "runs/demo", n: int = 400, res: int = 32, epochs: int = 20) -> Path:
     """Run the demo; returns the report path."""
+    for flag, value, least, why in (("--n", n, 10, "the 80/10/10 split needs a test sample"),
+                                    ("--res", res, 8, "the models coarsen the grid"),
+                                    ("--epochs", epochs, 1, "each model trains at least once")):
+        if not isinstance(value, int) or value < least:  # checked before anything is written
+            raise ConfigError(f"demo {flag} must be an integer of at least {least} ({why}), got {value!r}")
     t0 = time.perf_counter()
     out = Path(out_dir)
     data_path = out / "darcy.nc"
-    if not data_path.exists():
-        print(f"[demo] generating {n} Darcy samples at {res}x{res} ...")
-        save_dataset(make_dataset("darcy", n=n, res=res, seed=0), data_path)
+    print(f"[demo] Darcy data: {n} samples at {res}x{res} (generated once, reused while n and res match) ...")
+    make_or_reuse(data_path, "darcy", n=n, res=res, seed=0)
     results, preds = {}, {}
     for name, model_cfg in MODELS.items():
         print(f"[demo] training {name} for {epochs} epochs ...")

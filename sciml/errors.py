@@ -1,14 +1,16 @@
 """Exceptions with messages that name the problem and the fix.
 
 Every error sciml raises on bad input derives from :class:`SciMLError`, so embedding
-codes can catch one type. Each subclass also derives from the matching builtin
-(``ValueError``, ``KeyError``...) so generic handlers keep working.
+codes can catch one type, and the ``sciml`` command turns exactly these into one line
+``sciml: error: ...`` and exit status 2 (any other exception is a bug and keeps its
+traceback). Each subclass also derives from the matching builtin (``ValueError``,
+``KeyError``, ``FileNotFoundError``...) so generic handlers keep working.
 """
 from __future__ import annotations
 
 
 class SciMLError(Exception):
-    """Base class of all sciml errors."""
+    """Base class of all sciml errors: a user error (bad file, config, parameter, data), not a bug."""
 
 
 class SchemaError(SciMLError, ValueError):
@@ -28,6 +30,11 @@ class NonFiniteError(SchemaError):
 
 class DimensionError(SchemaError):
     """Wrong dimensions or shapes."""
+
+
+class LinearSystemError(SchemaError):
+    """A linear system outside what a solver handles: complex entries, or a matrix that is not symmetric
+    (CG, multigrid and DCDM need a real symmetric positive definite matrix)."""
 
 
 class ConfigError(SciMLError, ValueError):
@@ -53,9 +60,26 @@ class ConvergenceError(SciMLError, RuntimeError):
     """An iterative method failed to converge where convergence was required."""
 
 
+class ConvergenceWarning(UserWarning):
+    """An iterative solver stopped without reaching its tolerance (``info > 0``), stagnated, broke down,
+    or was given a system outside what its model was trained for."""
+
+
 class TrainingDivergedError(SciMLError, FloatingPointError):
     """The loss became NaN or Inf during training."""
 
 
 class MissingDependencyError(SciMLError, ImportError):
     """An optional dependency is needed; the message names the extra to install."""
+
+
+class InputFileError(SciMLError, FileNotFoundError):
+    """An input file or directory is missing or cannot be read in the format its name promises."""
+
+
+class OutputError(SciMLError, OSError):
+    """An output cannot be written where it was asked for (a folder that cannot be created or written)."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
+    """An output target exists and sciml may not replace it (not asked to, or not written by sciml)."""

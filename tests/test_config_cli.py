@@ -69,7 +69,7 @@ def test_pointwise_normalizer_from_yaml_survives_the_checkpoint(tmp_path, capsys
            "train": {"epochs": 1, "batch_size": 8, "progress": False}}
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     assert main(["train", str(tmp_path / "c.yaml")]) == 0
-    state = torch.load(tmp_path / "run" / "best.pt", weights_only=False)
+    state = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
     norms = next(v for k, v in state.items() if "normal" in k)
     assert tuple(torch.as_tensor(norms["u"]["mean"]).shape) == (16, 16)  # one mean per grid point
     assert main(["evaluate", str(tmp_path / "run" / "best.pt"), str(tmp_path / "d.nc"),

@@ -8,7 +8,6 @@ The default preset is sized for a shared 2-core CPU (inputs pooled 4x for the CN
 """
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -16,12 +15,14 @@ import numpy as np
 import torch
 
 from sciml.bench.results import BenchResult, command_line
+from sciml.cli import ArgumentParser
 from sciml.climate.emulators import (EVAL_YEARS, WindowDataset, output_array, scales, score_model, train_emulator,
                                      with_history)
 from sciml.climate.io import OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS
 from sciml.climate.metrics import format_score_table, spatial_rmse
 from sciml.models import build_model
 from sciml.train.checkpoint import save_checkpoint
+from sciml.utils.files import save_figure
 
 
 PRESETS = {
@@ -70,7 +71,7 @@ def masked_loss(loss_fn, ratio: float = 0.5):  # same as sciml.climate.recipes.m
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="sciml bench climatebench", description=__doc__)
+    ap = ArgumentParser(prog="sciml bench climatebench", description=__doc__)
     ap.add_argument("--full", action="store_true", help="paper-scale preset (GPU)")
     ap.add_argument("--data", help="directory of real ClimateBench inputs_*.nc / outputs_*.nc")
     ap.add_argument("--out", default="docs/benchmarks")
@@ -181,8 +182,7 @@ def _figure(preds, truths, path: Path) -> str:
             ax.set_title(f"pr 2080-2100 [mm/day]: {title}", fontsize=8)
             ax.set_xticks([]), ax.set_yticks([])
         fig.colorbar(im, ax=axes[i].tolist(), shrink=0.8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=80)
+    save_figure(fig, path, dpi=80)
     plt.close(fig)
     return path.name
 

@@ -1,17 +1,20 @@
-"""``sciml bench dcdm``: CG, IC(0)-PCG, pyamg SA-PCG and DCDM on 3-D Poisson problems with obstacles.
+"""``sciml bench dcdm``: grid solvers as a user embeds them, one command, one run.
 
-Tasks ``poisson3d_{32,64,128}`` (boxes and spheres, fresh seeds; the shipped net was trained on
-16^3/32^3 only) and ``unseen_obstacles_64`` (pillars and a porous medium, shapes never seen in
-training); right-hand side: minus the divergence of a random velocity field (pressure projection).
-Each method solves once to the tightest rtol; the looser rtol's iterations and time are read off the
-same run (its iterates are a prefix of it), see ADR 0092. Metrics per rtol: ``iterations``,
-``wall_s`` (setup + solve), ``setup_s``, ``peak_mem_mb`` (peak RSS above the pre-solve level,
-sampled every 2 ms; CUDA allocator peak on GPU).
+Families x grids (:mod:`sciml.linalg.families`: constant, obstacles with no-flux and with Dirichlet
+walls, log-normal, 1e8-contrast inclusions; 2-D 256^2 and 1024^2, 3-D 64^3, 96x80x72 and 128^3),
+rtol 1e-6, right-hand side: minus the divergence of a random velocity field. Rows: CG,
+Jacobi-PCG, IC(0)-PCG, pyamg smoothed aggregation and Ruge-Stuben (both as CG preconditioners),
+sciml's multigrid-PCG and learned V-cycle (:class:`~sciml.linalg.LearnedSolver`, methods
+"multigrid" and "learned") and DCDM with the paper's CNN (3-D model; the paper's loop,
+``levels=1``, with sciml's safeguard). Metrics: ``iterations``,
+``setup_s``, ``solve_s``, ``total_s`` (setup + solve, what a user pays for one solve),
+``peak_mem_mb`` (RSS above the level at entry). The fast rows are medians over ``--repeats``
+runs; slow rows run once under a wall-clock cap and are reported as not converged when they hit
+it. Threads: ``--threads`` (default 2).
 """
 from __future__ import annotations
 
 import argparse
-import copy
 import statistics
 import threading
 import time
@@ -20,33 +23,26 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sciml.bench.dcdm_report import cap_notes, markdown, plot
-from sciml.bench.results import BenchResult, command_line, earlier_rows
-from sciml.bench.timing import median_time
-from sciml.linalg import amg, cg, dcdm_solve, ic0_grid, load_shipped_model, pcg
-from sciml.linalg.dcdm import auto_levels
-from sciml.pde.poisson import (box_obstacles, cylinder_obstacles, fill_enclosed, poisson_matrix, porous_obstacles,
-                               rhs_divergence, sphere_obstacles)
+from sciml.bench.dcdm_report import markdown, plot
+from sciml.bench.results import BenchResult, command_line
+from sciml.cli import ArgumentParser
+from sciml.linalg.families import FAMILIES, make_system
+from sciml.pde.poisson import box_obstacles, fill_enclosed, poisson_matrix, rhs_divergence, sphere_obstacles
 
-METHODS = ("cg", "ic0_pcg", "amg_pcg", "dcdm")
-RTOLS = (1e-4, 1e-6)
-PRESETS = {
-    # grid -> (repeats, maxiter cap per method); caps keep the CPU run ~20-30 min and are reported
-    "default": {32: (3, {"dcdm": 300}), 64: (1, {"dcdm": 100}), 128: (1, {"dcdm": 60, "ic0_pcg": 1500})},
-    "full": {32: (5, {}), 64: (5, {}), 128: (3, {})},
-}
-UNSEEN = 64
+RTOL = 1e-6
+METHODS = ("cg", "jacobi_pcg", "ic0_pcg", "amg_sa", "amg_rs", "mg_pcg", "mg_learned", "dcdm_cnn")
+FAST = ("mg_pcg", "mg_learned", "amg_sa")  # repeated; the others run once
+GRIDS = {"default": [(256, 256), (1024, 1024), (64, 64, 64), (96, 80, 72), (128, 128, 128)],
+         "quick": [(48, 48), (96, 96), (16, 16, 16), (24, 20, 18)]}
+SLOW_FAMILIES = ("constant", "obstacles")  # the families the capped slow rows run on at the largest grids
 
 
 def problem(n: int, seed: int, unseen: bool = False):
-    """(A, b, solid) on an n^3 grid; seeds 1000+ are never used by the training recipe (seeds 0/1)."""
+    """(A, b, solid) on an n^3 grid with spheres and boxes (the shipped DCDM net's family); used by the
+    CUDA checks. Seeds 1000+ are never used by the training recipe."""
     shape = (n, n, n)
     rng = np.random.default_rng(1000 + seed)
-    if unseen:
-        solid = cylinder_obstacles(shape, 3, rng=rng) | porous_obstacles(shape, 0.12, smooth=n / 16, rng=rng)
-    else:
-        solid = sphere_obstacles(shape, 2, rng=rng) | box_obstacles(shape, 2, rng=rng)
-    solid = fill_enclosed(solid)
+    solid = fill_enclosed(sphere_obstacles(shape, 2, rng=rng) | box_obstacles(shape, 2, rng=rng))
     return poisson_matrix(solid), rhs_divergence(solid, rng).ravel(), solid
 
 
@@ -78,162 +74,129 @@ class PeakRSS:
         self.peak_mb = max(self.peak_mb, self.rss_mb() - self.base)
 
 
-def run_method(method: str, A, b, solid, maxiter: int, device: torch.device, model_path: str | None,
-               levels: int | str = "auto", prolong: str = "linear"):
-    """One solve to min(RTOLS); returns ({rtol: metrics}, residual history)."""
-    hist, stamps = [], []
-    tick = lambda _x: stamps.append(time.perf_counter())  # noqa: E731
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+class _OutOfTime(Exception):
+    pass
+
+
+def plan(shape: tuple[int, ...], family: str, methods, large: int) -> list[str]:
+    """Which methods run on (shape, family): the slow ones only on the simple families at the large
+    grids; DCDM only in 3-D (its shipped model is 3-D) below ``large`` cells."""
+    n = int(np.prod(shape))
+    out = []
+    for m in methods:
+        if m in ("cg", "jacobi_pcg", "ic0_pcg", "amg_rs") and n >= large and family not in SLOW_FAMILIES:
+            continue
+        if m == "dcdm_cnn" and (len(shape) != 3 or n >= large or family not in ("obstacles", "lognormal")):
+            continue
+        out.append(m)
+    return out
+
+
+def run_method(method: str, A, b, shape, cap_s: float, device: torch.device) -> dict:
+    """One setup + solve to RTOL; returns the metrics (iterations NaN when the cap stopped it)."""
+    from sciml.linalg import LearnedSolver, dcdm_solve, ic0_grid, jacobi, load_shipped_model, pcg
+
+    hist: list[float] = []
+    t_start = [0.0]
+
+    def guard(_x):
+        if time.perf_counter() - t_start[0] > cap_s:
+            raise _OutOfTime
+
     with PeakRSS() as mem:
         t0 = time.perf_counter()
-        if method == "ic0_pcg":
-            M = ic0_grid(A, solid.shape)
-        elif method == "amg_pcg":
-            M = amg(A)
-        elif method == "dcdm":
-            if model_path:
-                from sciml.models import load_model
+        if method in ("mg_pcg", "mg_learned"):
+            solver = LearnedSolver(A, grid_shape=shape, device=device,
+                                   method="learned" if method == "mg_learned" else "multigrid")
+        elif method in ("amg_sa", "amg_rs"):
+            import pyamg
 
-                net = load_model(model_path).to(device)
-            else:
-                net = load_shipped_model(device)
+            ml = (pyamg.smoothed_aggregation_solver if method == "amg_sa" else pyamg.ruge_stuben_solver)(A)
+        elif method == "ic0_pcg":
+            M = ic0_grid(A, shape)
+        elif method == "jacobi_pcg":
+            M = jacobi(A)
+        elif method == "dcdm_cnn":
+            net = load_shipped_model(device)
         setup = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        if method == "cg" and device.type == "cuda":  # CG on the GPU: identity "network", k = 1 (CG's iterates)
-            _, info = dcdm_solve(A, torch.as_tensor(b, device=device), model="identity", k=1, rtol=min(RTOLS),
-                                 maxiter=maxiter, callback=tick, history=hist, solid=solid.ravel(), safeguard=False)
-        elif method == "cg":
-            _, info = cg(A, b, rtol=min(RTOLS), maxiter=maxiter, callback=tick, history=hist)
-        elif method == "dcdm":
-            bt = torch.as_tensor(b, device=device)
-            _, info = dcdm_solve(A, bt, model=net, grid_shape=solid.shape, rtol=min(RTOLS), maxiter=maxiter,
-                                 callback=tick, history=hist, solid=solid.ravel(),
-                                 safeguard=False, levels=levels, prolong=prolong)  # levels=1: the paper's loop
-        else:
-            _, info = pcg(A, b, M, rtol=min(RTOLS), maxiter=maxiter, callback=tick, history=hist)
-    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else mem.peak_mb
-    out = {}
-    for rtol in RTOLS:
-        hit = [i for i, h in enumerate(hist) if h <= rtol]
-        k = hit[0] if hit else None  # iterations needed; None: not reached within maxiter
-        solve = (stamps[k - 1] - t1 if k else 0.0) if k is not None else float("nan")
-        out[rtol] = {"iterations": float("nan") if k is None else k, "wall_s": setup + solve, "setup_s": setup,
-                     "peak_mem_mb": peak, "reached": k is not None}
-    return out, hist
+        t_start[0] = time.perf_counter()
+        try:
+            if method in ("mg_pcg", "mg_learned"):
+                solver.solve(b if device.type == "cpu" else torch.as_tensor(b, device=device), history=hist,
+                             callback=guard)
+            elif method.startswith("amg"):
+                res: list[float] = []
+                ml.solve(b, tol=RTOL, accel="cg", residuals=res, maxiter=500, callback=guard)
+                hist = list(np.asarray(res) / np.linalg.norm(b))
+            elif method == "dcdm_cnn":
+                dcdm_solve(A, torch.as_tensor(b, device=device), model=net, grid_shape=shape, rtol=RTOL, maxiter=300,
+                           history=hist, callback=guard, levels=1)
+            else:
+                pcg(A, b, None if method == "cg" else M, rtol=RTOL, maxiter=100000, history=hist, callback=guard)
+        except _OutOfTime:
+            pass
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        solve = time.perf_counter() - t_start[0]
+    reached = bool(hist) and hist[-1] <= RTOL * (1 + 1e-9)
+    return {"iterations": len(hist) - 1 if reached else float("nan"), "setup_s": setup, "solve_s": solve,
+            "total_s": setup + solve if reached else float("nan"), "peak_mem_mb": mem.peak_mb,
+            "final_rel_residual": hist[-1] if hist else float("nan"), "reached": reached}
 
 
-def cost_per_apply(n: int, device: torch.device, model_path: str | None) -> dict[str, float]:
-    """Seconds per CNN application (fp32; channels-last fp32; bf16 autocast) and per SpMV at n^3 (scipy CSR
-    on the CPU, torch sparse CSR on a GPU: the product each solver's iteration uses there)."""
-    from sciml.linalg.dcdm import _as_torch_operator
-    from sciml.models import load_model
-
-    A, b, _ = problem(n, 99)
-    net = load_model(model_path).to(device) if model_path else load_shipped_model(device)
-    x = torch.randn(1, 2, n, n, n, device=device)
-    x_cl = x.to(memory_format=torch.channels_last_3d)
-
-    def timed(fn, bf16=False):
-        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            return median_time(fn, repeats=3, device=device)
-
-    res = {"fp32": timed(lambda: net(x)), "bf16": timed(lambda: net(x), bf16=True)}
-    net_cl = copy.deepcopy(net).to(memory_format=torch.channels_last_3d)  # the shipped net is cached: not in place
-    res["fp32_channels_last"] = timed(lambda: net_cl(x_cl))
-    if device.type == "cuda":
-        Aop, bt = _as_torch_operator(A, device, b.size), torch.as_tensor(b, device=device)
-        spmv = lambda: Aop(bt)  # noqa: E731
-    else:
-        spmv = lambda: A @ b  # noqa: E731
-    res["spmv"] = median_time(spmv, repeats=20, device=device)
-    return res
+def grid_arg(v: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(s) for s in v.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a grid is written like 64x64x64 or 256x256, got {v!r}") from None
+    if len(shape) not in (2, 3) or min(shape) < 2:
+        raise argparse.ArgumentTypeError(f"a grid has 2 or 3 sides of at least 2 cells, got {v!r}")
+    return shape
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="sciml bench dcdm", description=__doc__.splitlines()[0])
-    p.add_argument("--full", action="store_true", help="5/5/3 repeats, no iteration caps (GPU-scale time)")
-    p.add_argument("--grids", type=int, nargs="*", default=None, help="subset of 32 64 128")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--model", default=None, help="a dcdm checkpoint instead of the shipped one")
+    p = ArgumentParser(prog="sciml bench dcdm", description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small grids (a smoke run of the whole pipeline)")
+    p.add_argument("--grids", nargs="*", default=None, type=grid_arg, help="grids like 64x64x64 or 256x256 "
+                   "(default: 256x256 1024x1024 64x64x64 96x80x72 128x128x128)")
+    p.add_argument("--families", nargs="*", default=list(FAMILIES), choices=FAMILIES)
+    p.add_argument("--methods", nargs="*", default=list(METHODS), choices=METHODS)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3, help="runs of the fast rows (mg_pcg, mg_learned, amg_sa); median")
+    p.add_argument("--cap-s", type=float, default=20.0, help="wall-clock cap of one solve (slow rows)")
     p.add_argument("--out", default="docs/benchmarks")
-    p.add_argument("--methods", nargs="*", default=None, choices=METHODS, help="subset of methods to run")
-    p.add_argument("--levels", type=levels_arg, default="auto",
-                   help="dcdm_solve's levels: 1 is the paper's method; 'auto' (default) coarsens to ~8 cells per "
-                        "side, 5 levels at 128^3 (sciml's extension, ADR 0097/0099)")
-    p.add_argument("--prolong", default="linear", choices=("linear", "nearest"),
-                   help="prolongation of the coarse-level proposals (ADR 0099; 'nearest' was ADR 0097's)")
-    p.add_argument("--dcdm-maxiter", type=int, default=None, help="override the preset's DCDM iteration caps")
-    p.add_argument("--cost-grid", type=int, default=None, help="grid of the network-cost table (default 32; 0: no table)")
-    p.add_argument("--merge", action="store_true",
-                   help="keep the rows of the existing dcdm.json that this run does not produce (they keep their "
-                        "own command); the plot is rewritten only when every method runs")
     a = p.parse_args(argv)
-    methods = [m for m in METHODS if m in (a.methods or METHODS)]
-    torch.set_num_threads(1)  # one-thread baselines, as in the issue's targets
-    from sciml.models import MODELS
-
-    MODELS.discover()  # registry imports are a one-off, not DCDM's setup cost
-    device = torch.device(a.device)
-    preset = PRESETS["full" if a.full else "default"]
-    grids = a.grids or sorted(preset)
-    tasks = [(f"poisson3d_{n}", n, False) for n in grids] + ([("unseen_obstacles_64", UNSEEN, True)]
-                                                             if UNSEEN in grids else [])
-    res = BenchResult("dcdm", command=command_line(), device=device)
-    histories = {}
-    for task, n, unseen in tasks:
-        repeats, caps = preset.get(n, (1, {}))
-        A, b, solid = problem(n, 0, unseen)
-        for method in methods:
-            maxiter = a.dcdm_maxiter if method == "dcdm" and a.dcdm_maxiter else caps.get(method, 5000)
-            runs = []
-            for rep in range(repeats):
-                out, hist = run_method(method, A, b, solid, maxiter, device, a.model, a.levels, a.prolong)
-                runs.append(out)
-            histories.setdefault(task, {})[method] = hist
-            for rtol in RTOLS:
-                for metric in ("iterations", "wall_s", "setup_s", "peak_mem_mb"):
-                    vals = [r[rtol][metric] for r in runs]
-                    # an unreached rtol: null iterations/wall_s; its cap and final residual go in the row
-                    extra = {"maxiter": maxiter, "final_rel_residual": hist[-1]} if (
-                        metric == "iterations" and not runs[0][rtol]["reached"]) else {}
-                    if method == "dcdm":  # the coarse levels used (ADR 0097/0099), so each row says which loop
-                        extra |= {"levels": auto_levels(solid.shape) if a.levels == "auto" else a.levels,
-                                "prolong": a.prolong}
-                    res.add(f"{task}_rtol{rtol:.0e}".replace("e-0", "e-"), method, metric, statistics.median(vals), **extra)
-            print(f"{task:22s} {method:8s} it(1e-4)={runs[0][1e-4]['iterations']} it(1e-6)={runs[0][1e-6]['iterations']}"
-                  f" wall(1e-4)={statistics.median(r[1e-4]['wall_s'] for r in runs):.2f}s", flush=True)
-    cost_n = min(32, *grids) if a.cost_grid is None else a.cost_grid  # 32^3 is cheap on a CPU
-    cost = cost_per_apply(cost_n, device, a.model) if cost_n else None
-    Path(a.out).mkdir(parents=True, exist_ok=True)
-    if a.merge:  # the page's header lists the earlier commands whose rows are kept (BenchResult.write)
-        tasks = merge_rows(res, Path(a.out) / "dcdm.json", tasks)
-    notes = cap_notes(res.rows)
-    if methods == list(METHODS):  # a merged subset keeps the earlier figure (if any) rather than a partial one
-        plot({t: histories[t] for t in histories if not t.endswith("_32")} or histories, Path(a.out) / "dcdm.png")
-    figure = (Path(a.out) / "dcdm.png").exists()
-    res.write(a.out, markdown(res, tasks, cost, notes, preset, cost_n, device, figure))
+    torch.set_num_threads(a.threads)
+    grids = a.grids or GRIDS["quick" if a.quick else "default"]
+    large = 10**9 if a.quick else 10**6  # from 1024^2 and 128^3 on, the slow rows run on SLOW_FAMILIES only
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    res = BenchResult("dcdm", command=command_line(), device=devices[-1])
+    res.meta = {"threads": a.threads, "repeats": a.repeats, "cap_s": a.cap_s, "rtol": RTOL}
+    for shape in grids:
+        for family in a.families:
+            A, b, _ = make_system(family, shape, seed=0)
+            task = f"{family}_{'x'.join(map(str, shape))}"
+            for method in plan(shape, family, a.methods, large):
+                for device in devices:
+                    if device.type == "cuda" and method not in ("mg_pcg", "mg_learned", "dcdm_cnn"):
+                        continue
+                    runs = [run_method(method, A, b, shape, a.cap_s, device)
+                            for _ in range(a.repeats if method in FAST else 1)]
+                    name = method if device.type == "cpu" else f"{method}_cuda"
+                    for metric in ("iterations", "setup_s", "solve_s", "total_s", "peak_mem_mb"):
+                        extra = {} if runs[0]["reached"] else {"final_rel_residual": runs[0]["final_rel_residual"],
+                                                               "cap_s": a.cap_s}
+                        vals = [r[metric] for r in runs]
+                        res.add(task, name, metric, statistics.median(vals), n_cells=int(np.prod(shape)),
+                                family=family, grid=list(shape), **extra)
+                    r = runs[0]
+                    print(f"{task:28s} {name:14s} it={r['iterations']} total={statistics.median(x['total_s'] for x in runs):.3g}s"
+                          f" (setup {r['setup_s']:.3g})", flush=True)
+    out = Path(a.out)  # the writers create it (atomically, beside the target)
+    plot(res.rows, out / "dcdm.png")
+    res.write(out, markdown(res, grids, a))
     return 0
 
 
-def levels_arg(v: str) -> int | str:
-    return v if v == "auto" else int(v)
-
-
-def merge_rows(res: BenchResult, path: Path, tasks):
-    """Add the rows of an earlier ``dcdm.json`` whose (task, method) this run did not produce, each tagged
-    with the command and date of its own run; returns the union of tasks."""
-    import json
-
-    old = json.loads(path.read_text())
-    done = {(r["task"], r["method"]) for r in res.rows}
-    kept = earlier_rows(old, lambda r: (r["task"], r["method"]) in done)
-    res.rows += kept
-    names = [t for t, _, _ in tasks]
-    for r in old["rows"]:
-        base = r["task"].rsplit("_rtol", 1)[0]
-        if base not in names:
-            names.append(base)
-            tasks = tasks + [(base, int(base.rsplit("_", 1)[1]), base.startswith("unseen"))]
-    order = {f"poisson3d_{n}": i for i, n in enumerate((32, 64, 128))} | {"unseen_obstacles_64": 3}
-    return sorted(tasks, key=lambda t: order.get(t[0], 9))
+if __name__ == "__main__":
+    raise SystemExit(main())

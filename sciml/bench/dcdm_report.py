@@ -1,83 +1,93 @@
-"""The page of ``sciml bench dcdm``: per-task tables, ratios, network cost, cap notes and the residual figure."""
+"""The page of ``sciml bench dcdm``: per-grid tables, same-run ratios, iteration growth, and the
+time-vs-size figure."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import torch
 
 from sciml.bench.results import BenchResult
+from sciml.utils.files import save_figure
+
+METRICS = ("iterations", "setup_s", "solve_s", "total_s", "peak_mem_mb")
 
 
-def plot(histories: dict[str, dict[str, list[float]]], path: Path) -> None:
+def _value(rows, task, method, metric):
+    for r in rows:
+        if r["task"] == task and r["method"] == method and r["metric"] == metric:
+            return r["value"]
+    return None
+
+
+def _fmt(v, metric: str) -> str:
+    if v is None:
+        return "—"
+    return f"{v:.0f}" if metric in ("iterations", "peak_mem_mb") else f"{v:.3g}"
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Total time vs unknowns per method, obstacles family; 2-D and 3-D panels (log-log)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(histories), figsize=(4.2 * len(histories), 3.6), sharey=True)
-    for ax, (task, hs) in zip(np.atleast_1d(axes), histories.items()):
-        for method, h in hs.items():
-            ax.semilogy(h, label=method)
-        for rtol in RTOLS:
-            ax.axhline(rtol, color="gray", lw=0.6, ls=":")
-        ax.set_title(task), ax.set_xlabel("iteration"), ax.set_xscale("symlog", linthresh=10)
-    np.atleast_1d(axes)[0].set_ylabel("||r_k|| / ||b||")
-    np.atleast_1d(axes)[0].legend()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    methods = sorted({r["method"] for r in rows})
+    colour = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(methods)}  # one colour per method, both panels
+    for ax, dim in zip(axes, (2, 3)):
+        pts: dict[str, list[tuple[int, float]]] = {}
+        for r in rows:
+            if r["metric"] == "total_s" and r["family"] == "obstacles" and len(r["grid"]) == dim and r["value"]:
+                pts.setdefault(r["method"], []).append((r["n_cells"], r["value"]))
+        for method, p in sorted(pts.items()):
+            p.sort()
+            ax.loglog(*zip(*p), marker="o", label=method, color=colour[method])
+        ax.set_title(f"obstacles, {dim}-D (rows that converged)"), ax.set_xlabel("unknowns")
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("setup + solve to rtol 1e-6 (s)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 
-def cap_notes(rows: list[dict]) -> list[str]:
-    """One note per unreached rtol, read off the JSON rows (``iterations`` null), so kept rows of an earlier
-    run carry their notes with them; rows from an earlier run say which."""
-    out = []
-    for r in rows:
-        if r["metric"] != "iterations" or r["value"] is not None:
-            continue
-        task, rtol = r["task"].rsplit("_rtol", 1)
-        cap = f"its cap of {r['maxiter']} iterations" if "maxiter" in r else "its iteration cap"
-        final = f" (final {r['final_rel_residual']:.2e})" if "final_rel_residual" in r else ""
-        where = f" (kept from `{r['command']}`, {r['created']})" if "command" in r else ""
-        out.append(f"{task}: {r['method']} did not reach rtol {rtol} within {cap}{final}; "
-                   f"iterations/wall_s are null{where}")
-    return out
-
-
-def cost_table(cost: dict[str, float], n: int, device: torch.device) -> list[str]:
-    lines = ["", f"### Cost of one network application at {n}^3 (median of 3, {device})", "",
-             "| variant | seconds | SpMVs |", "|---|---|---|"]
-    lines += [f"| {k} | {cost[k]:.3g} | {cost[k] / cost['spmv']:.0f} |" for k in ("fp32", "fp32_channels_last", "bf16")]
-    return lines + [f"| one SpMV ({'scipy' if device.type == 'cpu' else 'torch sparse'} CSR) | {cost['spmv']:.3g} | 1 |"]
-
-
-def markdown(res: BenchResult, tasks, cost, notes, preset, cost_n, device: torch.device, figure: bool = True) -> str:
-    from sciml.bench.dcdm import METHODS, RTOLS
-
-    where = ("one CPU thread" if device.type == "cpu" else
-             f"on {device}: `cg` and `dcdm` run on the GPU (CG as `dcdm_solve(model='identity', k=1)`, whose "
-             "iterates are CG's), `ic0_pcg` and `amg_pcg` have no GPU path and run on one CPU thread")
-    lines = ["Iterations, wall time (setup + solve, s), setup time (s) and peak extra memory (MiB) per method; "
-             "{}; medians over the repeats (32^3: {}, 64^3/128^3: {}).".format(
-                 where, preset.get(32, (1,))[0], preset.get(64, (1,))[0]), ""]
-    for task, _, _ in tasks:
-        for rtol in RTOLS:
-            key = f"{task}_rtol{rtol:.0e}".replace("e-0", "e-")
-            lines += [f"### {key}", "", res.markdown_table(key, ["iterations", "wall_s", "setup_s", "peak_mem_mb"],
-                                                           METHODS), ""]
-    summ = res.summary()
-    lines += ["### Ratios (rtol 1e-4; < 1: DCDM is faster / needs fewer iterations)", "",
-              "| task | dcdm / cg wall | dcdm / ic0_pcg wall | dcdm / amg_pcg wall | dcdm / ic0_pcg iterations |",
-              "|---|---|---|---|---|"]
-    for task, _, _ in tasks:
-        key = f"{task}_rtol1e-4"
-        g = lambda m, met: summ.get((key, m, met), (float("nan"),))[0]  # noqa: E731
-        lines.append(f"| {task} | " + " | ".join(f"{g('dcdm', met) / g(base, met):.3g}" for base, met in (
-            ("cg", "wall_s"), ("ic0_pcg", "wall_s"), ("amg_pcg", "wall_s"), ("ic0_pcg", "iterations"))) + " |")
-    if cost:
-        lines += cost_table(cost, cost_n, device)
-    if notes:
-        lines += ["", "### Caps and failures", ""] + [f"- {n}" for n in notes]
-    lines += ["", "![residual vs iteration](dcdm.png)", ""] if figure else [""]
+def markdown(res: BenchResult, grids, args) -> str:
+    rows = res.rows
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    lines = [f"rtol {res.meta['rtol']:g}; torch threads {res.meta['threads']}; the fast rows (mg_pcg, mg_learned, amg_sa) are "
+             f"medians of {res.meta['repeats']} runs, the others one run capped at {res.meta['cap_s']:g} s "
+             "(a capped row has no iterations/total). `total_s` = setup + solve, for one right-hand side.", ""]
+    lines += ["## Same-run ratios", "",
+              "| task | MG-PCG total (s) | learned V-cycle total (s) | pyamg SA total (s) | MG / SA | learned / SA | "
+              "learned / MG | DCDM CNN / MG |", "|---|---|---|---|---|---|---|---|"]
+    ratio = lambda a, b: f"{a / b:.3g}" if a and b else "—"  # noqa: E731
+    for t in tasks:
+        mg, ln, sa, dc = (_value(rows, t, m, "total_s") for m in ("mg_pcg", "mg_learned", "amg_sa", "dcdm_cnn"))
+        lines.append(f"| {t} | {_fmt(mg, 's')} | {_fmt(ln, 's')} | {_fmt(sa, 's')} | {ratio(mg, sa)} | {ratio(ln, sa)} | "
+                     f"{ratio(ln, mg)} | {ratio(dc, mg)} |")
+    lines += ["", "## Iteration growth", "", "| family | method | 64^3 -> 128^3 | 256^2 -> 1024^2 |", "|---|---|---|---|"]
+    for fam in dict.fromkeys(r["family"] for r in rows):
+        for method in ("mg_pcg", "mg_learned"):
+            cells = []
+            for small, large in (("64x64x64", "128x128x128"), ("256x256", "1024x1024")):
+                a, b = (_value(rows, f"{fam}_{g}", method, "iterations") for g in (small, large))
+                cells.append(f"{a:.0f} -> {b:.0f} ({b / a:.2f}x)" if a and b else "—")
+            lines.append(f"| {fam} | {method} | " + " | ".join(cells) + " |")
+    for shape in grids:
+        g = "x".join(map(str, shape))
+        lines += ["", f"## {g}", "", "| family | method | " + " | ".join(METRICS) + " |", "|---" * (len(METRICS) + 2) + "|"]
+        for t in tasks:
+            if not t.endswith("_" + g):
+                continue
+            for m in methods:
+                vals = [_value(rows, t, m, met) for met in METRICS]
+                if all(v is None for v in vals):
+                    continue
+                lines.append(f"| {t[: -len(g) - 1]} | {m} | " + " | ".join(_fmt(v, met) for v, met in zip(vals, METRICS)) + " |")
+    capped = [r for r in rows if r["metric"] == "iterations" and r["value"] is None]
+    if capped:
+        lines += ["", "Not converged to rtol within the cap:", ""]
+        lines += [f"- {r['task']} {r['method']}: relative residual {r.get('final_rel_residual', float('nan')):.2e}"
+                  for r in capped]
+    lines += ["", "![total time vs size](dcdm.png)", ""]
     return "\n".join(lines)

@@ -8,7 +8,6 @@ Laplacian toy and the prior-vs-noise check (reported in the markdown and figure)
 """
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
 
@@ -18,6 +17,7 @@ import torch
 from pathlib import Path
 
 from sciml.bench.results import BenchResult, command_line, device_description
+from sciml.cli import ArgumentParser
 from sciml.errors import ConfigError
 from sciml.inverse import GaussianBlur, Radon, make_denoiser, pnp_admm, prior_value
 from sciml.inverse.images import TEST_IMAGES, TRAIN_IMAGES, load_grey, sample_patches
@@ -27,6 +27,7 @@ from sciml.inverse.pretrained import pretrained_path
 from sciml.inverse.report import TASKS, report, run_toy
 from sciml.inverse.training import steps_in_budget, train_lpn, train_steps
 from sciml.models import load_model
+from sciml.train import metrics as M
 from sciml.train.checkpoint import load_checkpoint, save_checkpoint
 from sciml.utils.device import sync
 
@@ -57,7 +58,12 @@ NET_KEYS = ("n_patches", "res", "lpn_hidden", "lpn_layers", "lpn_strides", "dncn
 
 
 def psnr(x: np.ndarray, ref: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / np.mean((np.clip(x, 0, 1) - ref) ** 2)))
+    """PSNR (dB, peak 1) of one image ``x`` clipped to [0, 1] against ``ref`` (:func:`sciml.train.metrics.psnr`).
+
+    Only finite values are clipped: a NaN/Inf pixel makes the score NaN instead of being clipped into range.
+    """
+    x = np.where(np.isfinite(x), np.clip(x, 0, 1), np.nan)
+    return float(M.psnr(torch.as_tensor(x, dtype=torch.float64)[None], torch.as_tensor(ref, dtype=torch.float64)[None])[0])
 
 
 def mean_psnr(batch: torch.Tensor, ref: torch.Tensor) -> float:
@@ -66,8 +72,11 @@ def mean_psnr(batch: torch.Tensor, ref: torch.Tensor) -> float:
 
 
 def ssim(x: np.ndarray, ref: np.ndarray) -> float:
+    """SSIM (peak 1) of ``x`` clipped to [0, 1] against ``ref``; NaN if either holds a NaN/Inf (never clipped into range)."""
     from skimage.metrics import structural_similarity
 
+    if not (np.isfinite(x).all() and np.isfinite(ref).all()):
+        return float("nan")
     return float(structural_similarity(np.clip(x, 0, 1), ref, data_range=1.0))
 
 
@@ -265,11 +274,9 @@ def train_nets(lpn, dncnn, cfg: dict, seed: int, device: str) -> dict:
 
 def save_nets(folder: str, nets: dict, provenance: dict) -> None:
     """Write each net as a sciml checkpoint ``folder/NAME.pt`` (CPU tensors) carrying its provenance record."""
-    folder_path = Path(folder)
-    folder_path.mkdir(parents=True, exist_ok=True)
     for name, net in nets.items():
         device = next(net.parameters()).device
-        save_checkpoint(folder_path / f"{name}.pt", net.cpu(), extra={"provenance": provenance[name]})
+        save_checkpoint(Path(folder) / f"{name}.pt", net.cpu(), extra={"provenance": provenance[name]})
         net.to(device)
 
 
@@ -292,7 +299,7 @@ def load_nets(paths: dict, cfg: dict) -> tuple[dict, dict]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="sciml bench lpn", description=__doc__)
+    ap = ArgumentParser(prog="sciml bench lpn", description=__doc__)
     ap.add_argument("--preset", choices=sorted(PRESETS), default="default",
                     help="default: CPU-sized nets; gpu: 64-channel multiscale LPN and DnCNN trained for equal time "
                          "on one GPU (the shipped nets); full: the paper's scale")

@@ -18,6 +18,7 @@ from sciml.discovery.interpolate import CubicFill, RidgeFill
 from sciml.discovery.estimator import score
 from sciml.discovery.observe import observe
 from sciml.pde.qg import QGModel
+from sciml.train.metrics import rel_l2
 
 CHECKPOINTS = (0, 5, 10, 20, 40, 70, 100)
 
@@ -32,7 +33,7 @@ def pre_window(truth: QGModel, p: dict, states: torch.Tensor) -> tuple[torch.Ten
     q, hist = cached_spin_up(truth, p["spinup"] - n_pre)
     traj, _ = truth.run(q, n_pre + 1, history=hist)
     traj = traj[:, 0]
-    mismatch = float((traj[-1] - states[0]).pow(2).mean().sqrt() / states[0].pow(2).mean().sqrt())
+    mismatch = float(rel_l2(traj[-1].reshape(1, -1), states[0].reshape(1, -1))[0])
     return traj[:-1], mismatch
 
 

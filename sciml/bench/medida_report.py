@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sciml.utils.files import save_figure
+
 WHY = """\
 The per-step model-error signal is about 1e-3 of the PV tendency F (drag: rek dt = 0.4 % of
 lap psi2 per 2-hour step). A state error e enters the increment as e(t+1)/dt minus the forecast's
@@ -129,7 +131,6 @@ def figure(curves: dict, dt: float, path: Path) -> Path:
     ax[0, 0].set_ylabel("relative RMS error of q")
     ax[0, 0].legend()
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path

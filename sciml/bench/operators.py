@@ -7,7 +7,6 @@ Writes ``docs/benchmarks/operators.{json,md,png}``.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import time
@@ -23,6 +22,7 @@ from torch.utils.data import TensorDataset
 from sciml.bench.operators_report import write_report
 from sciml.bench.results import BenchResult, keep_previous_rows
 from sciml.bench.timing import epochs_for_budget, median_time, training_memory_mb
+from sciml.cli import ArgumentParser
 from sciml.data import DecodedOutput, Normalizer, make_dataset
 from sciml.models import build_model, count_parameters
 from sciml.train import Trainer, TrainConfig
@@ -191,7 +191,7 @@ def run_task(task: Task, p: dict, seed: int, res_: BenchResult, device, examples
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="sciml bench operators", description=__doc__)
+    ap = ArgumentParser(prog="sciml bench operators", description=__doc__)
     ap.add_argument("--preset", choices=sorted(PRESETS), default="default")
     ap.add_argument("--full", action="store_true", help="the paper's scale (same as --preset full; for a GPU)")
     ap.add_argument("--tasks", nargs="*", default=[t.name for t in TASKS])

@@ -7,7 +7,6 @@ time and parameter counts. Writes ``docs/benchmarks/pig.{json,md,png}``.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -18,9 +17,11 @@ import numpy as np
 import torch
 
 from sciml.bench.results import BenchResult, earlier_rows
+from sciml.cli import ArgumentParser
 from sciml.models import build_model
 from sciml.pinn.problems import get_problem
 from sciml.pinn.training import predict_grid, train_physics
+from sciml.utils.files import save_figure
 
 TASKS = ["helmholtz2d", "klein_gordon", "flow_mixing", "nonlinear_diffusion", "allen_cahn", "poisson_sharp"]
 METHODS = ["pig", "pinn", "pinn_fourier"]
@@ -123,7 +124,7 @@ def plot(pictures: dict, path: Path) -> None:
         ax.set_title(f"Gaussian means ({d['coords'][k[0]]}, {d['coords'][k[1]]})", fontsize=8)
         ax.legend(fontsize=6, markerscale=3)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    save_figure(fig, path, dpi=80)
     plt.close(fig)
 
 
@@ -165,7 +166,7 @@ def markdown(res: BenchResult, preset: str, tasks: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="sciml bench pig", description=__doc__.splitlines()[0])
+    ap = ArgumentParser(prog="sciml bench pig", description=__doc__.splitlines()[0])
     ap.add_argument("--full", action="store_true", help="the paper's budgets (GPU)")
     ap.add_argument("--quick", action="store_true", help="a smoke run (seconds)")
     ap.add_argument("--tasks", nargs="*", default=None, help=f"subset of {TASKS} (+ helmholtz2d_hf)")
@@ -185,7 +186,6 @@ def main(argv: list[str] | None = None) -> int:
     pictures: dict = {}
     t0 = time.perf_counter()
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     kept: list[str] = []
     if args.merge and (out / "pig.json").exists():
         old = json.loads((out / "pig.json").read_text())

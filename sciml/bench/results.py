@@ -12,7 +12,6 @@ Metric names are lower_snake_case with units in the name (``wall_s``, ``peak_mem
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import os
 import platform
@@ -25,7 +24,7 @@ from typing import Any, Callable, Iterable
 import torch
 
 from sciml._version import __version__
-from sciml.utils.files import atomic_path
+from sciml.utils.files import write_json, write_text
 
 
 def machine_description() -> str:
@@ -140,11 +139,9 @@ class BenchResult:
         """Write ``NAME.json`` and ``NAME.md`` (header with command/machine + ``markdown_body``). Everything
         below a :data:`HAND_WRITTEN` line of the existing page is kept at the end of the new one."""
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         d = self.to_dict()
         json_path, md_path = out / f"{self.benchmark}.json", out / f"{self.benchmark}.md"
-        with atomic_path(json_path) as tmp:
-            tmp.write_text(json.dumps(d, indent=1) + "\n")
+        write_json(json_path, d)
         header = (
             f"# Benchmark: {self.benchmark}\n\n"
             f"Reproduce with `{self.command}`.\n\n"
@@ -155,8 +152,7 @@ class BenchResult:
         old = md_path.read_text() if md_path.exists() else ""
         if HAND_WRITTEN in old and HAND_WRITTEN not in page:  # a rerun keeps the notes written below the marker
             page += "\n" + old[old.index(HAND_WRITTEN):]
-        with atomic_path(md_path) as tmp:
-            tmp.write_text(page)
+        write_text(md_path, page)
         return json_path, md_path
 
 

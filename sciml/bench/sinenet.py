@@ -6,7 +6,6 @@ Writes ``docs/benchmarks/sinenet.{json,md}`` and two figures.
 """
 from __future__ import annotations
 
-import argparse
 import inspect
 import json
 import time
@@ -18,7 +17,9 @@ import torch
 from sciml.bench.results import BenchResult, keep_previous_rows
 from sciml.bench.sinenet_report import write_page
 from sciml.bench.timing import epochs_for_budget, gmacs
+from sciml.cli import ArgumentParser
 from sciml.data import Normalizers, TrajectoryDataset, make_dataset
+from sciml.errors import ConfigError
 from sciml.data.registry import DATASETS
 from sciml.evaluate.rollout import NextFrameFromIncrement, field_rel_l2_loss, rollout, rollout_errors
 from sciml.models import build_model, count_parameters
@@ -103,7 +104,7 @@ def trajectory_split(n_train: int, n_test: int, n_pool: int | None = None) -> tu
     each trajectory from the seed and its index, so a trajectory does not depend on the pool size)."""
     n_pool = n_pool or n_train + n_test
     if n_pool < n_train + n_test:
-        raise ValueError(f"n_pool={n_pool} < n_train + n_test = {n_train + n_test}")
+        raise ConfigError(f"--n-pool {n_pool} is smaller than n_train + n_test = {n_train + n_test}; raise it")
     return np.arange(n_train), np.arange(n_pool - n_test, n_pool), n_pool
 
 
@@ -214,7 +215,7 @@ def run_system(system: str, p: dict, res_: BenchResult, device, pictures: dict, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="sciml bench sinenet", description=__doc__)
+    ap = ArgumentParser(prog="sciml bench sinenet", description=__doc__)
     ap.add_argument("--preset", choices=sorted(PRESETS), default="default")
     ap.add_argument("--full", action="store_true", help="paper-like scale (C = 64, 64^2, more data), for a GPU")
     ap.add_argument("--systems", nargs="*", default=DEFAULT_SYSTEMS, choices=list(SYSTEMS))

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from sciml.bench.results import BenchResult
+from sciml.utils.files import save_figure
 
 
 def k_trend(rows: list[dict], system: str, metric: str = "rollout_rel_l2") -> str:
@@ -41,7 +42,7 @@ def figures(curves: dict, pictures: dict, out: Path) -> tuple[Path, Path]:
         ax.legend(fontsize=7)
     fig.tight_layout()
     curve_path = out / "sinenet.png"
-    fig.savefig(curve_path, dpi=110)
+    save_figure(fig, curve_path, dpi=110)
     plt.close(fig)
     rows = {s: {"truth": d["truth"], **{m: d[m] for m in ("unet", "sinenet-8") if m in d},
                 **{f"error {m}": d[m] - d["truth"] for m in ("unet", "sinenet-8") if m in d}} for s, d in pictures.items()}
@@ -74,7 +75,6 @@ def write_page(res: BenchResult, out: Path, command: str, name: str, p: dict, sy
     ``pictures``: fields of this run's first seed; the curves come from the rows, merged ones included)."""
     from sciml.bench.sinenet import METHODS, SYSTEMS, TARGETS, system_preset
 
-    out.mkdir(parents=True, exist_ok=True)
     curve_path, field_path = figures(rollout_curves(res.rows), pictures, out)
     metrics = ["one_step_rel_l2", "rollout_rel_l2", "params", "gmacs", "s_per_epoch"]
     if select == "val-rollout":

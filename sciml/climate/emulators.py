@@ -17,7 +17,8 @@ from torch.utils.data import Dataset
 
 from sciml.climate.io import INPUT_VARS, OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS, load_climatebench
 from sciml.climate.metrics import format_score_table, score_table
-from sciml.evaluate.evaluate import register_evaluator
+from sciml.evaluate.evaluate import register_evaluator, require_finite_predictions
+from sciml.utils.files import write_text
 
 WINDOW = 10
 EVAL_YEARS = slice(2080, 2100)
@@ -112,8 +113,12 @@ def to_dataset(pred: np.ndarray, like: xr.Dataset) -> xr.Dataset:
 
 
 def score_model(model: nn.Module, x_test: xr.Dataset, x_hist: xr.Dataset, truths: Mapping[str, xr.Dataset]) -> dict:
-    """{eval_name: score_table} of ``model`` on the test experiment over 2080-2100."""
+    """{eval_name: score_table} of ``model`` on the test experiment over 2080-2100.
+
+    Raises NonFiniteError naming the variables if the model predicts NaN/Inf (their scores would be NaN).
+    """
     pred = to_dataset(predict(model, with_history(x_test, x_hist)), x_test).sel(time=EVAL_YEARS)
+    require_finite_predictions(pred, "the emulator")
     return {k: score_table(t.sel(time=EVAL_YEARS), pred) for k, t in truths.items()}, pred
 
 
@@ -125,11 +130,9 @@ def evaluate_climatebench(model: nn.Module, data_path: str | Path, out_dir: str 
     scores, _ = score_model(model, x_test, x_hist, {"all_members": y_test})
     s = scores["all_members"]
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     name = checkpoint["model"]["name"]
-    (out / "report.md").write_text(f"# ClimateBench scores: {name}\n\nData: `{data_path}`, ssp245 2080-2100, "
-                                   f"truth = mean of {y_test.sizes['member']} members.\n\n"
-                                   + format_score_table({name: s}) + "\n")
+    write_text(out / "report.md", f"# ClimateBench scores: {name}\n\nData: `{data_path}`, ssp245 2080-2100, "
+               f"truth = mean of {y_test.sizes['member']} members.\n\n" + format_score_table({name: s}) + "\n")
     res = xr.Dataset()
     res.attrs.update(s)
     return res
@@ -141,7 +144,9 @@ def train_emulator(name: str, config: dict, train: Dataset, lat: np.ndarray, out
     """Build ``name`` and fit it with the shared Trainer (weighted MSE); checkpoints go to ``out_dir``."""
     from sciml.models import build_model
     from sciml.train import TrainConfig, Trainer
+    from sciml.train.seed import seed_everything
 
+    seed_everything(seed)  # before the model draws its initial weights: same seed, same run
     model = build_model(name, **config)
     if init_state is not None:
         model.load_state_dict(init_state)

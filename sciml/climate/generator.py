@@ -25,6 +25,7 @@ from scipy.ndimage import gaussian_filter
 from sciml.climate.forcing import (EXPERIMENTS, SSPS, datasets_dir, effective_forcing, experiment_emissions,
                                    two_layer_ebm)
 from sciml.climate.io import OUTPUT_VARS, write_climatebench
+from sciml.data.params import Choice
 from sciml.data.registry import register_dataset
 
 SEC_PER_YEAR, MM_DAY = 3.156e7, 86400.0
@@ -231,10 +232,8 @@ def generate_climatebench(out_dir: str | Path, members: int = 3, seed: int = 0,
     return paths
 
 
-@register_dataset("climatebench_synthetic")
+@register_dataset("climatebench_synthetic", res=Choice(96), experiment=Choice(*EXPERIMENTS))
 def climatebench_synthetic(n: int = 3, res: int = 96, seed: int = 0, experiment: str = "ssp245") -> xr.Dataset:
-    """One experiment's inputs and ``n`` members of outputs, merged (res must be 96: the NorESM2-LM grid)."""
-    if res != 96:
-        raise ValueError(f"climatebench_synthetic lives on the 96 x 144 NorESM2-LM grid; res must be 96, got {res}")
+    """One experiment's inputs and ``n`` members of outputs, merged (res must be 96: the 96 x 144 NorESM2-LM grid)."""
     x, y = ClimateGenerator(seed=seed, members=n).experiment(experiment)
     return xr.merge([x, y])

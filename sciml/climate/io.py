@@ -134,7 +134,6 @@ def write_climatebench(data_dir: str | Path, exp: str, inputs: xr.Dataset, outpu
     ``inputs``/``outputs`` use ``latitude``/``longitude``; outputs get renamed to ``lat``/``lon``.
     """
     d = Path(data_dir)
-    d.mkdir(parents=True, exist_ok=True)
     x = inputs[list(INPUT_VARS)].copy()
     y = outputs[list(OUTPUT_VARS)].transpose("member", "time", "latitude", "longitude").copy()
     for ds, units in ((x, INPUT_UNITS), (y, OUTPUT_UNITS)):

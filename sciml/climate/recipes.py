@@ -8,9 +8,11 @@ import torch
 
 from sciml.climate.emulators import WindowDataset, output_array, scales, train_emulator, weighted_mse, with_history
 from sciml.climate.io import TRAIN_EXPERIMENTS, load_climatebench
+from sciml.config import ConfigPath
 from sciml.experiment import TASKS
 from sciml.models import build_model
 from sciml.train.checkpoint import save_checkpoint
+from sciml.train.seed import seed_everything
 
 
 def masked_pretraining_loss(loss_fn, ratio: float = 0.5):
@@ -26,7 +28,7 @@ def masked_pretraining_loss(loss_fn, ratio: float = 0.5):
 
 
 @TASKS.register("climate_emulator")
-def train_climate_emulator(out_dir: str, resume: bool = False, data: str | None = None, model: str = "prithvi",
+def train_climate_emulator(out_dir: str, resume: bool = False, data: ConfigPath | None = None, model: str = "prithvi",
                            members: int = 3, epochs: int = 5, pretrain_epochs: int = 2, lr: float = 1e-3,
                            stride: int = 1, config: dict | None = None, seed: int = 0) -> Path:
     """Train ``model`` (lps | cnn_lstm | prithvi) on the mean of ``members`` members; returns the checkpoint.
@@ -55,6 +57,7 @@ def train_climate_emulator(out_dir: str, resume: bool = False, data: str | None 
     if model == "cnn_lstm":
         cfg["output_mean"] = out_mu
     elif model == "prithvi":
+        seed_everything(seed)  # the pre-training start is drawn here, before train_emulator seeds
         base = build_model("prithvi", **cfg).state_dict()
         base.update({f"lps.{k}": v for k, v in lps.state_dict().items()})
         pre = train_emulator("prithvi", cfg, ds, lat, out_s, pretrain_epochs, lr=lr, out_dir=out / "pretrain",

@@ -68,7 +68,9 @@ class ModelErrorDiscovery:
 
 def score(coef: np.ndarray, true_coef: np.ndarray) -> dict[str, float]:
     """``correct_terms`` (1 if the support equals the true support) and ``coef_rel_err`` (worst
-    relative error over the true terms)."""
+    relative error over the true terms); both NaN if ``coef`` holds a NaN/Inf."""
+    if not np.isfinite(coef).all():  # a NaN coefficient is neither zero nor a value: no score
+        return {"correct_terms": float("nan"), "coef_rel_err": float("nan")}
     true_support, support = true_coef != 0, coef != 0
     rel = np.abs(coef[true_support] - true_coef[true_support]) / np.abs(true_coef[true_support])
     return {"correct_terms": float(np.array_equal(true_support, support)), "coef_rel_err": float(rel.max())}

@@ -10,6 +10,7 @@ import xarray as xr
 
 from sciml.data.normalize import Normalizers
 from sciml.data.schema import validate
+from sciml.errors import NonFiniteError
 from sciml.registry import Registry
 from sciml.train.metrics import get_metric
 
@@ -48,12 +49,39 @@ def predict_fields(model: nn.Module, ds: xr.Dataset, inputs: Sequence[str], targ
     return out
 
 
+def require_finite_predictions(pred: xr.Dataset, what: str = "the model") -> xr.Dataset:
+    """Raise NonFiniteError naming every variable of ``pred`` that holds NaN/Inf; return ``pred``.
+
+    Scores of a non-finite prediction are NaN (see :mod:`sciml.train.metrics`); a command that reports
+    scores calls this first, so it says which variable failed instead of writing NaN tables.
+    """
+    bad = []
+    for name, da in pred.data_vars.items():
+        values = np.asarray(da.values)
+        if not np.issubdtype(values.dtype, np.number):
+            continue
+        nonfinite = ~np.isfinite(values)
+        if nonfinite.any():
+            where = ""
+            if "sample" in da.dims:
+                per_sample = np.moveaxis(nonfinite, da.dims.index("sample"), 0).reshape(da.sizes["sample"], -1)
+                n_bad = int(per_sample.any(1).sum())
+                where = f" in {n_bad} of {per_sample.shape[0]} samples"
+            bad.append(f"{name!r}{where} ({100 * nonfinite.mean():.4g}% of its values)")
+    if bad:
+        raise NonFiniteError(f"{what} predicted NaN/Inf values for variable(s) {', '.join(bad)}; its scores would "
+                             "be NaN, so none were written. Check the checkpoint (a diverged training run?) and "
+                             "the inputs")
+    return pred
+
+
 def field_metrics(pred: xr.Dataset, truth: xr.Dataset, targets: Sequence[str],
                   metrics: Sequence[str] = ("rel_l2", "rel_h1", "rmse"),
                   baseline: xr.Dataset | None = None) -> xr.Dataset:
     """Per-sample metrics: variables ``{metric}`` (dims ``sample``), over all ``targets`` jointly.
 
     ``baseline`` (e.g. the training-mean prediction) adds ``{metric}_baseline`` for comparison.
+    A sample with a NaN/Inf prediction or truth scores NaN, and so do the ``mean_{metric}`` attributes.
     """
     def stack(d: xr.Dataset) -> torch.Tensor:
         return torch.stack([torch.from_numpy(np.array(d[v].values, dtype=np.float64)) for v in targets], dim=1)  # a copy: xarray's may be read-only
@@ -65,7 +93,7 @@ def field_metrics(pred: xr.Dataset, truth: xr.Dataset, targets: Sequence[str],
         if baseline is not None:
             out[f"{m}_baseline"] = ("sample", get_metric(m)(stack(baseline), t).numpy(),
                                     {"long_name": f"{m} of the baseline"})
-    out.attrs.update({f"mean_{m}": float(out[m].mean()) for m in metrics})
+    out.attrs.update({f"mean_{m}": float(out[m].mean(skipna=False)) for m in metrics})  # NaN stays NaN
     return out
 
 

@@ -6,29 +6,78 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sciml.data import open_dataset, save_dataset, validate
-from sciml.evaluate.evaluate import field_metrics, mean_predictor, predict_fields, register_evaluator
+from sciml.data import fingerprint, open_dataset, save_dataset, validate
+from sciml.errors import ConfigError, SchemaError
+from sciml.evaluate.evaluate import (field_metrics, mean_predictor, predict_fields, register_evaluator,
+                                     require_finite_predictions)
 from sciml.evaluate.report import metrics_table, plot_panels, write_report
+
+
+def scored_samples(ds: xr.Dataset, data_path: str | Path, extra: dict) -> tuple[np.ndarray, str, bool]:
+    """Which samples of ``ds`` (read from ``data_path``) to score, a sentence saying which, and whether
+    ``ds`` is the training data.
+
+    The data the model was trained on (recognised by the content fingerprint in the checkpoint, or by
+    its path for checkpoints without one) is scored only on its held-out test split; a missing or
+    empty test split is an error, never a fallback to every sample. Other data is scored entirely.
+    """
+    n, name = ds.sizes["sample"], Path(data_path).name
+    names = list(extra.get("inputs", ["a"])) + list(extra.get("targets", ["u"]))
+    trained_on = Path(extra["data_path"]) if extra.get("data_path") else None
+    same_path = trained_on is not None and trained_on.is_file() and trained_on.resolve() == Path(data_path).resolve()
+    recorded = extra.get("data_fingerprint")
+    if recorded is not None:
+        is_training_data = fingerprint(ds, names) == recorded
+        if same_path and not is_training_data:
+            raise SchemaError(f"{str(data_path)!r} is the file this model was trained on, but its content has changed "
+                              "since (another fingerprint than the checkpoint's), so its held-out samples cannot be "
+                              "told from training samples; evaluate on data the model has not seen")
+    else:
+        is_training_data = same_path
+    if not is_training_data:
+        return np.arange(n), f"all {n} samples of {name} (not the training data)", False
+    test = np.asarray(extra.get("split", {}).get("test", []), dtype=int)
+    if test.size == 0:
+        raise ConfigError(f"{str(data_path)!r} is the data this model was trained on and the checkpoint records no "
+                          "held-out test samples (its test split is empty), so scoring it would score samples used in "
+                          "training; evaluate on another file or retrain with data.split.test > 0")
+    if test.max() >= n:
+        raise SchemaError(f"the checkpoint's test split indexes sample {int(test.max())} but {name} has {n} samples")
+    shown = ", ".join(map(str, test[:10])) + (", ..." if test.size > 10 else "")
+    return test, f"the {test.size} held-out test samples of {name} recorded in the checkpoint (of {n}; indices {shown})", True
+
+
+def _training_samples(ds: xr.Dataset, data_path: str | Path, extra: dict, is_training_data: bool) -> xr.Dataset:
+    """The training samples, for the training-mean baseline (``ds`` itself when they cannot be found)."""
+    split_train = extra.get("split", {}).get("train")
+    trained_on = Path(extra["data_path"]) if extra.get("data_path") else None
+    if is_training_data:
+        src = ds
+    elif trained_on is not None and trained_on.is_file():
+        src = open_dataset(trained_on).load()
+    else:
+        return ds
+    return src.isel(sample=split_train) if split_train else src
 
 
 @register_evaluator("field")
 def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, checkpoint: dict) -> xr.Dataset:
     """Predict, score against the truth and the training-mean baseline, write ``eval.nc``,
-    ``report.md`` and a figure. On the training file only its test split is scored."""
+    ``report.md`` and a figure. On the training data only its held-out test split is scored
+    (:func:`scored_samples`); the result's ``scored`` attribute and the report say which samples."""
     extra = checkpoint.get("extra", {})
     inputs, targets = extra.get("inputs", ["a"]), extra.get("targets", ["u"])
     ds = validate(open_dataset(data_path).load(), required=inputs + targets, source=str(data_path))
-    split, trained_on = extra.get("split", {}), Path(extra.get("data_path", ""))
-    same_file = trained_on.is_file() and trained_on.resolve() == Path(data_path).resolve()
-    # the training file: score its held-out test split; any other file: score every sample
-    test = ds.isel(sample=split["test"]) if same_file and split.get("test") else ds
-    train_src = open_dataset(trained_on).load() if trained_on.is_file() else ds
-    train = train_src.isel(sample=split["train"]) if trained_on.is_file() and split.get("train") else train_src
-    pred = predict_fields(model, test, inputs, targets, getattr(model, "normalizers", None))
+    if "sample" not in ds.coords:  # keep the file's sample indices through isel, into eval.nc
+        ds = ds.assign_coords(sample=np.arange(ds.sizes["sample"]))
+    idx, scored, is_training_data = scored_samples(ds, data_path, extra)
+    test = validate(ds.isel(sample=idx), required=inputs + targets, finite=True, source=f"{data_path} (scored samples)")
+    train = _training_samples(ds, data_path, extra, is_training_data)
+    pred = require_finite_predictions(predict_fields(model, test, inputs, targets, getattr(model, "normalizers", None)))
     metrics = field_metrics(pred, test, targets, baseline=mean_predictor(train, test, targets))
+    metrics.attrs["scored"] = scored
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    save_dataset(metrics, out / "eval.nc")
+    save_dataset(metrics, out / "eval.nc", overwrite=True)  # a rerun into the same folder replaces its own file
     name = checkpoint["model"]["name"]
     i = int(np.argsort(metrics["rel_l2"].values)[len(test.sample) // 2])  # the median sample
     t, p = test[targets[0]].isel(sample=i).values, pred[targets[0]].isel(sample=i).values
@@ -38,6 +87,6 @@ def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, chec
     baseline = xr.Dataset({m: metrics[f"{m}_baseline"] for m in names})
     table = metrics_table({name: metrics, "training mean": baseline}, list(names))
     write_report(out / "report.md", f"Evaluation of {name} on {Path(data_path).name}",
-                 [f"{len(test.sample)} test samples; mean ± std over samples.", table,
+                 [f"Scored {scored}; mean ± std over samples.", table,
                   f"![median sample]({fig.name})"])
     return metrics

@@ -7,14 +7,15 @@ from typing import Mapping
 import numpy as np
 import xarray as xr
 
-from sciml.utils.files import atomic_path
+from sciml.utils.files import save_figure, write_text
 
 
 def metrics_table(results: Mapping[str, xr.Dataset], metrics: list[str]) -> str:
-    """Markdown table: one row per model, mean ± std over samples for each metric."""
+    """Markdown table: one row per model, mean ± std over samples for each metric (NaN if any sample is NaN)."""
     lines = ["| model | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
     for name, ds in results.items():
-        cells = [f"{float(ds[m].mean()):.4g} ± {float(ds[m].std()):.2g}" if m in ds else "—" for m in metrics]
+        cells = [f"{float(ds[m].mean(skipna=False)):.4g} ± {float(ds[m].std(skipna=False)):.2g}" if m in ds else "—"
+                 for m in metrics]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -52,16 +53,11 @@ def plot_panels(rows: Mapping[str, Mapping[str, np.ndarray]], path: str | Path, 
         for j in range(len(panels), ncol):
             axes[i, j].axis("off")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp.with_suffix(".png"), dpi=110)
-        tmp.with_suffix(".png").rename(tmp)
+    path = save_figure(fig, path, dpi=110)
     plt.close(fig)
     return path
 
 
 def write_report(path: str | Path, title: str, sections: list[str]) -> Path:
     """Write a markdown report atomically: ``# title`` followed by the sections."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(f"# {title}\n\n" + "\n\n".join(s.strip() for s in sections) + "\n")
-    return Path(path)
+    return write_text(path, f"# {title}\n\n" + "\n\n".join(s.strip() for s in sections) + "\n")

@@ -15,33 +15,39 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import torch
 
-from sciml.config import from_dict
-from sciml.data import Normalizers, TrajectoryDataset, make_dataset, open_dataset, save_dataset, split_indices
+from sciml.config import ConfigPath, from_dict
+from sciml.data import Normalizers, TrajectoryDataset, open_dataset, split_indices
+from sciml.data.registry import make_or_reuse
 from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
 from sciml.models import build_model, count_parameters
 from sciml.train import Trainer, TrainConfig
-from sciml.utils.files import atomic_path
+from sciml.train.seed import seed_everything
+from sciml.utils.files import write_json
 
 
-def _load(data: dict[str, Any], out: Path):
+class TrajectoryData(TypedDict, total=False):
+    """The ``data`` parameter: an existing file (``path``) or a registered generator (``make`` + ``params``)."""
+
+    path: ConfigPath
+    make: str
+    params: dict[str, Any]
+
+
+def _load(data: dict[str, Any], out: Path, resume: bool = False):
+    """``data["path"]``, or ``data["make"]`` cached in ``out/data.nc`` while its provenance matches."""
     if "path" in data:
         return open_dataset(data["path"]).load()
-    path = out / "data.nc"
-    if path.exists():
-        return open_dataset(path).load()
     params = dict(data.get("params", {}))
-    ds = make_dataset(data["make"], n=params.pop("n", None), res=params.pop("res", None),
-                      seed=params.pop("seed", 0), **params)
-    save_dataset(ds, path)
-    return ds
+    return make_or_reuse(out / "data.nc", data["make"], n=params.pop("n", None), res=params.pop("res", None),
+                         seed=params.pop("seed", 0), resume=resume, **params)
 
 
-def train_trajectory(out_dir: str, resume: bool = False, data: dict[str, Any] | None = None,
+def train_trajectory(out_dir: str, resume: bool = False, data: TrajectoryData | None = None,
                      variables: list[str] | None = None, history: int = 2, model: dict[str, Any] | None = None,
                      train: dict[str, Any] | None = None, rollout_steps: int = 8,
                      split: dict[str, float] | None = None, split_seed: int = 0) -> Path:
@@ -51,8 +57,7 @@ def train_trajectory(out_dir: str, resume: bool = False, data: dict[str, Any] | 
     Writes ``out_dir/{best,last}.pt`` and ``out_dir/metrics.json``; returns the best checkpoint.
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    ds = _load(data or {"make": "ns_vorticity"}, out)
+    ds = _load(data or {"make": "ns_vorticity"}, out, resume)
     variables = variables or [str(v) for v in ds.data_vars]
     parts = split_indices(ds.sizes["sample"], split or {"train": 0.8, "val": 0.1, "test": 0.1}, seed=split_seed)
     norms = Normalizers.fit(ds.isel(sample=parts["train"]), variables)
@@ -62,8 +67,9 @@ def train_trajectory(out_dir: str, resume: bool = False, data: dict[str, Any] | 
     cfg = dict(model or {"name": "sinenet", "waves": 4})
     cfg.setdefault("fields", fields)
     cfg.setdefault("history", history)
-    net = build_model(cfg.pop("name"), **cfg)
     tc = from_dict(TrainConfig, train or {}, where="trajectory train")
+    seed_everything(tc.seed)  # before the model draws its initial weights: same seed, same run
+    net = build_model(cfg.pop("name"), **cfg)
     trainer = Trainer(net, tc, sets["train"], sets.get("val"), loss_fn=field_rel_l2_loss(fields),
                       normalizers=norms, out_dir=out)
     trainer.fit(resume_from="auto" if resume else None)
@@ -76,7 +82,6 @@ def train_trajectory(out_dir: str, resume: bool = False, data: dict[str, Any] | 
     per_step = rollout_errors(pred, truth[:, history:history + steps]).mean(0)
     metrics = {"params": count_parameters(m), "one_step_rel_l2": float(per_step[0]),
                "rollout_rel_l2": float(per_step.mean()), "rollout_rel_l2_per_step": per_step.tolist()}
-    with atomic_path(out / "metrics.json") as tmp:
-        tmp.write_text(json.dumps(metrics, indent=1))
+    write_json(out / "metrics.json", metrics)
     print(json.dumps({k: v for k, v in metrics.items() if k != "rollout_rel_l2_per_step"}))
     return out / "best.pt"

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from sciml.data.params import Choice, Int, Real
 from sciml.data.registry import register_dataset
+from sciml.errors import ConfigError
 
 TRAIN_IMAGES = ("camera", "astronaut", "coins", "moon", "text", "page", "brick", "grass", "gravel",
                 "rocket", "cell", "clock")
@@ -48,6 +50,10 @@ def sample_patches(n: int, res: int, split: str = "train", seed: int = 0, digits
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     rng = np.random.default_rng(seed)
     images = [load_grey(k, scale) for k in (TRAIN_IMAGES if split == "train" else TEST_IMAGES)]
+    smallest = min(min(im.shape) for im in images)
+    if res > smallest:
+        raise ConfigError(f"patch size res={res} exceeds the smallest {split} image side ({smallest} px at "
+                          f"scale={scale}); lower res or raise scale")
     n_dig = int(round(n * digits_fraction))
     out = np.empty((n, res, res), dtype=np.float32)
     for i in range(n - n_dig):
@@ -63,7 +69,8 @@ def sample_patches(n: int, res: int, split: str = "train", seed: int = 0, digits
     return out
 
 
-@register_dataset("image_patches")
+@register_dataset("image_patches", res=Int(ge=4), split=Choice("train", "test"), digits_fraction=Real(ge=0, le=1),
+                  scale=Real(gt=0))
 def image_patches(n: int = 2000, res: int = 32, seed: int = 0, split: str = "train",
                   digits_fraction: float = 0.1, scale: float = 0.5) -> xr.Dataset:
     """Grey natural-image patches for training/evaluating denoisers and priors (see module doc)."""

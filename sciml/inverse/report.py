@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 import torch
 
+from sciml.utils.files import save_figure
+
 METHODS = ("lpn", "tv", "dncnn", "bm3d")
 TASKS = ("deblur_noise0.02", "deblur_noise0.04", "ct_sparse")
 
@@ -71,7 +73,7 @@ def _figure(figs: dict, prior: tuple | None, toy: dict | None, path) -> None:
                 a.imshow(figs[task][c], cmap="gray", vmin=0, vmax=1)
                 a.set_title(f"{task}: {c}" if j == 0 else c, fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
+    save_figure(fig, path, dpi=90)
     plt.close(fig)
 
 
@@ -79,7 +81,6 @@ def report(res, figs, prior, toy, cfg, args, bm3d_note, t_lpn, t_dn, out_dir, de
     from pathlib import Path
 
     secs = lambda t: "time not recorded" if t is None else f"{t:.0f} s"  # noqa: E731
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
     _figure(figs, prior, toy, Path(out_dir) / f"{res.benchmark}.png")
     s = res.summary()
     lines = ["LPN (learned proximal network, Fang et al. ICLR 2024) inside PnP-ADMM, against TV, DnCNN and BM3D, "

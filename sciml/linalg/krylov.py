@@ -1,7 +1,8 @@
 """Conjugate gradients with optional preconditioning, in the shape of ``scipy.sparse.linalg.cg``.
 
 ``x, info = cg(A, b, rtol=1e-6)``: ``info = 0`` on convergence, ``> 0`` the iteration count when
-``maxiter`` ran out (``x`` is then the last iterate), as in scipy. ``history`` (a list you pass)
+``maxiter`` ran out, the solve stagnated or broke down (``x`` is then the last iterate, and a
+:class:`~sciml.errors.ConvergenceWarning` is issued), as in scipy. ``history`` (a list you pass)
 receives ``||r_k|| / ||b||`` per iteration, starting with the initial residual.
 """
 from __future__ import annotations
@@ -12,46 +13,62 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from sciml.linalg.checks import check_system
+from sciml.errors import DimensionError
+from sciml.linalg.checks import Monitor, as_real_vector, check_solver_args, check_system
+
+STAGNATION_WINDOW = 500  # CG's residual may plateau for a while on hard problems; 500 without halving is a stall
 
 
 def pcg(A, b: np.ndarray, M: Callable[[np.ndarray], np.ndarray] | None = None, rtol: float = 1e-6,
         maxiter: int | None = None, x0: np.ndarray | None = None, callback: Callable | None = None,
-        history: list | None = None) -> tuple[np.ndarray, int]:
-    """Preconditioned CG for SPD ``A`` (sparse matrix or LinearOperator); ``M(r)`` applies M^-1."""
+        history: list | None = None, atol: float = 0.0) -> tuple[np.ndarray, int]:
+    """Preconditioned CG for SPD ``A`` (sparse matrix, dense array or LinearOperator); ``M(r)`` applies M^-1.
+
+    Stops when ``||r|| <= max(rtol ||b||, atol)``; ``maxiter`` defaults to 10 n as in scipy, and a solve
+    whose residual has not halved in :data:`STAGNATION_WINDOW` iterations stops (see
+    :class:`~sciml.linalg.checks.Monitor`). ``maxiter = 0`` runs no iteration."""
     A, b = check_system(A, b)
     n = b.size
-    maxiter = maxiter or 10 * n
-    x = np.zeros(n) if x0 is None else np.asarray(x0, dtype=float).ravel().copy()
+    maxiter = check_solver_args(rtol, atol, maxiter, 10 * n)
+    x = np.zeros(n) if x0 is None else as_real_vector(x0, "x0").copy()
+    if x.size != n:
+        raise DimensionError(f"x0 has {x.size} entries but A is {n} x {n}")
+    if not b.any():  # scipy: the solution of A x = 0 is 0
+        return np.zeros(n), 0
     r = b - A @ x
-    bnorm = np.linalg.norm(b) or 1.0
-    hist = history if history is not None else []
-    hist.append(np.linalg.norm(r) / bnorm)
-    if hist[-1] <= rtol:
-        return x, 0
+    mon = Monitor(float(np.linalg.norm(b)), rtol, atol, STAGNATION_WINDOW, "pcg" if M else "cg", history)
+    if mon.start(float(np.linalg.norm(r))) or maxiter == 0:
+        return x, mon.info(maxiter)
     z = M(r) if M else r
     p = z.copy()
     rz = r @ z
-    for k in range(1, maxiter + 1):
+    for _ in range(maxiter):
         Ap = A @ p
-        alpha = rz / (p @ Ap)
+        pAp = p @ Ap
+        if not pAp > 0:
+            mon.breakdown(f"p^T A p = {pAp:.3g} <= 0 (A is not positive definite)")
+            break
+        alpha = rz / pAp
         x += alpha * p
         r -= alpha * Ap
         if callback is not None:
             callback(x)
-        hist.append(np.linalg.norm(r) / bnorm)
-        if hist[-1] <= rtol:
-            return x, 0
+        if mon.update(float(np.linalg.norm(r))):
+            break
         z = M(r) if M else r
         rz_new = r @ z
+        if not rz_new > 0:
+            mon.breakdown(f"r^T M^-1 r = {rz_new:.3g} <= 0 (the preconditioner is not positive definite)")
+            break
         p = z + (rz_new / rz) * p
         rz = rz_new
-    return x, maxiter
+    return x, mon.info(maxiter)
 
 
-def cg(A, b, rtol: float = 1e-6, maxiter: int | None = None, x0=None, callback=None, history=None):
+def cg(A, b, rtol: float = 1e-6, maxiter: int | None = None, x0=None, callback=None, history=None,
+       atol: float = 0.0):
     """Plain conjugate gradients (see :func:`pcg`)."""
-    return pcg(A, b, None, rtol, maxiter, x0, callback, history)
+    return pcg(A, b, None, rtol, maxiter, x0, callback, history, atol)
 
 
 def jacobi(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from sciml.data.params import Choice, Int, Real
 from sciml.data.registry import register_dataset
 from sciml.pde.poisson import fill_enclosed, poisson_matrix, random_obstacles, rhs_blobs, rhs_divergence
 
@@ -30,7 +31,8 @@ def solve_residuals(model, A, b: np.ndarray, solid: np.ndarray, maxiter: int = 1
     return np.stack(rs)
 
 
-@register_dataset("dcdm_residuals")
+@register_dataset("dcdm_residuals", problems=Int(ge=1), res=Int(ge=8), per_problem=Int(ge=1), maxiter=Int(ge=1),
+                  rtol=Real(gt=0, lt=1), obstacles=Choice("simple", "mixed"))
 def make_dcdm_residuals(model: str | None = None, problems: int = 16, res: int = 32, per_problem: int = 24,
                         maxiter: int = 100, rtol: float = 1e-6, seed: int = 10,
                         obstacles: str = "simple") -> xr.Dataset:

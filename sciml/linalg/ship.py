@@ -23,7 +23,6 @@ def ship(src: str, dest: str | Path = DEFAULT_DEST, zero_offset: bool | None = N
         model = rebuild(model, zero_offset=zero_offset)
     extra = {"source": str(src), "trained": {k: v for k, v in ckpt.get("extra", {}).items()
                                              if isinstance(v, (int, float, str))}}
-    Path(dest).parent.mkdir(parents=True, exist_ok=True)
     return save_checkpoint(dest, model, extra=extra)
 
 

@@ -6,6 +6,8 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from sciml.config import ConfigPath
+from sciml.data.params import Choice, Int, Real
 from sciml.data.registry import register_dataset
 from sciml.linalg.lanczos import biased_rhs, ritz_pairs
 from sciml.pde.poisson import (apply_poisson, box_obstacles, fill_enclosed, poisson_matrix, random_obstacles,
@@ -26,7 +28,8 @@ def mixed_obstacles(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndar
     return fill_enclosed(solid, OPEN_FACES)  # overlapping shapes can enclose fluid: make it solid
 
 
-@register_dataset("dcdm_ritz")
+@register_dataset("dcdm_ritz", res=Int(ge=8), geometries=Int(ge=1), lanczos_steps=Int(ge=1),
+                  low_fraction=Real(ge=0, le=1), low_weight=Real(gt=0), obstacles=Choice("simple", "mixed"))
 def make_dcdm_ritz(n: int = 1200, res: int = 16, seed: int = 0, geometries: int = 24, lanczos_steps: int = 300,
                    low_fraction: float = 0.55, low_weight: float = 9.0, obstacles: str = "simple") -> xr.Dataset:
     """``n`` right-hand sides ``b`` over ``geometries`` random obstacle layouts on a ``res^3`` grid.
@@ -36,8 +39,6 @@ def make_dcdm_ritz(n: int = 1200, res: int = 16, seed: int = 0, geometries: int 
     ``solid`` (sample, z, y, x). ``obstacles``: "simple" (:func:`random_obstacles`) or "mixed"
     (:func:`mixed_obstacles`).
     """
-    if obstacles not in ("simple", "mixed"):
-        raise ValueError(f"obstacles must be 'simple' or 'mixed', got {obstacles!r}")
     rng = np.random.default_rng(seed)
     shape = (res,) * 3
     per = int(np.ceil(n / geometries))
@@ -85,9 +86,9 @@ def dcdm_loss(model: torch.nn.Module, batch) -> torch.Tensor:
 
 def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometries: int = 24, epochs: int = 10,
                batch_size: int = 16, lr: float = 1e-3, channels: int = 16, blocks: int = 2,
-               coarse_blocks: int | None = None, lanczos_steps: int = 300, init: str | None = None,
+               coarse_blocks: int | None = None, lanczos_steps: int = 300, init: ConfigPath | None = None,
                seed: int = 0, device: str = "auto", resume: bool = False, obstacles: str = "simple",
-               wide: list[int] | None = None, data: str | None = None, residuals: dict | None = None,
+               wide: list[int] | None = None, data: ConfigPath | None = None, residuals: dict | None = None,
                zero_offset: bool | None = None):
     """Generate Ritz training vectors and train the ``dcdm`` net through the shared Trainer; returns the
     path of the best checkpoint. This is what ``sciml train examples/configs/dcdm_train.yaml`` runs.
@@ -102,16 +103,17 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
     from pathlib import Path
 
     from sciml.data import make_dataset, open_dataset, save_dataset
+    from sciml.data.registry import make_or_reuse
     from sciml.models import build_model
     from sciml.train import Trainer, TrainConfig
 
     out = Path(out_dir)
     data_path = Path(data) if data else out / "ritz.nc"
-    if not data_path.exists():
-        out.mkdir(parents=True, exist_ok=True)
-        save_dataset(make_dataset("dcdm_ritz", n=n, res=res, seed=seed, geometries=geometries,
-                                  lanczos_steps=lanczos_steps, obstacles=obstacles), data_path)
-    ds = open_dataset(data_path).load()
+    if data and data_path.exists():  # the caller's own file
+        ds = open_dataset(data_path).load()
+    else:  # generated, reused only while its recorded parameters match these
+        ds = make_or_reuse(data_path, "dcdm_ritz", n=n, res=res, seed=seed, resume=resume, geometries=geometries,
+                           lanczos_steps=lanczos_steps, obstacles=obstacles)
     torch.manual_seed(seed)
     if init:
         from sciml.models import load_model
@@ -132,7 +134,6 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
 
         res_path = out / "residuals.nc"
         if not res_path.exists():
-            out.mkdir(parents=True, exist_ok=True)
             save_checkpoint(out / "start.pt", model)
             save_dataset(make_dataset("dcdm_residuals", **{"model": str(out / "start.pt"), **residuals}), res_path)
         both = xr.concat([ds[["b", "solid"]], open_dataset(res_path).load()[["b", "solid"]]], "sample")

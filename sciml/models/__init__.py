@@ -11,6 +11,7 @@ from typing import Any, Callable
 import torch.nn as nn
 
 from sciml.config import check_kwargs
+from sciml.errors import ConfigError, SciMLError
 from sciml.registry import Registry
 
 MODELS: Registry[type[nn.Module]] = Registry("model", ["sciml.models"])
@@ -30,7 +31,13 @@ def build_model(name: str, **config: Any) -> nn.Module:
     """Instantiate registered model ``name`` with ``config``; unknown keys raise ConfigError."""
     cls = MODELS.get(name)
     check_kwargs(cls.__init__, config, where=f"model {name!r}")
-    model = cls(**config)
+    try:
+        model = cls(**config)
+    except (TypeError, ValueError, RuntimeError) as exc:  # a value the model cannot take (torch says why)
+        if isinstance(exc, SciMLError):
+            raise
+        raise ConfigError(f"model {name!r} cannot be built with {config} ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else ''}); check its values") from exc
     model.sciml_config = {"name": name, "config": dict(config)}
     return model
 
@@ -43,9 +50,15 @@ def load_model(path: str, map_location: str | None = "cpu") -> nn.Module:
     """Rebuild a model from a sciml checkpoint alone; normalisers land on ``model.normalizers``."""
     from sciml.train.checkpoint import load_checkpoint
 
+    from sciml.errors import CheckpointError
+
     ckpt = load_checkpoint(path, map_location=map_location)
     model = build_model(ckpt["model"]["name"], **ckpt["model"]["config"])
-    model.load_state_dict(ckpt["state_dict"])
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:  # weights that do not fit the config stored beside them
+        raise CheckpointError(f"{str(path)!r}: its weights do not fit its own model config "
+                              f"({str(exc).splitlines()[0]}); the file is damaged, re-create it") from exc
     from sciml.data.normalize import Normalizers
 
     model.normalizers = Normalizers.from_state(ckpt.get("normalizers"))

@@ -19,6 +19,7 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from sciml.data.params import Int, Real
 from sciml.data.registry import register_dataset
 from sciml.pde.grf import grf_neumann
 
@@ -156,7 +157,11 @@ def _darcy_dataset(a: np.ndarray, u: np.ndarray, res: int) -> xr.Dataset:
     )
 
 
-@register_dataset("darcy")
+# res >= 3: the vertex grid needs one interior node; a and f must be finite, a > 0 (an elliptic problem)
+DARCY_RULES = dict(res=Int(ge=3), alpha=Real(gt=0), tau=Real(gt=0), high=Real(gt=0), low=Real(gt=0), forcing=Real())
+
+
+@register_dataset("darcy", **DARCY_RULES)
 def make_darcy(n: int = 100, res: int = 64, seed: int = 0, alpha: float = 2.0, tau: float = 3.0,
                high: float = 12.0, low: float = 3.0, forcing: float = 1.0) -> xr.Dataset:
     """Darcy samples: ``a`` (coefficient) and ``u`` (solution), dims (sample, y, x)."""
@@ -164,7 +169,7 @@ def make_darcy(n: int = 100, res: int = 64, seed: int = 0, alpha: float = 2.0, t
     return _darcy_dataset(a, solve_darcy(a, forcing), res)
 
 
-@register_dataset("darcy_rough")
+@register_dataset("darcy_rough", **DARCY_RULES)
 def make_darcy_rough(n: int = 100, res: int = 64, seed: int = 0, alpha: float = 2.0, tau: float = 5.0,
                      high: float = 12.0, low: float = 3.0, forcing: float = 1.0) -> xr.Dataset:
     """Rough Darcy (tau = 5, the MgNO paper's second set)."""

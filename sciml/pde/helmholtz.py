@@ -14,6 +14,7 @@ import scipy.sparse.linalg as spla
 import xarray as xr
 from tqdm.auto import tqdm
 
+from sciml.data.params import Choice, Int, Real, Relation
 from sciml.data.registry import register_dataset
 from sciml.pde.grf import grf_neumann
 
@@ -72,7 +73,30 @@ def gaussian_source(res: int, center=(0.5, 0.5), width: float = 0.05) -> np.ndar
     return np.exp(-((X - center[0]) ** 2 + (Y - center[1]) ** 2) / (2 * width**2)) / (2 * np.pi * width**2)
 
 
-@register_dataset("helmholtz")
+# The shortest wavelength is 2 pi c_min / omega with c_min = c_mean - |c_amplitude|. Below 3 grid points per
+# wavelength the 5-point stencil's discrete wavenumber is more than 17% short (sin(pi/3)/(pi/3)); at 2 the wave
+# is not representable at all. omega = 0 makes the absorbing problem a pure Neumann Laplacian (singular).
+MIN_POINTS_PER_WAVELENGTH = 3.0
+
+
+def points_per_wavelength(res: int, omega: float, c_min: float) -> float:
+    """Grid points per shortest wavelength on the (res, res) vertex grid of the unit square."""
+    return (res - 1) * 2 * np.pi * c_min / omega
+
+
+@register_dataset(
+    "helmholtz", res=Int(ge=3), omega=Real(gt=0), c_mean=Real(gt=0), c_amplitude=Real(), alpha=Real(gt=0),
+    tau=Real(gt=0), boundary=Choice("absorbing", "dirichlet"),
+    relations=(
+        Relation(("c_mean", "c_amplitude"), lambda p: p["c_mean"] > abs(p["c_amplitude"]),
+                 "c_mean must exceed |c_amplitude| so the wave speed c = c_mean + c_amplitude tanh(GRF) stays positive"),
+        Relation(("res", "omega", "c_mean", "c_amplitude"),
+                 lambda p: points_per_wavelength(p["res"], p["omega"], p["c_mean"] - abs(p["c_amplitude"]))
+                 >= MIN_POINTS_PER_WAVELENGTH,
+                 f"the grid must resolve the shortest wavelength 2 pi (c_mean - |c_amplitude|) / omega with at least "
+                 f"{MIN_POINTS_PER_WAVELENGTH:g} points (res - 1 >= {MIN_POINTS_PER_WAVELENGTH:g} omega / "
+                 "(2 pi (c_mean - |c_amplitude|))): raise res or lower omega"),
+    ))
 def make_helmholtz(n: int = 100, res: int = 64, seed: int = 0, omega: float = 6 * np.pi, c_mean: float = 1.0,
                    c_amplitude: float = 0.25, alpha: float = 2.0, tau: float = 3.0,
                    boundary: str = "absorbing") -> xr.Dataset:

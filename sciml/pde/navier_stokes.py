@@ -19,6 +19,7 @@ import torch
 import xarray as xr
 from tqdm.auto import tqdm
 
+from sciml.data.params import Int, Real
 from sciml.data.registry import register_dataset
 from sciml.pde.grf import grf_periodic
 
@@ -107,7 +108,11 @@ class NavierStokes2D:
         return float(torch.sqrt(u**2 + v**2).max()) * (self.dt if dt is None else dt) * self.res
 
 
-@register_dataset("ns_vorticity")
+# nu > 0: negative viscosity amplifies every mode, so the CFL sub-stepping never catches up (a hang);
+# res >= 8 leaves the 2/3-dealiased grid more than the forced mode
+@register_dataset("ns_vorticity", res=Int(ge=8), nu=Real(gt=0), frames=Int(ge=1), frame_dt=Real(gt=0),
+                  burn_in=Real(ge=0), dt=Real(gt=0, optional=True), alpha=Real(gt=0), tau=Real(gt=0),
+                  forcing_amplitude=Real())
 def make_ns_vorticity(n: int = 20, res: int = 64, seed: int = 0, nu: float = 1e-3, frames: int = 20,
                       frame_dt: float = 1.0, burn_in: float = 2.0, dt: float | None = None, alpha: float = 2.5,
                       tau: float = 7.0, forcing_amplitude: float = 0.1, device: str | None = None) -> xr.Dataset:

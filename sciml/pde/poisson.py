@@ -174,7 +174,7 @@ def fill_enclosed(solid: np.ndarray, open_faces: tuple[str, ...] = ("y+",)) -> n
 def cylinder_obstacles(shape: tuple[int, ...], n_cylinders: int = 3, radius: tuple[float, float] = (0.04, 0.1),
                        rng: np.random.Generator | int = 0) -> np.ndarray:
     """Pillars: 3-D cylinders along a random axis spanning the domain (in 2-D: discs). Not in the
-    DCDM training distribution (boxes/spheres), so used as unseen shapes by ``sciml bench dcdm``."""
+    DCDM training distribution (boxes/spheres): unseen shapes for held-out checks."""
     rng = np.random.default_rng(rng)
     grids = np.meshgrid(*[(np.arange(s) + 0.5) / s for s in shape], indexing="ij")
     solid = np.zeros(shape, dtype=bool)

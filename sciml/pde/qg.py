@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import xarray as xr
 
+from sciml.config import check_kwargs
+from sciml.data.params import Choice, Int, Real
 from sciml.data.registry import register_dataset
 
 AB3 = (23.0 / 12.0, -16.0 / 12.0, 5.0 / 12.0)
@@ -209,13 +211,18 @@ def spin_up(model: QGModel, n_steps: int, batch: int = 1, seed: int = 0) -> tupl
     return q[-1], hist
 
 
-@register_dataset("qg")
+@register_dataset("qg", res=Int(ge=8), spinup_steps=Int(ge=0), n_time=Int(ge=1), save_every=Int(ge=1),
+                  # QGModel parameters passed through **params (checked when given)
+                  L=Real(gt=0), beta=Real(), rd=Real(gt=0), delta=Real(gt=0), U1=Real(), U2=Real(), rek=Real(ge=0),
+                  dt=Real(gt=0), filterfac=Real(ge=0), jacobian_scale=Real(), use_filter=Choice(True, False),
+                  dealias=Choice(True, False))
 def make_qg(n: int = 2, res: int = 64, seed: int = 0, spinup_steps: int = 20000, n_time: int = 50,
             save_every: int = 1, **params) -> xr.Dataset:
     """Two-layer QG trajectories. Dims ``(sample, time, lev, y, x)``; variables ``q`` (1/s) and
     ``psi`` (m^2/s). ``lev`` = 1 (upper), 2 (lower). Each sample starts from its own random state
     and is spun up for ``spinup_steps`` steps (pyqg defaults: 10 years = 43,800 steps at dt = 2 h),
     then ``n_time`` states are saved every ``save_every`` steps. ``params`` go to :class:`QGModel`."""
+    check_kwargs(QGModel.__init__, params, where="dataset 'qg' (QGModel parameters)")
     m = QGModel(nx=res, **params)
     q0, hist = spin_up(m, spinup_steps, batch=n, seed=seed)
     traj, _ = m.run(q0, n_time * save_every, save_every=save_every, history=hist)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 import xarray as xr
 
+from sciml.data.params import Int, Real
 from sciml.data.registry import register_dataset
 
 
@@ -90,7 +91,8 @@ class SmokeBox:
         return torch.stack(out, 1)
 
 
-@register_dataset("smoke_box")
+@register_dataset("smoke_box", res=Int(ge=8), frames=Int(ge=1), frame_dt=Real(gt=0), burn_in=Real(ge=0),
+                  dt=Real(gt=0), buoyancy=Real())
 def make_smoke_box(n: int = 20, res: int = 32, seed: int = 0, frames: int = 20, frame_dt: float = 0.1,
                    burn_in: float = 1.0, dt: float = 0.025, buoyancy: float = 2.0, device: str | None = None) -> xr.Dataset:
     """Rising smoke plumes: (sample, time, y, x) smoke density ``s``, velocity ``u``, ``v``.

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.fft
 import xarray as xr
 
+from sciml.data.params import Int, Real, Relation
 from sciml.data.registry import register_dataset
 
 
@@ -48,7 +49,12 @@ def energy(u: np.ndarray, v: np.ndarray, c: float = 1.0) -> np.ndarray:
     return 0.5 * h**2 * ((v**2).sum((-2, -1)) + c**2 * ((gx**2).sum((-2, -1)) + (gy**2).sum((-2, -1))))
 
 
-@register_dataset("wave_box")
+# the modal solution assumes every mode is underdamped: gamma < 2 omega_min = 2 sqrt(2) pi c
+@register_dataset("wave_box", res=Int(ge=4), frames=Int(ge=1), frame_dt=Real(gt=0), c=Real(gt=0), gamma=Real(ge=0),
+                  bumps=Int(ge=1),
+                  relations=(Relation(("gamma", "c"), lambda p: p["gamma"] < 2 * np.sqrt(2) * np.pi * p["c"],
+                                      "gamma must be below 2 sqrt(2) pi c (every mode underdamped, as the exact "
+                                      "solution assumes)"),))
 def make_wave_box(n: int = 20, res: int = 32, seed: int = 0, frames: int = 20, frame_dt: float = 0.05,
                   c: float = 1.0, gamma: float = 0.1, bumps: int = 3) -> xr.Dataset:
     """Trajectories of ``u`` and ``v = u_t`` (sample, time, y, x) from random Gaussian bumps at rest.

@@ -17,13 +17,13 @@ parameters, per-epoch history) to ``out_dir``; returns the checkpoint path.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from sciml.experiment import TASKS
+from sciml.utils.files import write_json
 
 
 @TASKS.register("pinn")
@@ -54,8 +54,7 @@ def train_pinn(out_dir: str, resume: bool = False, problem: str = "helmholtz2d",
                         n_colloc=n_colloc, lr=lr, lr_decay=lr_decay, sampling=sampling, causal_eps=causal_eps,
                         causal_slices=causal_slices, eval_every=eval_every, seed=seed, device=device)
     path = Path(out_dir)
-    path.mkdir(parents=True, exist_ok=True)
     metrics = {"problem": problem, "model": name, "rel_l2": out["rel_l2"], "wall_s": out["wall_s"],
                "params": sum(p.numel() for p in net.parameters() if p.requires_grad), "history": out["history"]}
-    (path / "metrics.json").write_text(json.dumps(metrics, indent=1, default=float) + "\n")
+    write_json(path / "metrics.json", metrics, default=float)
     return save_checkpoint(path / "final.pt", net, extra={"problem": problem, "rel_l2": out["rel_l2"]})

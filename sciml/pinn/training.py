@@ -15,6 +15,7 @@ from sciml.pinn.causal import causal_residual_loss
 from sciml.pinn.jet import Jet, model_jet
 from sciml.pinn.problems import Problem
 from sciml.pinn.sampling import CollocationSampler
+from sciml.train.metrics import rel_l2
 
 
 def _plain(model):
@@ -73,11 +74,11 @@ class PhysicsLoss:
 
 @torch.no_grad()
 def relative_l2(model, problem: Problem, chunk: int = 16384) -> float:
-    """||u_model - u_true|| / ||u_true|| on the problem's reference points."""
+    """||u_model - u_true|| / ||u_true|| on the problem's reference points (NaN if the model gives NaN/Inf)."""
     pts, ref, _ = problem.reference()
     dev = next(model.parameters()).device
     pred = torch.cat([model(p.to(dev)).cpu() for p in pts.split(chunk)])
-    return float((pred - ref).norm() / ref.norm())
+    return float(rel_l2(pred.reshape(1, -1), ref.reshape(1, -1))[0])
 
 
 @torch.no_grad()

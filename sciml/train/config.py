@@ -1,6 +1,7 @@
 """TrainConfig: every knob of the one Trainer, filled from YAML by :func:`sciml.config.from_dict`."""
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,10 +45,17 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.scheduler not in SCHEDULERS:
-            raise ConfigError(f"scheduler must be one of {SCHEDULERS}, got {self.scheduler!r}")
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ConfigError(f"epochs, batch_size and lr must be positive (got {self.epochs}, "
-                              f"{self.batch_size}, {self.lr})")
+        for name, allowed in (("optimizer", OPTIMIZERS), ("scheduler", SCHEDULERS)):
+            value = getattr(self, name)
+            if value not in allowed:
+                close = difflib.get_close_matches(str(value), allowed, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(f"{name} must be one of {allowed}, got {value!r}{hint}")
+        for name in ("epochs", "batch_size", "lr"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive, got {getattr(self, name)!r}")
+        for name, least in (("checkpoint_every", 1), ("num_workers", 0), ("weight_decay", 0), ("min_lr", 0),
+                            ("warmup_epochs", 0), ("steps_per_epoch", 1), ("early_stopping_patience", 1)):
+            value = getattr(self, name)
+            if value is not None and not value >= least:  # None: the option is off
+                raise ConfigError(f"{name} must be at least {least}, got {value!r}")

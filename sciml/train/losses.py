@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from sciml.config import check_kwargs
 from sciml.errors import RegistryError
 from sciml.train import metrics as M
 
@@ -67,4 +68,5 @@ LOSSES = {"rel_l2": RelLpLoss, "h1": H1Loss, "spectral_h1": SpectralH1Loss, "mse
 def build_loss(name: str, **kwargs) -> nn.Module:
     if name not in LOSSES:
         raise RegistryError(f"unknown loss {name!r}; known: {sorted(LOSSES)}")
+    check_kwargs(LOSSES[name], kwargs, where=f"loss {name!r}")
     return LOSSES[name](**kwargs)

@@ -3,6 +3,11 @@
 Every metric maps ``(pred, target)`` of shape ``(B, C, *spatial)`` (or ``(B, ...)``) to a
 per-sample tensor of shape ``(B,)``. Norms run over all non-batch dims. Relative metrics
 divide by the target's norm (with a tiny floor so an all-zero target does not give NaN).
+
+Non-finite values: a sample whose prediction or target holds any NaN or +-Inf scores NaN, in
+every metric, never a number computed from the finite part. Means over samples then stay NaN
+(no NaN-skipping reductions), and the commands that report scores refuse NaN scores with a
+:class:`sciml.errors.NonFiniteError` naming the variable.
 """
 from __future__ import annotations
 
@@ -17,14 +22,28 @@ def _flat(t: torch.Tensor) -> torch.Tensor:
     return t.reshape(t.shape[0], -1)
 
 
+def finite_samples(*tensors: torch.Tensor) -> torch.Tensor:
+    """``(B,)`` bool: True where every value of the sample is finite in all ``tensors`` (each ``(B, ...)``)."""
+    ok = torch.isfinite(_flat(tensors[0])).all(1)
+    for t in tensors[1:]:
+        ok = ok & torch.isfinite(_flat(t)).all(1)
+    return ok
+
+
+def _nan_unless_finite(score: torch.Tensor, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``score`` with NaN for the samples whose ``pred`` or ``target`` holds a NaN/Inf (see the module doc)."""
+    return score.masked_fill(~finite_samples(pred, target), float("nan"))
+
+
 def rel_lp(pred: torch.Tensor, target: torch.Tensor, p: float = 2.0) -> torch.Tensor:
-    """||pred - target||_p / ||target||_p per sample."""
+    """||pred - target||_p / ||target||_p per sample (NaN where either holds a NaN/Inf)."""
     diff = torch.linalg.vector_norm(_flat(pred - target), ord=p, dim=1)
     ref = torch.linalg.vector_norm(_flat(target), ord=p, dim=1)
-    return diff / ref.clamp_min(_EPS)
+    return _nan_unless_finite(diff / ref.clamp_min(_EPS), pred, target)
 
 
 def rel_l2(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """||pred - target||_2 / ||target||_2 per sample (NaN where either holds a NaN/Inf)."""
     return rel_lp(pred, target, 2.0)
 
 
@@ -58,26 +77,38 @@ def h1_norm_sq(u: torch.Tensor, spatial_dims: int, periodic: bool = False) -> to
 
 
 def rel_h1(pred: torch.Tensor, target: torch.Tensor, spatial_dims: int = 2, periodic: bool = False) -> torch.Tensor:
-    """Relative H1 error ||pred - target||_H1 / ||target||_H1 per sample (finite differences)."""
+    """Relative H1 error ||pred - target||_H1 / ||target||_H1 per sample (finite differences; NaN on NaN/Inf)."""
     num = h1_norm_sq(pred - target, spatial_dims, periodic)
     den = h1_norm_sq(target, spatial_dims, periodic)
-    return (num / den.clamp_min(_EPS)).sqrt()
+    return _nan_unless_finite((num / den.clamp_min(_EPS)).sqrt(), pred, target)
 
 
 def mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return _flat(pred - target).pow(2).mean(1)
+    """Mean squared error per sample (NaN where either holds a NaN/Inf)."""
+    return _nan_unless_finite(_flat(pred - target).pow(2).mean(1), pred, target)
 
 
 def rmse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Root mean squared error per sample (NaN where either holds a NaN/Inf)."""
     return mse(pred, target).sqrt()
 
 
 def mae(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return _flat(pred - target).abs().mean(1)
+    """Mean absolute error per sample (NaN where either holds a NaN/Inf)."""
+    return _nan_unless_finite(_flat(pred - target).abs().mean(1), pred, target)
 
 
 def max_abs_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return _flat(pred - target).abs().amax(1)
+    """Largest absolute error per sample (NaN where either holds a NaN/Inf)."""
+    return _nan_unless_finite(_flat(pred - target).abs().amax(1), pred, target)
+
+
+def psnr(pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
+    """Peak signal-to-noise ratio per sample in dB: ``10 log10(data_range^2 / mse)``.
+
+    ``+inf`` where ``pred`` equals ``target`` (zero error); NaN where either holds a NaN/Inf.
+    """
+    return 10.0 * torch.log10(data_range**2 / mse(pred, target))
 
 
 METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
@@ -87,6 +118,7 @@ METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "rmse": rmse,
     "mae": mae,
     "max_abs_error": max_abs_error,
+    "psnr": psnr,
 }
 
 

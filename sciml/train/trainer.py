@@ -8,7 +8,6 @@ NaN/Inf guard, tqdm progress, ``history.json`` and ``torchrun`` (DDP) without co
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from tqdm.auto import tqdm
 
-from sciml.errors import CheckpointError, TrainingDivergedError
+from sciml.errors import CheckpointError, ConfigError, TrainingDivergedError
 from sciml.train import distributed as D
 from sciml.train.checkpoint import check_compatible, load_checkpoint, save_checkpoint, unwrap
 from sciml.train.config import TrainConfig
@@ -27,7 +26,7 @@ from sciml.train.losses import RelLpLoss
 from sciml.train.metrics import get_metric
 from sciml.train.optim import build_optimizer, build_scheduler
 from sciml.train.seed import rng_state, seed_everything, set_rng_state
-from sciml.utils.files import atomic_path
+from sciml.utils.files import write_json
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ComputeLoss = Callable[[nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict[str, float]]"]
@@ -73,11 +72,12 @@ class Trainer:
         self.device = self.dist.device
         seed_everything(config.seed + self.dist.rank)
         if train_data is None and compute_loss is None:
-            raise ValueError("train_data is None: pass compute_loss for data-free training")
+            raise ConfigError("train_data is None: pass compute_loss for data-free training")
         if train_data is None and not config.steps_per_epoch:
-            raise ValueError("data-free training (train_data=None) needs TrainConfig.steps_per_epoch")
+            raise ConfigError("data-free training (train_data=None) needs TrainConfig.steps_per_epoch")
         if config.batch_size % self.dist.world_size:
-            raise ValueError(f"batch_size {config.batch_size} is not divisible by the {self.dist.world_size} processes")
+            raise ConfigError(f"train.batch_size {config.batch_size} is not divisible by the "
+                              f"{self.dist.world_size} processes; pick a multiple")
         self.model = model.to(self.device)
         self.net: nn.Module = self.model  # wrapped (DDP / compile) for forward passes
         if self.dist.enabled:
@@ -96,9 +96,16 @@ class Trainer:
         self.steps_per_epoch = config.steps_per_epoch or len(self.train_loader)
         if self.train_loader is not None:
             self.steps_per_epoch = min(self.steps_per_epoch, len(self.train_loader))
-        self.optimizer = build_optimizer(self.model.parameters(), config)
-        self.scheduler = build_scheduler(self.optimizer, config, config.epochs * self.steps_per_epoch,
-                                         self.steps_per_epoch)
+        try:  # torch checks optimizer_kwargs/scheduler_kwargs and their fit to the optimizer
+            self.optimizer = build_optimizer(self.model.parameters(), config)
+            self.scheduler = build_scheduler(self.optimizer, config, config.epochs * self.steps_per_epoch,
+                                             self.steps_per_epoch)
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ConfigError):
+                raise
+            raise ConfigError(f"train: optimizer {config.optimizer!r} with scheduler {config.scheduler!r} "
+                              f"cannot be built ({exc}); fix train.optimizer_kwargs/scheduler_kwargs or "
+                              "pick another optimizer or scheduler") from exc
         self.epoch, self.global_step = 0, 0
         self.history: list[dict[str, float]] = []
         self.best, self.bad_epochs = math.inf, 0
@@ -211,18 +218,23 @@ class Trainer:
         return out
 
     # ------------------------------------------------------------------ checkpoints
+    def _timeless_history(self) -> list[dict[str, float]]:
+        """The history without wall times: a checkpoint holds only what the seed determines, so two runs
+        of one config and seed write identical files (``history.json`` keeps the times; a resumed run's
+        history has none for the epochs before the resume)."""
+        return [{k: v for k, v in r.items() if k != "time_s"} for r in self.history]
+
     def state(self) -> dict[str, Any]:
         return {"epoch": self.epoch, "global_step": self.global_step, "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(), "history": self.history, "best": self.best,
+                "scheduler": self.scheduler.state_dict(), "history": self._timeless_history(), "best": self.best,
                 "bad_epochs": self.bad_epochs, "best_epoch": self.best_epoch, "rng": rng_state(), "config": vars(self.cfg).copy()}
 
     def save(self, name: str = "last.pt") -> Path | None:
         path = None
         if self.out_dir is not None and self.dist.is_main:
             path = save_checkpoint(self.out_dir / name, self.model, self.normalizers, self.state(),
-                                   extra={**self.metadata, "history": self.history})
-            with atomic_path(self.out_dir / "history.json") as tmp:
-                tmp.write_text(json.dumps(self.history, indent=1))
+                                   extra={**self.metadata, "history": self._timeless_history()})
+            write_json(self.out_dir / "history.json", self.history)
         D.barrier(self.dist)
         return path
 
@@ -232,14 +244,18 @@ class Trainer:
         check_compatible(self.model, ckpt, str(path))
         if ckpt.get("trainer") is None:
             raise CheckpointError(f"{path} holds weights only (no trainer state); it cannot be resumed")
-        self.model.load_state_dict(ckpt["state_dict"])
-        st = ckpt["trainer"]
-        self.optimizer.load_state_dict(st["optimizer"])
-        self.scheduler.load_state_dict(st["scheduler"])
-        self.epoch, self.global_step = st["epoch"], st["global_step"]
-        self.history, self.best, self.bad_epochs = st["history"], st["best"], st["bad_epochs"]
-        self.best_epoch = st.get("best_epoch", 0)
-        set_rng_state(st["rng"])
+        try:
+            self.model.load_state_dict(ckpt["state_dict"])
+            st = ckpt["trainer"]
+            self.optimizer.load_state_dict(st["optimizer"])
+            self.scheduler.load_state_dict(st["scheduler"])
+            self.epoch, self.global_step = st["epoch"], st["global_step"]
+            self.history, self.best, self.bad_epochs = st["history"], st["best"], st["bad_epochs"]
+            self.best_epoch = st.get("best_epoch", 0)
+            set_rng_state(st["rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # a damaged or hand-edited file
+            raise CheckpointError(f"{path} cannot be resumed: its trainer state is incomplete or damaged "
+                                  f"({type(exc).__name__}: {exc}); start without --resume") from exc
 
     # ------------------------------------------------------------------ loop
     def fit(self, resume_from: str | Path | None = None, stop_after: int | None = None) -> list[dict[str, float]]:
@@ -305,6 +321,10 @@ class Trainer:
     def _track_best(self, record: dict[str, float]) -> bool:
         """Keep (and save as best.pt) the weights whenever the monitored value improves, strictly: ties
         keep the earlier epoch. True when early stopping triggers."""
+        validated = any(k.startswith("val_") for k in record)  # without validation, train_loss is monitored
+        if validated and self.cfg.monitor not in record:
+            raise ConfigError(f"train.monitor {self.cfg.monitor!r} is not a logged value; pick one of "
+                              f"{sorted(k for k in record if k not in ('epoch', 'lr', 'time_s'))}")
         value = record.get(self.cfg.monitor, record["train_loss"])
         if value < self.best:
             self.best, self.bad_epochs, self.best_epoch = value, 0, self.epoch

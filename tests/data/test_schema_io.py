@@ -54,7 +54,7 @@ def test_failed_write_keeps_old_file(tmp_path):
     bad = good.copy()
     bad.attrs["bad"] = {"x": 1}
     with pytest.raises(Exception):
-        save_dataset(bad, tmp_path / "x.nc")
+        save_dataset(bad, tmp_path / "x.nc", overwrite=True)
     xr.testing.assert_allclose(open_dataset(tmp_path / "x.nc").load(), good)
     assert [p.name for p in tmp_path.iterdir()] == ["x.nc"]
 

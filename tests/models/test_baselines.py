@@ -36,5 +36,5 @@ def test_not_a_checkpoint(tmp_path):
     with pytest.raises(CheckpointError, match="not a sciml checkpoint"):
         load_model(tmp_path / "x.pt")
     (tmp_path / "y.pt").write_text("garbage")
-    with pytest.raises(CheckpointError, match="not a readable torch checkpoint"):
+    with pytest.raises(CheckpointError, match="not a readable torch file"):
         load_model(tmp_path / "y.pt")
