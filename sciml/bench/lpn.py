@@ -11,24 +11,20 @@ from __future__ import annotations
 import time
 import warnings
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
-from pathlib import Path
-
 from sciml.bench.results import BenchResult, command_line, device_description
 from sciml.cli import ArgumentParser
-from sciml.errors import ConfigError
 from sciml.inverse import GaussianBlur, Radon, make_denoiser, pnp_admm, prior_value
-from sciml.inverse.images import TEST_IMAGES, TRAIN_IMAGES, load_grey, sample_patches
-from sciml.inverse.matching import DenoisingObjective
+from sciml.inverse.denoiser_pair import build_nets, load_nets, save_nets, train_nets
+from sciml.inverse.images import TEST_IMAGES, load_grey, sample_patches
 from sciml.inverse.pnp import PnPConvergenceWarning
 from sciml.inverse.pretrained import pretrained_path
 from sciml.inverse.report import TASKS, report, run_toy
-from sciml.inverse.training import steps_in_budget, train_lpn, train_steps
-from sciml.models import load_model
 from sciml.train import metrics as M
-from sciml.train.checkpoint import load_checkpoint, save_checkpoint
 from sciml.utils.device import sync
 
 PRESETS = {
@@ -52,9 +48,7 @@ PRESETS = {
                  toy_steps=5000, sigma_train=0.05, bm3d_iters=20,
                  padding="circular"),
 }
-# the preset keys that fix the nets' architecture and training; saved nets must match them to be reused
-NET_KEYS = ("n_patches", "res", "lpn_hidden", "lpn_layers", "lpn_strides", "dncnn_hidden", "dncnn_depth",
-            "sigma_train", "padding")
+
 
 
 def psnr(x: np.ndarray, ref: np.ndarray) -> float:
@@ -232,72 +226,6 @@ def prior_vs_noise(model, res_px: int, seed: int, levels=(0.0, 0.025, 0.05, 0.1,
     return list(levels), out
 
 
-def build_nets(cfg: dict):
-    """The preset's untrained LPN and DnCNN (registered models, so their checkpoints rebuild them)."""
-    from sciml.models import build_model
-
-    lpn = build_model("lpn", hidden=cfg["lpn_hidden"], layers=cfg.get("lpn_layers", 4), strides=cfg.get("lpn_strides"),
-                      beta=10.0, alpha=0.01, padding_mode=cfg["padding"])
-    return lpn, build_model("dncnn", hidden=cfg["dncnn_hidden"], depth=cfg["dncnn_depth"])
-
-
-def train_nets(lpn, dncnn, cfg: dict, seed: int, device: str) -> dict:
-    """Train both nets on the same patches; with ``train_budget_s`` each gets about that many seconds, its
-    step count sized before it starts (:func:`steps_in_budget`). Fills the step counts into ``cfg``;
-    returns each net's provenance record (plain types, stored in its checkpoint)."""
-    patches = torch.tensor(sample_patches(cfg["n_patches"], cfg["res"], "train", seed=seed))[:, None]
-    dn_obj = lambda s: DenoisingObjective(patches, cfg["sigma_train"], "l2", cfg["batch"], seed=s)  # noqa: E731
-    if cfg.get("train_budget_s"):
-        total = steps_in_budget(lpn, DenoisingObjective(patches, cfg["sigma_train"], "l1", cfg["batch"], seed=seed + 99),
-                                cfg["train_budget_s"], 1e-3, device)
-        cfg["pm_steps"] = int(round(total * cfg["pm_fraction"]))
-        cfg["l1_steps"] = total - cfg["pm_steps"]
-        cfg["dncnn_steps"] = steps_in_budget(dncnn, dn_obj(seed + 99), cfg["train_budget_s"], 1e-3, device)
-    cfg.setdefault("dncnn_steps", cfg["l1_steps"] + cfg["pm_steps"])
-    print(f"training LPN {cfg['l1_steps']} l1 + {cfg['pm_steps']} pm steps, DnCNN {cfg['dncnn_steps']} steps "
-          f"on {device}", flush=True)
-    common = {"seed": seed, "device": device_description(device), "torch": str(torch.__version__),
-              "command": command_line(), "net_cfg": {k: cfg.get(k) for k in NET_KEYS},
-              "data": f"{cfg['n_patches']} random {cfg['res']}x{cfg['res']} crops (with flips) of the skimage "
-                      f"training images {', '.join(TRAIN_IMAGES)} + sklearn digits 0-1499 (10 %), noise std "
-                      f"{cfg['sigma_train']}; sciml.inverse.images.sample_patches(seed={seed})"}
-    t0 = time.perf_counter()
-    train_lpn(lpn, patches, cfg["sigma_train"], cfg["l1_steps"], cfg["pm_steps"], cfg["batch"], device=device, seed=seed)
-    sync(device)
-    t_lpn = time.perf_counter() - t0
-    train_steps(dncnn, dn_obj(seed), cfg["dncnn_steps"], 1e-3, device, seed, scheduler="cosine")
-    sync(device)
-    t_dn = time.perf_counter() - t0 - t_lpn
-    return {"lpn": {**common, "train_s": t_lpn, "l1_steps": cfg["l1_steps"], "pm_steps": cfg["pm_steps"]},
-            "dncnn": {**common, "train_s": t_dn, "dncnn_steps": cfg["dncnn_steps"]}}
-
-
-def save_nets(folder: str, nets: dict, provenance: dict) -> None:
-    """Write each net as a sciml checkpoint ``folder/NAME.pt`` (CPU tensors) carrying its provenance record."""
-    for name, net in nets.items():
-        device = next(net.parameters()).device
-        save_checkpoint(Path(folder) / f"{name}.pt", net.cpu(), extra={"provenance": provenance[name]})
-        net.to(device)
-
-
-def load_nets(paths: dict, cfg: dict) -> tuple[dict, dict]:
-    """Load checkpoints ``{name: path}`` trained with this preset's nets; returns (nets, provenance per net)
-    and sets the step counts in ``cfg`` to those the nets were trained with."""
-    nets, prov = {}, {}
-    want = {k: list(v) if isinstance(v, tuple) else v for k, v in ((k, cfg.get(k)) for k in NET_KEYS)}
-    for name, path in paths.items():
-        prov[name] = load_checkpoint(path, expected_model=name)["extra"].get("provenance", {})
-        got = {k: list(v) if isinstance(v, tuple) else v
-               for k, v in ((k, prov[name].get("net_cfg", {}).get(k)) for k in NET_KEYS)}
-        if got != want:
-            raise ConfigError(f"{path} was trained with other nets or data ({got}) than this preset ({want}); "
-                              "pick the --preset it was trained with")
-        nets[name] = load_model(str(path))
-        for key in ("l1_steps", "pm_steps", "dncnn_steps"):
-            cfg[key] = prov[name].get(key, cfg.get(key))
-    return nets, prov
-
-
 def main(argv=None) -> int:
     ap = ArgumentParser(prog="sciml bench lpn", description=__doc__)
     ap.add_argument("--preset", choices=sorted(PRESETS), default="default",
@@ -345,7 +273,7 @@ def main(argv=None) -> int:
             f"{k} trained by `{p.get('command', '?')}` on {p.get('device', '?')}" for k, p in prov.items())
     else:
         lpn, dncnn = build_nets(cfg)
-        prov = train_nets(lpn, dncnn, cfg, args.seed, device)
+        prov = train_nets(lpn, dncnn, cfg, args.seed, device, command_line(), device_description(device))
         if args.save_models:
             save_nets(args.save_models, {"lpn": lpn, "dncnn": dncnn}, prov)
     t_lpn, t_dn = prov["lpn"].get("train_s"), prov["dncnn"].get("train_s")

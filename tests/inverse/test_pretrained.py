@@ -9,6 +9,7 @@ import torch
 from sciml.bench import lpn as lpn_bench
 from sciml.errors import ConfigError, RegistryError
 from sciml.inverse import GaussianBlur, make_denoiser, pnp_admm, pretrained, pretrained_provenance, prior_value
+from sciml.inverse import denoiser_pair
 from sciml.inverse.pretrained import SHIPPED, pretrained_path
 
 GPU_PAGE = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "lpn_gpu.json"
@@ -56,9 +57,9 @@ def test_unknown_prior_name_is_a_registry_error():
 def test_shipped_nets_refuse_a_preset_they_were_not_trained_with():
     cfg = dict(lpn_bench.PRESETS["default"])
     with pytest.raises(ConfigError, match="--preset"):
-        lpn_bench.load_nets({k: pretrained_path(k) for k in SHIPPED}, cfg)
+        denoiser_pair.load_nets({k: pretrained_path(k) for k in SHIPPED}, cfg)
     cfg = dict(lpn_bench.PRESETS["gpu"])
-    nets, prov = lpn_bench.load_nets({k: pretrained_path(k) for k in SHIPPED}, cfg)
+    nets, prov = denoiser_pair.load_nets({k: pretrained_path(k) for k in SHIPPED}, cfg)
     assert (cfg["l1_steps"], cfg["pm_steps"], cfg["dncnn_steps"]) == (
         prov["lpn"]["l1_steps"], prov["lpn"]["pm_steps"], prov["dncnn"]["dncnn_steps"])
     assert (cfg["l1_steps"], cfg["pm_steps"], cfg["dncnn_steps"]) == tuple(
@@ -67,11 +68,11 @@ def test_shipped_nets_refuse_a_preset_they_were_not_trained_with():
 
 def test_save_then_load_nets_round_trips_weights_and_provenance(tmp_path):
     cfg = dict(lpn_bench.PRESETS["gpu"], lpn_hidden=4, dncnn_hidden=4)
-    lpn, dncnn = lpn_bench.build_nets(cfg)
-    prov = {k: {"net_cfg": {key: cfg.get(key) for key in lpn_bench.NET_KEYS}, "train_s": 1.0, "command": "x"}
+    lpn, dncnn = denoiser_pair.build_nets(cfg)
+    prov = {k: {"net_cfg": {key: cfg.get(key) for key in denoiser_pair.NET_KEYS}, "train_s": 1.0, "command": "x"}
             for k in ("lpn", "dncnn")}
-    lpn_bench.save_nets(str(tmp_path), {"lpn": lpn, "dncnn": dncnn}, prov)
-    nets, got = lpn_bench.load_nets({k: tmp_path / f"{k}.pt" for k in ("lpn", "dncnn")}, dict(cfg))
+    denoiser_pair.save_nets(str(tmp_path), {"lpn": lpn, "dncnn": dncnn}, prov)
+    nets, got = denoiser_pair.load_nets({k: tmp_path / f"{k}.pt" for k in ("lpn", "dncnn")}, dict(cfg))
     for name, net in (("lpn", lpn), ("dncnn", dncnn)):
         for (k, a), b in zip(net.state_dict().items(), nets[name].state_dict().values()):
             assert torch.equal(a, b), k
