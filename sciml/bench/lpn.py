@@ -282,7 +282,7 @@ def main(argv=None) -> int:
     print(f"LPN training {t_lpn} s, DnCNN {t_dn} s", flush=True)
     name = "lpn" if preset == "default" else f"lpn_{preset}"
     res = BenchResult(name, command_line() if "bench" in command_line() else "sciml bench lpn", device)
-    res.meta["nets"] = {name: {k: v for k, v in p.items() if k != "net_cfg"} for name, p in prov.items()}
+    res.meta["nets"] = {net: {k: v for k, v in p.items() if k != "net_cfg"} for net, p in prov.items()}
     page = lambda prior=None, toy=None: report(res, figs, prior, toy, cfg, args, bm3d_note, t_lpn, t_dn,  # noqa: E731
                                                args.out, denoise)
     figs: dict = {}
