@@ -117,3 +117,20 @@ def test_multigrid_on_cuda_matches_cpu():
     x_gpu, info = mg_solve(A, torch.as_tensor(b, device="cuda"), grid_shape=shape, device="cuda", history=h)
     assert info == 0 and x_gpu.is_cuda and len(h) < 30
     np.testing.assert_allclose(x_gpu.cpu().numpy(), x_cpu, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_plain_cg_on_a_large_poisson_system_is_not_called_stagnated():
+    """CG's residual plateaus for 500+ iterations on the 1024^2 constant family before converging; the
+    stagnation window grows with the problem, so plain CG reaches rtol 1e-6 with info 0."""
+    import warnings
+
+    from sciml.linalg.families import make_system
+    from sciml.linalg.krylov import cg
+
+    A, b, _ = make_system("constant", (1024, 1024), seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a ConvergenceWarning fails the test
+        x, info = cg(A, b, rtol=1e-6)
+    assert info == 0
+    assert np.linalg.norm(b - A @ x) <= 1e-6 * np.linalg.norm(b) * (1 + 1e-9)
