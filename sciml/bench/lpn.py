@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 import warnings
-
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +47,6 @@ PRESETS = {
                  toy_steps=5000, sigma_train=0.05, bm3d_iters=20,
                  padding="circular"),
 }
-
 
 
 def psnr(x: np.ndarray, ref: np.ndarray) -> float:
@@ -285,15 +283,16 @@ def main(argv=None) -> int:
     res.meta["nets"] = {net: {k: v for k, v in p.items() if k != "net_cfg"} for net, p in prov.items()}
     page = lambda prior=None, toy=None: report(res, figs, prior, toy, cfg, args, bm3d_note, t_lpn, t_dn,  # noqa: E731
                                                args.out, denoise)
+    past_deadline = lambda: args.deadline_s is not None and time.monotonic() - t_start > args.deadline_s  # noqa: E731
     figs: dict = {}
     page()
     for task in TASKS:
-        if args.deadline_s is not None and time.monotonic() - t_start > args.deadline_s:
+        if past_deadline():
             print(f"deadline: {task} not run", flush=True)
             continue
         run_task(task, cfg, {"lpn": lpn, "dncnn": dncnn}, methods, res, args.seed, figs, device)
         page()  # what finished is on disk if the run is cut short
-    if args.deadline_s is not None and time.monotonic() - t_start > args.deadline_s:
+    if past_deadline():
         return 0
     levels, rvals = prior_vs_noise(lpn, cfg["res"], args.seed, device=device)
     print("prior vs noise", levels, rvals, flush=True)

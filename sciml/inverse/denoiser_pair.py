@@ -78,11 +78,10 @@ def load_nets(paths: dict, cfg: dict) -> tuple[dict, dict]:
     """Load checkpoints ``{name: path}`` trained with this preset's nets; returns (nets, provenance per net)
     and sets the step counts in ``cfg`` to those the nets were trained with."""
     nets, prov = {}, {}
-    want = {k: list(v) if isinstance(v, tuple) else v for k, v in ((k, cfg.get(k)) for k in NET_KEYS)}
+    want = _net_cfg(cfg)
     for name, path in paths.items():
         prov[name] = load_checkpoint(path, expected_model=name)["extra"].get("provenance", {})
-        got = {k: list(v) if isinstance(v, tuple) else v
-               for k, v in ((k, prov[name].get("net_cfg", {}).get(k)) for k in NET_KEYS)}
+        got = _net_cfg(prov[name].get("net_cfg", {}))
         if got != want:
             raise ConfigError(f"{path} was trained with other nets or data ({got}) than this preset ({want}); "
                               "pick the --preset it was trained with")
@@ -90,3 +89,8 @@ def load_nets(paths: dict, cfg: dict) -> tuple[dict, dict]:
         for key in ("l1_steps", "pm_steps", "dncnn_steps"):
             cfg[key] = prov[name].get(key, cfg.get(key))
     return nets, prov
+
+
+def _net_cfg(cfg: dict) -> dict:
+    """The :data:`NET_KEYS` of ``cfg``, tuples as lists (a checkpoint may hold either)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in ((k, cfg.get(k)) for k in NET_KEYS)}

@@ -14,6 +14,7 @@ import torch
 
 from sciml.inverse.matching import DenoisingObjective
 from sciml.nn.icnn import attach_projection
+from sciml.utils.device import sync
 
 
 def train_steps(model, objective, steps: int, lr: float, device: str = "auto", seed: int = 0,
@@ -61,8 +62,6 @@ def seconds_per_step(model, objective, lr: float = 1e-3, device: str = "cpu", wa
     it the learning-rate and gamma schedules) is fixed and recorded. ``warmup`` steps (allocator, cuDNN
     autotuning) are not timed; the copy is discarded.
     """
-    from sciml.utils.device import sync
-
     probe_model = copy.deepcopy(model)
     train_steps(probe_model, objective, warmup, lr, device)
     sync(device)

@@ -150,8 +150,7 @@ class LearnedSolver:
         a torch tensor on ``b``'s device, float64). ``history``: a list that receives ``||r_k|| / ||b||``."""
         rtol = self.rtol if rtol is None else rtol
         atol = self.atol if atol is None else atol
-        maxiter = self.maxiter if maxiter is None else check_solver_args(rtol, atol, maxiter, self.maxiter)
-        check_solver_args(rtol, atol, None, 0)
+        maxiter = check_solver_args(rtol, atol, maxiter, self.maxiter)
         as_torch = torch.is_tensor(b)
         bt = torch.as_tensor(as_real_vector(b), device=self.device)
         if bt.numel() != self.n:
@@ -182,6 +181,5 @@ def mg_solve(A, b, grid_shape: tuple[int, ...] | None = None, rtol: float = 1e-6
              maxiter: int | None = None, x0=None, callback=None, history: list | None = None, device=None, **options):
     """One call: multigrid-preconditioned CG, ``(x, info)`` like ``scipy.sparse.linalg.cg``; see
     :class:`LearnedSolver` (use it directly to reuse the setup over many right-hand sides)."""
-    check_solver_args(rtol, atol, maxiter, 0)
     solver = LearnedSolver(A, grid_shape, "multigrid", rtol, atol, maxiter, device, **options)
     return solver.solve(b, x0=x0, callback=callback, history=history)
