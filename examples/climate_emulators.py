@@ -11,7 +11,7 @@ import torch
 from sciml.climate import generate_climatebench, load_climatebench, score_table
 from sciml.climate.emulators import output_array
 from sciml.climate.io import TRAIN_EXPERIMENTS
-from sciml.evaluate import evaluate_checkpoint
+from sciml.experiment import evaluate_checkpoint
 from sciml.models import build_model
 from sciml.train.checkpoint import save_checkpoint
 
@@ -21,6 +21,6 @@ data = load_climatebench(out, TRAIN_EXPERIMENTS)
 co2 = torch.tensor(np.concatenate([x.CO2.values for x, _ in data.values()]))
 y = torch.from_numpy(np.concatenate([output_array(y) for _, y in data.values()]))
 lps = build_model("lps").fit(co2, y, torch.tensor(data["historical"][0].latitude.values))
-save_checkpoint(out / "lps.pt", lps, extra={"evaluator": "climatebench"})
+save_checkpoint(out / "lps.pt", lps, extra={"recipe": "climate_emulator"})
 scores = evaluate_checkpoint(out / "lps.pt", out, out / "eval")          # same as `sciml evaluate`
 print({k: round(v, 3) for k, v in scores.attrs.items() if k.endswith("total_nrmse")})

@@ -61,22 +61,33 @@ def cmd_data_list(a: argparse.Namespace) -> int:
 def cmd_train(a: argparse.Namespace) -> int:
     from sciml.experiment import load_experiment, run_experiment
 
-    cfg = load_experiment(a.config)
+    spec = load_experiment(a.config)
     if a.out_dir:
-        cfg.out_dir = a.out_dir
-    res = run_experiment(cfg, resume=a.resume, evaluate=not a.no_eval)
-    if "metrics" in res:
-        print(f"test mean rel_l2 = {float(res['metrics']['rel_l2'].mean()):.4g}; report: {res['out_dir']}/report.md")
+        spec.out_dir = a.out_dir
+    res = run_experiment(spec, resume=a.resume, evaluate=False if a.no_eval else None)
+    print(f"{res['recipe']} run {res['name']!r}: {res['checkpoint']}")
+    if res["scores"]:
+        print("scores: " + json.dumps(res["scores"]))
+        print(f"report: {res['out_dir']}/")
     return 0
 
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
-    from sciml.evaluate import evaluate_checkpoint
+    from sciml.experiment import evaluate_checkpoint, summary_scores
 
     out = a.out or str(Path(a.checkpoint).parent / "eval")
     metrics = evaluate_checkpoint(a.checkpoint, a.data, out)
-    print(json.dumps({k: v for k, v in metrics.attrs.items() if isinstance(v, (int, float, str))}, indent=1))
-    print(f"report: {out}/report.md")
+    print(json.dumps({**{k: v for k, v in metrics.attrs.items() if isinstance(v, str)}, **summary_scores(metrics)},
+                     indent=1))
+    print(f"report: {out}/")
+    return 0
+
+
+def cmd_recipes(a: argparse.Namespace) -> int:
+    from sciml.recipes import RECIPES
+
+    for name in RECIPES.names():
+        print(f"{name:18s} {RECIPES.get(name).summary}")
     return 0
 
 
@@ -125,11 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-eval", action="store_true", help="skip the test-set evaluation")
     tr.set_defaults(fn=cmd_train)
 
-    ev = sub.add_parser("evaluate", help="evaluate a checkpoint on a dataset")
-    ev.add_argument("checkpoint")
-    ev.add_argument("data")
+    ev = sub.add_parser("evaluate", help="score a checkpoint with its recipe's evaluator")
+    ev.add_argument("checkpoint", help="a checkpoint written by `sciml train` (any recipe)")
+    ev.add_argument("data", nargs="?", default=None,
+                    help="data to score on (default: the run's own held-out data, as its checkpoint records)")
     ev.add_argument("--out", default=None, help="output directory (default: next to the checkpoint)")
     ev.set_defaults(fn=cmd_evaluate)
+
+    sub.add_parser("recipes", help="list the recipes an experiment spec can name").set_defaults(fn=cmd_recipes)
 
     be = sub.add_parser("bench", help="run a benchmark (no name: list them)")
     be.add_argument("name", nargs="?")

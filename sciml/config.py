@@ -119,6 +119,8 @@ def _coerce(value: Any, hint: Any, path: str, base: Path | None) -> Any:
             raise _Mismatch(path, hint, value)
         return os.path.normpath(base / value) if base is not None and not Path(value).is_absolute() else value
     if dataclasses.is_dataclass(hint):
+        if isinstance(value, hint):  # already built (a spec made in Python, or checked once before)
+            return value
         if not isinstance(value, dict):
             raise _Mismatch(path, hint, value)
         return _build(hint, value, path, base)
@@ -203,7 +205,7 @@ def check_call(fn: Callable, kwargs: dict[str, Any], where: str, base_dir: str |
     except Exception:  # annotations that do not evaluate here: keys are still checked
         hints = {}
     base = Path(base_dir) if base_dir is not None else None
-    return {k: _checked(v, hints.get(k, Any), f"{where}.{k}", base) for k, v in kwargs.items()}
+    return {k: _checked(v, hints.get(k, Any), f"{where}.{k}" if where else k, base) for k, v in kwargs.items()}
 
 
 def to_dict(obj: Any) -> dict[str, Any]:

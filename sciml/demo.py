@@ -16,8 +16,9 @@ from sciml.data import open_dataset
 from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError
 from sciml.evaluate import metrics_table, plot_panels, predict_fields, write_report
-from sciml.experiment import DataConfig, ExperimentConfig, run_experiment
-from sciml.models import load_model
+from sciml.experiment import ExperimentSpec, run_experiment
+from sciml.operators import DataConfig
+from sciml.models import count_parameters, load_model
 from sciml.train import TrainConfig
 
 MODELS = {  # MgNO at the operators bench's width; run_demo sets its levels from the grid (32^2 -> 4)
@@ -42,7 +43,7 @@ def run_demo(out_dir: str | Path = "runs/demo", n: int = 400, res: int = 32, epo
     results, preds = {}, {}
     for name, model_cfg in MODELS.items():
         print(f"[demo] training {name} for {epochs} epochs ...")
-        cfg = ExperimentConfig(
+        cfg = ExperimentSpec(
             name=f"demo_{name}", out_dir=str(out / name),
             data=DataConfig(path=str(data_path), inputs=["a"], targets=["u"]),
             model={**model_cfg, "grid_size": res} if name == "mgno" else model_cfg,
@@ -70,7 +71,8 @@ def run_demo(out_dir: str | Path = "runs/demo", n: int = 400, res: int = 32, epo
         rows[name] = {"input a": test["a"].isel(sample=i).values, "truth u": truth, "prediction": p,
                       "error (pred - truth)": p - truth}
     fig = plot_panels(rows, out / "demo.png")
-    params = "\n".join(f"- {k}: {results[k]['params']:,} parameters, config `{MODELS[k]}`" for k in MODELS)
+    params = "\n".join(f"- {k}: {count_parameters(load_model(results[k]['checkpoint'])):,} parameters, config `{MODELS[k]}`"
+                       for k in MODELS)
     elapsed = time.perf_counter() - t0
     report = write_report(out / "report.md", "sciml demo: Darcy flow, MgNO vs FNO vs U-Net", [
         f"Data: {n} samples of -div(a grad u) = 1 on the unit square at {res}x{res} "

@@ -1,11 +1,20 @@
-"""Experiments: a YAML file -> data, model, Trainer, evaluation and report.
+"""The experiment spec: one typed YAML document that says everything a run needs.
 
-``sciml train CONFIG.yaml`` runs :func:`run_experiment`; each YAML section maps 1:1 to a
-dataclass below, unknown keys and wrong types are errors, and relative paths resolve against the
-YAML file's folder. Example (``examples/configs/darcy_fno.yaml``)::
+``sciml train SPEC.yaml``, ``sciml evaluate`` and every ``sciml bench`` row run an :class:`ExperimentSpec`
+through :func:`run_experiment`. The spec names a registered recipe (:mod:`sciml.recipes`; ``sciml recipes``
+lists them) and gives its parameters. The common keys are the same for every recipe: ``recipe``, ``name``,
+``out_dir`` (relative paths resolve against the YAML file's folder), ``seed`` (seeds Python, NumPy and
+torch before the recipe runs), ``device`` (``cpu``, ``cuda``, ``cuda:N`` or ``auto``) and ``evaluate``
+(score the artefact with the recipe's evaluator afterwards). ``data``, ``model``, ``loss`` and ``train``
+are handed to the recipe as parameters when given, like the entries of ``params`` (a recipe that takes no
+``loss`` refuses one). Every key is checked against the recipe's typed signature: an unknown key or a
+wrong type is a :class:`~sciml.errors.ConfigError` naming the field. Example::
 
+    recipe: field
     name: darcy_fno
     out_dir: runs/darcy_fno
+    seed: 0
+    device: auto
     data: {make: darcy, params: {n: 200, res: 32, seed: 0}, inputs: [a], targets: [u]}
     model: {name: fno, modes: 12, width: 32}
     loss: {name: rel_l2}
@@ -14,158 +23,123 @@ YAML file's folder. Example (``examples/configs/darcy_fno.yaml``)::
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+import math
+import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import xarray as xr
 
-from sciml.config import ConfigPath, check_call, check_kwargs, from_dict, load_yaml
-from sciml.data import FieldDataset, Normalizers, fingerprint, open_dataset, split_indices, validate
-from sciml.data.registry import make_or_reuse
+from sciml.config import ConfigPath, check_call, from_dict, load_yaml
 from sciml.errors import ConfigError
-from sciml.models import MODELS, build_model, count_parameters
-from sciml.registry import Registry
-
-# method recipes runnable from a YAML `task:` key: fn(out_dir, resume, **params) -> checkpoint path
-TASKS: Registry = Registry("task", ["sciml.linalg", "sciml.pinn", "sciml.inverse", "sciml.climate"])
-
-
-class _LazyRecipe:
-    """A recipe imported on first use; its ``__signature__``/``__wrapped__`` are the real function's, so
-    config checks see its parameters and types."""
-
-    def __init__(self, module: str, name: str):
-        self.module, self.name, self.__qualname__ = module, name, f"{module}.{name}"
-
-    @property
-    def __wrapped__(self):
-        import importlib
-
-        return getattr(importlib.import_module(self.module), self.name)
-
-    @property
-    def __signature__(self) -> inspect.Signature:
-        return inspect.signature(self.__wrapped__)
-
-    def __call__(self, **kw):
-        return self.__wrapped__(**kw)
-
-
-TASKS.register("dcdm")(_LazyRecipe("sciml.linalg.training", "train_dcdm"))
-TASKS.register("trajectory")(_LazyRecipe("sciml.evaluate.trajectory", "train_trajectory"))
-from sciml.train import Trainer, TrainConfig, build_loss
+from sciml.recipes import RECIPES, Recipe, recipe_of_checkpoint
+from sciml.train.checkpoint import load_checkpoint
 from sciml.train.seed import seed_everything
+from sciml.utils.device import default_device
+
+SECTIONS = ("data", "model", "loss", "train")  # spec keys handed to the recipe as parameters when given
+COMMON = ("out_dir", "resume", "seed", "device")  # what run_experiment passes every recipe itself
 
 
 @dataclass
-class DataConfig:
-    """Where the data comes from: an existing file (``path``) or a registered generator (``make``)."""
+class ExperimentSpec:
+    """One run: the recipe, where it writes, its seed and device, and the recipe's parameters."""
 
-    path: ConfigPath | None = None
-    make: str | None = None
-    params: dict[str, Any] = field(default_factory=dict)
-    inputs: list[str] = field(default_factory=lambda: ["a"])
-    targets: list[str] = field(default_factory=lambda: ["u"])
-    split: dict[str, float] = field(default_factory=lambda: {"train": 0.8, "val": 0.1, "test": 0.1})
-    split_seed: int = 0
-    normalize: bool | str = True  # True: one mean/std per variable; "pointwise": per grid point; False: none
-
-    def __post_init__(self) -> None:
-        if "train" not in self.split or not set(self.split) <= {"train", "val", "test"}:
-            raise ConfigError(f"split needs a 'train' part and only 'train', 'val', 'test', got {self.split}")
-
-
-@dataclass
-class ExperimentConfig:
-    """``task: field`` (default) trains a field-to-field model on ``data``; another task name runs the
-    method's own registered recipe with ``params`` (e.g. ``task: dcdm``)."""
-
-    task: str = "field"
-    params: dict[str, Any] = field(default_factory=dict)
+    recipe: str = "field"
     name: str = "experiment"
     out_dir: ConfigPath = "runs/experiment"
-    data: DataConfig = field(default_factory=DataConfig)
-    model: dict[str, Any] = field(default_factory=lambda: {"name": "fno"})
-    loss: dict[str, Any] = field(default_factory=lambda: {"name": "rel_l2"})
-    train: TrainConfig = field(default_factory=TrainConfig)
+    seed: int = 0
+    device: str = "auto"
+    evaluate: bool = True
+    data: dict[str, Any] | None = None
+    model: dict[str, Any] | None = None
+    loss: dict[str, Any] | None = None
+    train: dict[str, Any] | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def recipe_params(self) -> dict[str, Any]:
+        """``params`` plus the sections given, as the recipe's keyword arguments (unchecked)."""
+        clash = sorted(set(self.params) & ({k for k in SECTIONS if getattr(self, k) is not None} | set(COMMON)))
+        if clash:
+            raise ConfigError(f"params: {clash} are spec keys of their own; write them at the top level of the spec")
+        return {**self.params, **{k: getattr(self, k) for k in SECTIONS if getattr(self, k) is not None}}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain YAML-able values, only non-default sections (round-trips through ``spec_from_dict``)."""
+        d = asdict(self)
+        d["out_dir"] = str(self.out_dir)
+        return {k: v for k, v in d.items() if v is not None and not (k == "params" and not v)}
 
 
-def load_experiment(path: str | Path) -> ExperimentConfig:
-    """Read an experiment YAML: keys and types checked (ConfigError names the field), relative paths
-    (``out_dir``, ``data.path``, a task's path parameters) resolved against the file's folder."""
-    where = f"experiment config {str(path)!r}"
-    base = Path(path).resolve().parent
-    cfg = from_dict(ExperimentConfig, load_yaml(path), where=where, base_dir=base)
-    if cfg.task != "field":
-        cfg.params = check_call(TASKS.get(cfg.task), cfg.params, where=f"{where}: params", base_dir=base)
-    return cfg
+def spec_from_dict(data: dict[str, Any], where: str = "experiment spec", base_dir: str | Path | None = None
+                   ) -> ExperimentSpec:
+    """Build and check a spec: the common keys against :class:`ExperimentSpec`, the recipe's parameters
+    against the recipe's signature (types coerced, e.g. ``train`` into a TrainConfig). Relative paths
+    resolve against ``base_dir``."""
+    data = dict(data or {})
+    if "task" in data:
+        raise ConfigError(f"{where}: the key 'task' is now called 'recipe'; rename it (e.g. recipe: {data['task']})")
+    spec = from_dict(ExperimentSpec, data, where=where, base_dir=base_dir)
+    recipe = RECIPES.get(spec.recipe)
+    moved = sorted({"seed", "device"} & set(spec.train or {}))
+    if moved:
+        raise ConfigError(f"{where}: train.{moved[0]} is a top-level spec key; move it out of the train section")
+    sections = {k: getattr(spec, k) for k in SECTIONS if getattr(spec, k) is not None}
+    taken = inspect.signature(recipe.run).parameters
+    for k in sections:
+        if k not in taken:
+            raise ConfigError(f"{where}: recipe {spec.recipe!r} takes no '{k}' section; remove it")
+    spec.recipe_params()  # refuses params that repeat a section or a common key
+    spec.params = check_call(recipe.run, spec.params, where="params", base_dir=base_dir)
+    for k, v in check_call(recipe.run, sections, where="", base_dir=base_dir).items():
+        setattr(spec, k, v)
+    return spec
 
 
-def load_data(cfg: DataConfig, out_dir: Path, resume: bool = False) -> tuple[xr.Dataset, Path]:
-    """Open ``cfg.path`` or generate ``cfg.make``, cached in ``out_dir/data.nc`` (reused only while the
-    recorded generator, parameters and seed match: :func:`sciml.data.registry.make_or_reuse`)."""
-    if cfg.path:
-        path = Path(cfg.path)
-        return open_dataset(path).load(), path
-    if not cfg.make:
-        raise ConfigError("data needs either 'path' (an existing file) or 'make' (a registered dataset name)")
-    path = out_dir / "data.nc"
-    params = dict(cfg.params)
-    ds = make_or_reuse(path, cfg.make, n=params.pop("n", None), res=params.pop("res", None),
-                       seed=params.pop("seed", 0), resume=resume, **params)
-    return ds, path
+def load_experiment(path: str | Path) -> ExperimentSpec:
+    """Read and check an experiment YAML (relative paths resolve against the file's folder)."""
+    return spec_from_dict(load_yaml(path), where=f"experiment spec {str(path)!r}", base_dir=Path(path).resolve().parent)
 
 
-def model_config(cfg: dict[str, Any], n_in: int, n_out: int) -> tuple[str, dict[str, Any]]:
-    """Split ``{"name": ..., **kwargs}``; fill in_channels/out_channels from the data when accepted."""
-    if "name" not in cfg:
-        raise ConfigError("model section needs a 'name' (one of the registered models)")
-    kwargs = {k: v for k, v in cfg.items() if k != "name"}
-    params = inspect.signature(MODELS.get(cfg["name"]).__init__).parameters
-    if "in_channels" in params:
-        kwargs.setdefault("in_channels", n_in)
-    if "out_channels" in params:
-        kwargs.setdefault("out_channels", n_out)
-    return cfg["name"], kwargs
+def summary_scores(metrics: xr.Dataset | None) -> dict[str, float]:
+    """The scalar scores of an evaluation: its numeric ``attrs``, plus the sample mean of each variable
+    that has a ``sample`` dimension (NaN stays NaN: a non-finite score is reported, never dropped)."""
+    if metrics is None:
+        return {}
+    scores = {k: float(v) for k, v in metrics.attrs.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    for name, da in metrics.data_vars.items():
+        if da.dims == ("sample",) and name not in scores:
+            scores[str(name)] = float(da.mean().item()) if da.size else math.nan
+    return scores
 
 
-def run_experiment(cfg: ExperimentConfig, resume: bool = False, evaluate: bool = True) -> dict[str, Any]:
-    """Train and (optionally) evaluate one experiment; returns paths and test metrics."""
-    if cfg.task != "field":
-        recipe = TASKS.get(cfg.task)
-        check_kwargs(recipe, cfg.params, where=f"task {cfg.task!r} params")
-        return {"name": cfg.name, "checkpoint": str(recipe(out_dir=cfg.out_dir, resume=resume, **cfg.params))}
-    out = Path(cfg.out_dir)  # created by the first write into it, so bad input leaves nothing behind
-    ds, data_path = load_data(cfg.data, out, resume=resume)
-    d = cfg.data
-    validate(ds, required=d.inputs + d.targets, finite=True, source=str(data_path))
-    parts = split_indices(ds.sizes["sample"], d.split, seed=d.split_seed)
-    if evaluate and "test" in parts and len(parts["test"]) == 0:
-        raise ConfigError(f"data.split {d.split} leaves no test sample of {ds.sizes['sample']}, so there is nothing "
-                          "held out to evaluate on; raise data.split.test (or the number of samples), or pass --no-eval")
-    if d.normalize not in (True, False, "pointwise"):
-        raise ConfigError(f"data.normalize must be true, false or 'pointwise', got {d.normalize!r}")
-    norms = (Normalizers.fit(ds.isel(sample=parts["train"]), d.inputs + d.targets, pointwise=d.normalize == "pointwise")
-             if d.normalize else Normalizers())
-    sets = {k: FieldDataset(ds, d.inputs, d.targets, indices=v, normalizers=norms, check=False)
-            for k, v in parts.items() if len(v)}
-    name, kwargs = model_config(cfg.model, len(d.inputs), len(d.targets))
-    seed_everything(cfg.train.seed)  # before the model draws its initial weights: same seed, same run
-    model = build_model(name, **kwargs)
-    loss_cfg = dict(cfg.loss)
-    loss = build_loss(loss_cfg.pop("name", "rel_l2"), **loss_cfg)
-    # the fingerprint lets `sciml evaluate` recognise this data wherever it lives and score only the test split
-    meta = {"evaluator": "field", "inputs": d.inputs, "targets": d.targets, "data_path": str(data_path.resolve()),
-            "data_fingerprint": fingerprint(ds, d.inputs + d.targets),
-            "split": {k: v.tolist() for k, v in parts.items()}, "experiment": cfg.name}
-    trainer = Trainer(model, cfg.train, sets["train"], sets.get("val"), loss_fn=loss, normalizers=norms,
-                      out_dir=out, metadata=meta)
-    history = trainer.fit(resume_from="auto" if resume else None)
-    result = {"name": cfg.name, "out_dir": str(out), "checkpoint": str(out / "best.pt"),
-              "params": count_parameters(trainer.model), "history": history, "data_path": str(data_path)}
-    if evaluate and "test" in parts and trainer.dist.is_main:
-        from sciml.evaluate.evaluate import evaluate_checkpoint
+def run_experiment(spec: ExperimentSpec, resume: bool = False, evaluate: bool | None = None) -> dict[str, Any]:
+    """Run ``spec``'s recipe (seeded), then score its artefact with the recipe's evaluator.
 
-        result["metrics"] = evaluate_checkpoint(out / "best.pt", data_path, out)
+    Returns ``{"name", "recipe", "out_dir", "checkpoint", "metrics" (xr.Dataset or None), "scores"}``.
+    ``evaluate`` overrides ``spec.evaluate``. Under ``torchrun`` only rank 0 evaluates.
+    """
+    recipe: Recipe = RECIPES.get(spec.recipe)
+    kwargs = check_call(recipe.run, spec.recipe_params(), where=f"recipe {spec.recipe!r} parameters")
+    seed_everything(spec.seed)  # before the recipe draws data or initial weights: same seed, same run
+    out = Path(spec.out_dir)
+    device = str(default_device(spec.device))  # "auto" becomes what this machine has, so recipes see a real device
+    artefact = Path(recipe.run(out_dir=out, resume=resume, seed=spec.seed, device=device, **kwargs))
+    result: dict[str, Any] = {"name": spec.name, "recipe": spec.recipe, "out_dir": str(out),
+                              "checkpoint": str(artefact), "metrics": None}
+    is_main = int(os.environ.get("RANK", "0")) == 0  # under torchrun, rank 0 evaluates
+    if (spec.evaluate if evaluate is None else evaluate) and recipe.evaluate is not None and is_main:
+        result["metrics"] = recipe.score(artefact, None, out)
+    result["scores"] = summary_scores(result["metrics"])
     return result
+
+
+def evaluate_checkpoint(checkpoint: str | Path, data: str | Path | None = None, out_dir: str | Path | None = None):
+    """``sciml evaluate``: score a checkpoint with the evaluator of the recipe that made it.
+
+    ``data=None`` scores the run's own held-out data; ``out_dir`` defaults to ``eval/`` beside the checkpoint.
+    """
+    extra = load_checkpoint(checkpoint).get("extra", {})
+    out = Path(out_dir) if out_dir is not None else Path(checkpoint).parent / "eval"
+    return RECIPES.get(recipe_of_checkpoint(extra)).score(checkpoint, data, out)

@@ -22,12 +22,15 @@ class Registry(Generic[T]):
     Parameters
     ----------
     kind : what is registered ("model", "dataset", ...), used in error messages.
-    packages : dotted package names whose modules are imported to discover entries.
+    packages : dotted package names whose modules are all imported to discover entries.
+    modules : dotted module names imported as they are (the registry's entries are listed once, here,
+        when only a few modules of a package register anything).
     """
 
-    def __init__(self, kind: str, packages: Iterable[str]):
+    def __init__(self, kind: str, packages: Iterable[str] = (), modules: Iterable[str] = ()):
         self.kind = kind
         self.packages = tuple(packages)
+        self.modules = tuple(modules)
         self._items: dict[str, T] = {}
         self._discovered = False
         self._skipped: dict[str, str] = {}
@@ -50,13 +53,15 @@ class Registry(Generic[T]):
         if self._discovered:
             return
         self._discovered = True
+        names = list(self.modules)
         for pkg_name in self.packages:
             pkg = importlib.import_module(pkg_name)
-            for info in pkgutil.walk_packages(pkg.__path__, prefix=pkg_name + "."):
-                try:
-                    importlib.import_module(info.name)
-                except MissingDependencyError as exc:  # optional extra absent: entry unavailable
-                    self._skipped[info.name] = str(exc)
+            names += [info.name for info in pkgutil.walk_packages(pkg.__path__, prefix=pkg_name + ".")]
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except MissingDependencyError as exc:  # optional extra absent: entry unavailable
+                self._skipped[name] = str(exc)
 
     def get(self, name: str) -> T:
         if name not in self._items:

@@ -9,7 +9,7 @@ from sciml.cli import main
 from sciml.config import from_dict
 from sciml.data import save_dataset
 from sciml.errors import ConfigError, RegistryError
-from sciml.experiment import ExperimentConfig, load_experiment
+from sciml.experiment import ExperimentSpec, load_experiment
 from sciml.models import build_model
 from tests.conftest import smoothing_dataset
 
@@ -25,7 +25,7 @@ def test_yaml_unknown_key_names_it(tmp_path):
 
 def test_unknown_top_level_key_suggests():
     with pytest.raises(ConfigError, match="Did you mean 'model'"):
-        from_dict(ExperimentConfig, {"modle": {}})
+        from_dict(ExperimentSpec, {"modle": {}})
 
 
 def test_unknown_model_and_kwarg():

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from sciml.climate.io import INPUT_VARS, OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS, load_climatebench
 from sciml.climate.metrics import format_score_table, score_table
-from sciml.evaluate.evaluate import register_evaluator, require_finite_predictions
+from sciml.evaluate.evaluate import require_finite_predictions
 from sciml.utils.files import write_text
 
 WINDOW = 10
@@ -122,7 +122,6 @@ def score_model(model: nn.Module, x_test: xr.Dataset, x_hist: xr.Dataset, truths
     return {k: score_table(t.sel(time=EVAL_YEARS), pred) for k, t in truths.items()}, pred
 
 
-@register_evaluator("climatebench")
 def evaluate_climatebench(model: nn.Module, data_path: str | Path, out_dir: str | Path, checkpoint: dict) -> xr.Dataset:
     """``sciml evaluate CKPT DIR``: ClimateBench score table of the model on ``DIR``'s ssp245 (2080-2100)."""
     data = load_climatebench(data_path, ["historical", TEST_EXPERIMENT])
@@ -140,8 +139,10 @@ def evaluate_climatebench(model: nn.Module, data_path: str | Path, out_dir: str 
 
 def train_emulator(name: str, config: dict, train: Dataset, lat: np.ndarray, output_scale: Sequence[float],
                    epochs: int, lr: float = 1e-3, batch_size: int = 16, out_dir: str | Path | None = None,
-                   init_state: dict | None = None, compute_loss=None, seed: int = 0, device: str = "auto") -> nn.Module:
-    """Build ``name`` and fit it with the shared Trainer (weighted MSE); checkpoints go to ``out_dir``."""
+                   init_state: dict | None = None, compute_loss=None, seed: int = 0, device: str = "auto",
+                   metadata: dict | None = None) -> nn.Module:
+    """Build ``name`` and fit it with the shared Trainer (weighted MSE); checkpoints go to ``out_dir``,
+    recording ``metadata`` (e.g. the data directory) beside the recipe's name."""
     from sciml.models import build_model
     from sciml.train import TrainConfig, Trainer
     from sciml.train.seed import seed_everything
@@ -153,6 +154,6 @@ def train_emulator(name: str, config: dict, train: Dataset, lat: np.ndarray, out
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=1e-4, scheduler="cosine",
                       grad_clip=1.0, seed=seed, progress=False, device=device, val_metrics=[])
     trainer = Trainer(model, cfg, train_data=train, loss_fn=weighted_mse(lat, output_scale),
-                      compute_loss=compute_loss, out_dir=out_dir, metadata={"evaluator": "climatebench"})
+                      compute_loss=compute_loss, out_dir=out_dir, metadata={"recipe": "climate_emulator", **(metadata or {})})
     trainer.fit()
     return trainer.model

@@ -1,4 +1,4 @@
-"""``sciml train`` recipe (YAML ``task: climate_emulator``): fit one emulator on a ClimateBench directory."""
+"""The ``climate_emulator`` recipe: fit one emulator (LPS, CNN-LSTM, Prithvi) on a ClimateBench directory."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,12 +6,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sciml.climate.emulators import WindowDataset, output_array, scales, train_emulator, weighted_mse, with_history
+import xarray as xr
+
+from sciml.climate.emulators import (WindowDataset, evaluate_climatebench, output_array, scales, train_emulator,
+                                     weighted_mse, with_history)
+from sciml.climate.generator import generate_climatebench
 from sciml.climate.io import TRAIN_EXPERIMENTS, load_climatebench
 from sciml.config import ConfigPath
-from sciml.experiment import TASKS
-from sciml.models import build_model
-from sciml.train.checkpoint import save_checkpoint
+from sciml.errors import ConfigError
+from sciml.models import build_model, load_model
+from sciml.recipes import register_recipe
+from sciml.train.checkpoint import load_checkpoint, save_checkpoint
 from sciml.train.seed import seed_everything
 
 
@@ -27,17 +32,28 @@ def masked_pretraining_loss(loss_fn, ratio: float = 0.5):
     return compute
 
 
-@TASKS.register("climate_emulator")
-def train_climate_emulator(out_dir: str, resume: bool = False, data: ConfigPath | None = None, model: str = "prithvi",
-                           members: int = 3, epochs: int = 5, pretrain_epochs: int = 2, lr: float = 1e-3,
-                           stride: int = 1, config: dict | None = None, seed: int = 0) -> Path:
+def evaluate_climate_emulator(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Dataset:
+    """ClimateBench scores of an emulator checkpoint on ``data``'s ssp245 (None: the directory it trained on)."""
+    ckpt = load_checkpoint(checkpoint)
+    if data is None:
+        recorded = ckpt.get("extra", {}).get("data_path")
+        if not recorded:
+            raise ConfigError(f"{str(checkpoint)!r} records no ClimateBench directory; name the one to score on")
+        data = Path(recorded)
+    return evaluate_climatebench(load_model(checkpoint), data, out_dir, ckpt)
+
+
+@register_recipe("climate_emulator", evaluate=evaluate_climate_emulator)
+def train_climate_emulator(out_dir: str, resume: bool = False, seed: int = 0, device: str = "auto",
+                           data: ConfigPath | None = None, model: str = "prithvi", members: int = 3, epochs: int = 5,
+                           pretrain_epochs: int = 2, lr: float = 1e-3, stride: int = 1,
+                           config: dict | None = None) -> Path:
     """Train ``model`` (lps | cnn_lstm | prithvi) on the mean of ``members`` members; returns the checkpoint.
 
     ``data=None`` generates a ClimateBench-format directory under ``out_dir/data`` first.
     """
     out = Path(out_dir)
     if data is None:
-        from sciml.climate.generator import generate_climatebench
         data = str(out / "data")
         if not (out / "data" / "outputs_ssp245.nc").exists():
             generate_climatebench(data, members=members, seed=seed, experiments=(*TRAIN_EXPERIMENTS, "ssp245"))
@@ -49,7 +65,7 @@ def train_climate_emulator(out_dir: str, resume: bool = False, data: ConfigPath 
     co2 = torch.tensor(np.concatenate([x.CO2.values for x, _ in d.values()]), dtype=torch.float32)
     lps = build_model("lps", grid=grid).fit(co2, torch.from_numpy(np.concatenate(targets)), torch.tensor(lat))
     if model == "lps":
-        return save_checkpoint(out / "best.pt", lps, extra={"evaluator": "climatebench"})
+        return save_checkpoint(out / "best.pt", lps, extra={"recipe": "climate_emulator", "data_path": str(data)})
     in_s, out_s, out_mu = scales(inputs, targets)
     ds = WindowDataset(inputs, targets, stride=stride)
     cfg = dict(grid=grid, input_scale=in_s, output_scale=out_s, **(config or {}))
@@ -61,7 +77,9 @@ def train_climate_emulator(out_dir: str, resume: bool = False, data: ConfigPath 
         base = build_model("prithvi", **cfg).state_dict()
         base.update({f"lps.{k}": v for k, v in lps.state_dict().items()})
         pre = train_emulator("prithvi", cfg, ds, lat, out_s, pretrain_epochs, lr=lr, out_dir=out / "pretrain",
-                             init_state=base, seed=seed, compute_loss=masked_pretraining_loss(weighted_mse(lat, out_s)))
+                             init_state=base, seed=seed, device=device,
+                             compute_loss=masked_pretraining_loss(weighted_mse(lat, out_s)))
         init = pre.state_dict()
-    train_emulator(model, cfg, ds, lat, out_s, epochs, lr=lr, out_dir=out, init_state=init, seed=seed)
+    train_emulator(model, cfg, ds, lat, out_s, epochs, lr=lr, out_dir=out, init_state=init, seed=seed, device=device,
+                   metadata={"data_path": str(data)})
     return out / "best.pt"

@@ -11,19 +11,7 @@ import xarray as xr
 from sciml.data.normalize import Normalizers
 from sciml.data.schema import validate
 from sciml.errors import NonFiniteError
-from sciml.registry import Registry
 from sciml.train.metrics import get_metric
-
-EVALUATORS: Registry = Registry("evaluator", ["sciml.evaluate", "sciml.climate"])
-
-
-def register_evaluator(name: str):
-    """Register ``fn(model, data_path, out_dir, checkpoint) -> xr.Dataset`` for ``sciml evaluate``.
-
-    The checkpoint's ``extra["evaluator"]`` names the evaluator (default ``"field"``).
-    """
-    return EVALUATORS.register(name)
-
 
 @torch.no_grad()
 def predict_fields(model: nn.Module, ds: xr.Dataset, inputs: Sequence[str], targets: Sequence[str],
@@ -104,14 +92,3 @@ def mean_predictor(train: xr.Dataset, like: xr.Dataset, targets: Sequence[str]) 
         mean = train[v].mean("sample")
         out[v] = mean.expand_dims(sample=like.sizes["sample"]).transpose(*like[v].dims).assign_coords(sample=like["sample"])
     return out
-
-
-def evaluate_checkpoint(checkpoint_path, data_path, out_dir) -> xr.Dataset:
-    """``sciml evaluate``: rebuild the model from its checkpoint and run its registered evaluator."""
-    from sciml.models import load_model
-    from sciml.train.checkpoint import load_checkpoint
-
-    ckpt = load_checkpoint(checkpoint_path)
-    model = load_model(checkpoint_path)
-    evaluator = EVALUATORS.get(ckpt.get("extra", {}).get("evaluator", "field"))
-    return evaluator(model, data_path, out_dir, ckpt)

@@ -1,4 +1,4 @@
-"""The default evaluator of ``sciml evaluate``: field-to-field models on a test split."""
+"""The evaluator of the ``field`` recipe (``sciml evaluate``): field-to-field models on a test split."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +8,7 @@ import xarray as xr
 
 from sciml.data import fingerprint, open_dataset, save_dataset, validate
 from sciml.errors import ConfigError, SchemaError
-from sciml.evaluate.evaluate import (field_metrics, mean_predictor, predict_fields, register_evaluator,
-                                     require_finite_predictions)
+from sciml.evaluate.evaluate import field_metrics, mean_predictor, predict_fields, require_finite_predictions
 from sciml.evaluate.report import metrics_table, plot_panels, write_report
 
 
@@ -60,7 +59,6 @@ def _training_samples(ds: xr.Dataset, data_path: str | Path, extra: dict, is_tra
     return src.isel(sample=split_train) if split_train else src
 
 
-@register_evaluator("field")
 def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, checkpoint: dict) -> xr.Dataset:
     """Predict, score against the truth and the training-mean baseline, write ``eval.nc``,
     ``report.md`` and a figure. On the training data only its held-out test split is scored

@@ -1,8 +1,9 @@
-"""The ``task: trajectory`` recipe of ``sciml train``: one-step training on trajectories, rollout evaluation.
+"""The ``trajectory`` recipe (SineNet and other next-frame models): one-step training on trajectories,
+rollout evaluation.
 
-YAML (``examples/configs/sinenet_ns.yaml``)::
+Spec (``examples/configs/sinenet_ns.yaml``)::
 
-    task: trajectory
+    recipe: trajectory
     params:
       data: {make: ns_vorticity, params: {n: 40, res: 32, frames: 12, seed: 0}}
       variables: [w]
@@ -23,8 +24,10 @@ import torch
 from sciml.config import ConfigPath, from_dict
 from sciml.data import Normalizers, TrajectoryDataset, open_dataset, split_indices
 from sciml.data.registry import make_or_reuse
+from sciml.errors import ConfigError
 from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
 from sciml.models import build_model, count_parameters
+from sciml.recipes import register_recipe
 from sciml.train import Trainer, TrainConfig
 from sciml.train.seed import seed_everything
 from sciml.utils.files import write_json
@@ -47,7 +50,9 @@ def _load(data: dict[str, Any], out: Path, resume: bool = False):
                          seed=params.pop("seed", 0), resume=resume, **params)
 
 
-def train_trajectory(out_dir: str, resume: bool = False, data: TrajectoryData | None = None,
+@register_recipe("trajectory")
+def train_trajectory(out_dir: str, resume: bool = False, seed: int = 0, device: str = "auto",
+                     data: TrajectoryData | None = None,
                      variables: list[str] | None = None, history: int = 2, model: dict[str, Any] | None = None,
                      train: dict[str, Any] | None = None, rollout_steps: int = 8,
                      split: dict[str, float] | None = None, split_seed: int = 0) -> Path:
@@ -67,11 +72,13 @@ def train_trajectory(out_dir: str, resume: bool = False, data: TrajectoryData | 
     cfg = dict(model or {"name": "sinenet", "waves": 4})
     cfg.setdefault("fields", fields)
     cfg.setdefault("history", history)
-    tc = from_dict(TrainConfig, train or {}, where="trajectory train")
+    if {"seed", "device"} & set(train or {}):
+        raise ConfigError("params.train: seed and device are top-level spec keys; move them out of the train section")
+    tc = from_dict(TrainConfig, {**(train or {}), "seed": seed, "device": device}, where="params.train")
     seed_everything(tc.seed)  # before the model draws its initial weights: same seed, same run
     net = build_model(cfg.pop("name"), **cfg)
     trainer = Trainer(net, tc, sets["train"], sets.get("val"), loss_fn=field_rel_l2_loss(fields),
-                      normalizers=norms, out_dir=out)
+                      normalizers=norms, out_dir=out, metadata={"recipe": "trajectory"})
     trainer.fit(resume_from="auto" if resume else None)
     m, dev = trainer.model.eval(), next(trainer.model.parameters()).device
     test_idx = parts["test"] if len(parts["test"]) else parts["train"]

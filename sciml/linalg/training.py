@@ -143,5 +143,5 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", scheduler="cosine",
                       grad_clip=1.0, seed=seed, device=device)
     Trainer(model, cfg, train, val, compute_loss=dcdm_loss, out_dir=out,
-            metadata={"evaluator": "dcdm", "data_path": str(data_path)}).fit(resume_from="auto" if resume else None)
+            metadata={"recipe": "dcdm", "data_path": str(data_path)}).fit(resume_from="auto" if resume else None)
     return out / "best.pt"

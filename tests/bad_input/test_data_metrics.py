@@ -125,7 +125,7 @@ def _re(text: str) -> str:
 # ---------------------------------------------------------------- cached data of an experiment
 
 def test_cached_data_regenerated_when_parameters_change_and_refused_when_resuming(tmp_path):
-    from sciml.experiment import DataConfig, load_data
+    from sciml.operators.recipe import DataConfig, load_data
 
     cfg = DataConfig(make="darcy", params={"n": 3, "res": 8, "seed": 1})
     first, path = load_data(cfg, tmp_path)
@@ -139,7 +139,7 @@ def test_cached_data_regenerated_when_parameters_change_and_refused_when_resumin
 
 
 def test_cached_data_not_made_by_sciml_is_never_overwritten(tmp_path):
-    from sciml.experiment import DataConfig, load_data
+    from sciml.operators.recipe import DataConfig, load_data
 
     save_dataset(smoothing_dataset(n=4, res=8), tmp_path / "data.nc")  # no generator attributes
     before = (tmp_path / "data.nc").read_bytes()
@@ -152,12 +152,13 @@ def test_cached_data_not_made_by_sciml_is_never_overwritten(tmp_path):
 
 def _train(tmp_path: Path, split: dict, data_name: str = "d.nc") -> tuple[Path, Path]:
     """A 1-epoch FNO on 20 smoothing samples; returns (checkpoint, data file)."""
-    from sciml.experiment import DataConfig, ExperimentConfig, run_experiment
+    from sciml.experiment import ExperimentSpec, run_experiment
+    from sciml.operators import DataConfig
     from sciml.train import TrainConfig
 
     data = tmp_path / data_name
     save_dataset(smoothing_dataset(n=20, res=8), data)
-    cfg = ExperimentConfig(name="t", out_dir=str(tmp_path / "run"),
+    cfg = ExperimentSpec(name="t", out_dir=str(tmp_path / "run"),
                            data=DataConfig(path=str(data), split=split),
                            model={"name": "fno", "modes": 2, "width": 4, "layers": 1, "padding": 0, "head_width": 4},
                            train=TrainConfig(epochs=1, batch_size=8, progress=False, amp=False))
@@ -223,11 +224,12 @@ def test_evaluate_non_finite_predictions_names_the_variable(trained, tmp_path, c
 
 
 def test_run_experiment_refuses_an_empty_test_split_before_training(tmp_path):
-    from sciml.experiment import DataConfig, ExperimentConfig, run_experiment
+    from sciml.experiment import ExperimentSpec, run_experiment
+    from sciml.operators import DataConfig
 
     save_dataset(smoothing_dataset(n=10, res=8), tmp_path / "d.nc")
-    cfg = ExperimentConfig(out_dir=str(tmp_path / "run"),
-                           data=DataConfig(path=str(tmp_path / "d.nc"), split={"train": 0.9, "val": 0.1, "test": 0.0}))
+    cfg = ExperimentSpec(out_dir=str(tmp_path / "run"),
+                           data=DataConfig(path=str(tmp_path / "d.nc"), split={"train": 0.85, "val": 0.1, "test": 0.04}))
     with pytest.raises(ConfigError, match="no test sample"):
         run_experiment(cfg)
     assert not list((tmp_path / "run").glob("*.pt"))

@@ -6,7 +6,7 @@ import torch
 from sciml.climate.emulators import output_array
 from sciml.climate.generator import generate_climatebench
 from sciml.climate.io import load_climatebench
-from sciml.evaluate import evaluate_checkpoint
+from sciml.experiment import evaluate_checkpoint
 from sciml.models import build_model
 from sciml.train.checkpoint import save_checkpoint
 

@@ -9,7 +9,7 @@ import yaml
 
 from sciml.config import from_dict
 from sciml.errors import ConfigError
-from sciml.experiment import ExperimentConfig, run_experiment
+from sciml.experiment import ExperimentSpec, run_experiment, spec_from_dict
 from sciml.models import load_model
 from sciml.pinn.problems import get_problem
 from sciml.pinn.training import relative_l2
@@ -19,11 +19,11 @@ CONFIG = Path(__file__).parents[2] / "examples" / "configs" / "pig_helmholtz.yam
 
 def test_tiny_pinn_config_runs(tmp_path):
     raw = yaml.safe_load(CONFIG.read_text())
-    assert raw["task"] == "pinn"
+    assert raw["recipe"] == "pinn"
     raw["out_dir"] = str(tmp_path)
     raw["params"].update(adam_steps=30, n_colloc=64, eval_every=10)
     raw["params"]["model"].update(n_gaussians=20)
-    out = run_experiment(from_dict(ExperimentConfig, raw))
+    out = run_experiment(spec_from_dict(raw))
     model = load_model(out["checkpoint"])
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["rel_l2"] == pytest.approx(relative_l2(model, get_problem("helmholtz2d")), rel=1e-5)
@@ -33,6 +33,6 @@ def test_tiny_pinn_config_runs(tmp_path):
 
 def test_unknown_param_and_resume_fail(tmp_path):
     with pytest.raises(ConfigError):
-        run_experiment(ExperimentConfig(task="pinn", out_dir=str(tmp_path), params={"adam_step": 3}))
+        run_experiment(ExperimentSpec(recipe="pinn", out_dir=str(tmp_path), params={"adam_step": 3}))
     with pytest.raises(ConfigError, match="resume"):
-        run_experiment(ExperimentConfig(task="pinn", out_dir=str(tmp_path), params={"adam_steps": 1}), resume=True)
+        run_experiment(ExperimentSpec(recipe="pinn", out_dir=str(tmp_path), params={"adam_steps": 1}), resume=True)

@@ -47,7 +47,7 @@ def assert_payload_is_live(ws: Path) -> None:
 
 
 def _evaluate(path, ws):
-    from sciml.evaluate.evaluate import evaluate_checkpoint
+    from sciml.experiment import evaluate_checkpoint
 
     evaluate_checkpoint(path, ws / "d.nc", ws / "ev")
 
