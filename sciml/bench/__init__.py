@@ -1,25 +1,14 @@
-"""Benchmarks: ``sciml bench NAME`` runs ``sciml.bench.NAME.main(argv)``.
+"""Benchmarks: ``sciml bench NAME --preset cpu|gpu`` runs a declared sweep of experiment specs.
 
-Each benchmark module defines ``main(argv: list[str] | None = None) -> int`` and writes its
-results through :class:`sciml.bench.results.BenchResult`, so every JSON has one shape.
+Each benchmark module declares a :class:`~sciml.bench.runner.Benchmark` (its sweep of
+:class:`~sciml.experiment.ExperimentSpec` s and its report) and registers it; the one runner in
+:mod:`sciml.bench.runner` runs every spec through :func:`sciml.experiment.run_experiment`, the path
+``sciml train`` takes, and writes ``docs/benchmarks/NAME.json`` and its page. ``sciml.bench`` holds specs,
+the runner and reports only: the numerics live in the library, and nothing outside ``sciml.bench``
+imports it.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
+from sciml.bench.runner import BENCHMARKS, Benchmark, Row, available, register_benchmark, run
 
-from sciml.errors import RegistryError
-
-
-def available() -> list[str]:
-    """Names of the benchmark modules shipped with sciml."""
-    import sciml.bench as pkg
-
-    return sorted(m.name for m in pkgutil.iter_modules(pkg.__path__) if m.name not in {"results", "timing"})
-
-
-def run(name: str, argv: list[str] | None = None) -> int:
-    """Run benchmark ``name`` with command-line arguments ``argv``."""
-    if name not in available():
-        raise RegistryError(f"unknown benchmark {name!r}. Available: {available()}")
-    return importlib.import_module(f"sciml.bench.{name}").main(argv)
+__all__ = ["BENCHMARKS", "Benchmark", "Row", "available", "register_benchmark", "run"]

@@ -1,0 +1,171 @@
+"""The one benchmark runner: a benchmark is a sweep of experiment specs plus a report.
+
+``sciml bench NAME --preset cpu|gpu`` builds the sweep (:class:`Row` s: one :class:`~sciml.experiment.ExperimentSpec`
+each, with the task and method it fills in the table), runs every spec through
+:func:`sciml.experiment.run_experiment` (the same path as ``sciml train``), writes the scores as rows of
+``docs/benchmarks/NAME.json`` and renders the page from them. ``--dry-run`` prints the specs as YAML
+documents instead: each runs alone with ``sciml train``.
+
+A run is resumable: each spec writes into its own folder under ``--runs`` and leaves ``scores.json`` there
+with the spec it scored; a rerun reuses the scores of every spec whose folder holds the same spec, and
+runs the others. ``--fresh`` recomputes every row (it never deletes a folder; runs overwrite their files).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from sciml.bench.results import BenchResult, command_line
+from sciml.cli import ArgumentParser
+from sciml.errors import ConfigError
+from sciml.experiment import ExperimentSpec, run_experiment
+from sciml.registry import Registry
+from sciml.utils.files import write_json
+
+BENCHMARK_MODULES = (
+    "sciml.bench.climatebench",
+    "sciml.bench.dcdm",
+    "sciml.bench.lpn",
+    "sciml.bench.medida",
+    "sciml.bench.operators",
+    "sciml.bench.pig",
+    "sciml.bench.sinenet",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One experiment of a sweep and the table cell it fills: ``task`` x ``method`` (x the spec's seed).
+    ``labels`` are extra fields copied into every JSON row (e.g. a grid or a family)."""
+
+    task: str
+    method: str
+    spec: ExperimentSpec
+    labels: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """A declared benchmark.
+
+    ``sweep(preset, args) -> list[Row]`` builds the specs; ``report(res, args) -> str`` renders the page's
+    markdown (and writes its figures beside it) from the rows; ``options(parser)`` adds the benchmark's own
+    command-line options (each with a help text); ``result_name(preset)`` names the JSON/page.
+    """
+
+    name: str
+    summary: str
+    sweep: Callable[[str, argparse.Namespace], list[Row]]
+    report: Callable[[BenchResult, argparse.Namespace], str]
+    presets: tuple[str, ...] = ("cpu", "gpu")
+    options: Callable[[argparse.ArgumentParser], None] | None = None
+    result_name: Callable[[str], str] | None = None
+
+    def json_name(self, preset: str) -> str:
+        return self.result_name(preset) if self.result_name else (self.name if preset == "cpu" else f"{self.name}_{preset}")
+
+
+BENCHMARKS: Registry[Benchmark] = Registry("benchmark", modules=BENCHMARK_MODULES)
+
+
+def register_benchmark(bench: Benchmark) -> Benchmark:
+    """Register a declared benchmark under its name (called once, in its module)."""
+    known = BENCHMARKS._items.get(bench.name)
+    if known is None or known.sweep.__qualname__ != bench.sweep.__qualname__:
+        BENCHMARKS.register(bench.name)(bench)
+    return bench
+
+
+def spec_key(spec: ExperimentSpec) -> str:
+    """A stable digest of everything the spec says (its YAML), used to recognise finished runs."""
+    return hashlib.sha256(yaml.safe_dump(spec.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def finished_scores(spec: ExperimentSpec) -> dict[str, float] | None:
+    """The scores a finished run of exactly ``spec`` left in its folder, or None."""
+    path = Path(spec.out_dir) / "scores.json"
+    if not path.is_file():
+        return None
+    done = json.loads(path.read_text())
+    return done["scores"] if done.get("spec_key") == spec_key(spec) else None
+
+
+def run_row(row: Row, fresh: bool) -> tuple[dict[str, float], bool]:
+    """Scores of ``row`` (reused when its folder holds a finished run of the same spec) and whether it ran."""
+    if not fresh:
+        done = finished_scores(row.spec)
+        if done is not None:
+            return done, False
+    t0 = time.perf_counter()
+    scores = dict(run_experiment(row.spec)["scores"])
+    scores.setdefault("wall_s", time.perf_counter() - t0)
+    write_json(Path(row.spec.out_dir) / "scores.json",
+               {"spec_key": spec_key(row.spec), "spec": row.spec.to_dict(), "scores": scores})
+    return scores, True
+
+
+def dry_run(rows: list[Row]) -> str:
+    """The sweep as YAML documents, one spec each, headed by the cell it fills."""
+    docs = [f"# {r.task} / {r.method}\n" + yaml.safe_dump(r.spec.to_dict(), sort_keys=False) for r in rows]
+    return "---\n".join(docs)
+
+
+def build_parser(bench: Benchmark) -> ArgumentParser:
+    p = ArgumentParser(prog=f"sciml bench {bench.name}", description=bench.summary)
+    p.add_argument("--preset", choices=bench.presets, default=bench.presets[0],
+                   help="the sweep's scale: cpu (a laptop, minutes to an hour) or gpu (the paper's scale, one GPU)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the sweep's experiment specs as YAML (each runs alone with `sciml train`) and stop")
+    p.add_argument("--out", default="docs/benchmarks", help="folder of the JSON, the page and its figures")
+    p.add_argument("--runs", default=None,
+                   help="folder of the runs' checkpoints and scores (default: runs/bench/NAME); finished specs are reused")
+    p.add_argument("--fresh", action="store_true", help="rerun every spec, even those with finished scores")
+    if bench.options:
+        bench.options(p)
+    return p
+
+
+def run_benchmark(bench: Benchmark, argv: list[str] | None = None) -> int:
+    """``sciml bench NAME``: run the sweep (resuming), write the JSON and the page after every row."""
+    args = build_parser(bench).parse_args(argv)
+    args.runs = Path(args.runs or Path("runs") / "bench" / bench.json_name(args.preset))
+    rows = bench.sweep(args.preset, args)
+    if not rows:
+        raise ConfigError(f"benchmark {bench.name!r} with these options has nothing to run")
+    if args.dry_run:
+        print(dry_run(rows))
+        return 0
+    res = BenchResult(bench.json_name(args.preset), command=command_line())
+    res.meta = {"preset": args.preset}
+    for i, row in enumerate(rows, 1):
+        scores, ran = run_row(row, args.fresh)
+        print(f"[{i}/{len(rows)}] {row.task} / {row.method} (seed {row.spec.seed}): "
+              + ("ran" if ran else "reused") + ", " + ", ".join(f"{k}={v:.4g}" for k, v in scores.items()), flush=True)
+        for metric, value in scores.items():
+            res.add(row.task, row.method, metric, value, seed=row.spec.seed, **row.labels)
+        res.write(args.out, bench.report(res, args))
+    return 0
+
+
+def run(name: str, argv: list[str] | None = None) -> int:
+    """Run benchmark ``name``: a declared :class:`Benchmark` through :func:`run_benchmark`; a module not yet
+    declared as a sweep runs its own ``main(argv)``."""
+    if name not in available():
+        raise ConfigError(f"unknown benchmark {name!r}; the benchmarks are: {', '.join(available())}")
+    module = importlib.import_module(f"sciml.bench.{name}")
+    if name in BENCHMARKS:
+        return run_benchmark(BENCHMARKS.get(name), argv)
+    return module.main(argv)
+
+
+def available() -> list[str]:
+    """The benchmarks ``sciml bench`` can run (the modules of :data:`BENCHMARK_MODULES`)."""
+    return sorted(m.rsplit(".", 1)[1] for m in BENCHMARK_MODULES)
