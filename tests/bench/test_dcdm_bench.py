@@ -83,3 +83,17 @@ def test_gpu_preset_deadline_skips_later_grids_and_keeps_what_finished(monkeypat
                                        "constant_20x20: all rows (deadline)"]
     page = (tmp_path / "dcdm_gpu.md").read_text()
     assert "- constant_20x20: all rows (deadline)" in page and "| constant | cg |" in page
+
+
+def test_goal_table_reads_the_speedups_from_the_rows():
+    from sciml.bench.dcdm_gpu import goal_lines
+    from sciml.bench.results import BenchResult
+
+    res = BenchResult("dcdm_gpu", command="test")
+    for method, total, solve in (("cg_cuda", 2.0, 1.9), ("mg_learned_cuda", 0.25, 0.1), ("mg_pcg_cuda", 0.5, 0.4)):
+        for fam, scale in (("constant", 1.0), ("inclusions", 4.0)):
+            for metric, v in (("total_s", total * (scale if method == "cg_cuda" else 1.0)), ("solve_s", solve)):
+                res.add(f"{fam}_128x128x128", method, metric, v, family=fam, grid=[128, 128, 128])
+    lines = goal_lines(res.rows, torch.device("cuda"))
+    assert "| constant | 2 | 0.25 | 0.5 | 8 | 4 | 19 | yes |" in lines
+    assert "| inclusions | 8 | 0.25 | 0.5 | 32 | 16 | 19 | yes |" in lines
