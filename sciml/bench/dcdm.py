@@ -10,7 +10,9 @@ sciml's multigrid-PCG and learned V-cycle (:class:`~sciml.linalg.LearnedSolver`,
 ``setup_s``, ``solve_s``, ``total_s`` (setup + solve, what a user pays for one solve),
 ``peak_mem_mb`` (RSS above the level at entry). The fast rows are medians over ``--repeats``
 runs; slow rows run once under a wall-clock cap and are reported as not converged when they hit
-it. Threads: ``--threads`` (default 2).
+it. Threads: ``--threads`` (default 2). On a CUDA GPU, the CG, Jacobi-PCG, multigrid, learned and
+DCDM rows also run there (``*_cuda``); ``--preset gpu`` runs only those, on the page ``dcdm_gpu``
+(:mod:`sciml.bench.dcdm_gpu`).
 """
 from __future__ import annotations
 
