@@ -48,6 +48,15 @@ def test_device_cg_rows_match_scipy_iterations(family, shape):
     assert abs(jac["iterations"] - _scipy_iterations(A, b, sp.diags(1.0 / A.diagonal()))) <= 2
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_cg_row_matches_the_cpu_row():
+    shape = (16, 14, 12)
+    A, b, _ = make_system("obstacles", shape, seed=0)
+    cpu = run_method("cg", A, b, shape, cap_s=60.0, device=torch.device("cpu"))
+    gpu = run_method("cg", A, b, shape, cap_s=60.0, device=torch.device("cuda"))
+    assert gpu["reached"] and abs(gpu["iterations"] - cpu["iterations"]) <= 2 and gpu["peak_gpu_mem_mb"] > 0
+
+
 def test_gpu_preset_without_cuda_is_a_one_line_user_error(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(SystemExit) as e:
