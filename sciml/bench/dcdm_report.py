@@ -43,7 +43,8 @@ def plot(rows: list[dict], path: Path) -> None:
             p.sort()
             ax.loglog(*zip(*p), marker="o", label=method, color=colour[method])
         ax.set_title(f"obstacles, {dim}-D (rows that converged)"), ax.set_xlabel("unknowns")
-        ax.legend(fontsize=8)
+        if pts:
+            ax.legend(fontsize=8)
     axes[0].set_ylabel("setup + solve to rtol 1e-6 (s)")
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
