@@ -183,9 +183,21 @@ def keep_previous_rows(res: BenchResult, old: dict[str, Any] | None) -> list[str
     return list(dict.fromkeys(r["task"] for r in kept))
 
 
+OUTPUT_OPTIONS = ("--out", "--runs", "--deadline-s")  # where results go, or when to stop: not what they are
+
+
 def command_line() -> str:
-    """The command that is running, as a user would retype it."""
-    argv = list(sys.argv)
+    """The command that is running, as a user would retype it to reproduce its numbers: options that only
+    say where files go or when to stop (:data:`OUTPUT_OPTIONS`) are left out."""
+    argv, kept = list(sys.argv), []
     if argv and argv[0].endswith(("sciml", "cli.py", "__main__.py")):
         argv[0] = "sciml"
-    return " ".join(argv)
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in OUTPUT_OPTIONS:
+            skip = True
+        elif not arg.startswith(tuple(o + "=" for o in OUTPUT_OPTIONS)):
+            kept.append(arg)
+    return " ".join(kept)

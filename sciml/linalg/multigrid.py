@@ -211,7 +211,8 @@ class Multigrid:
         self._factor(self.levels[-1])
 
     def _factor(self, level: _Level) -> None:
-        dense = torch.as_tensor(level.op.to_csr().toarray(), dtype=torch.float64)
+        # the coarse matrix is assembled on the host (scipy) and factored where the hierarchy lives
+        dense = torch.as_tensor(level.op.to_csr().toarray(), dtype=torch.float64, device=level.op.diag.device)
         L, info = torch.linalg.cholesky_ex(dense)
         if int(info) == 0:
             self._coarse = lambda r: torch.cholesky_solve(r.reshape(-1, 1).double(), L).reshape(r.shape).to(r.dtype)
