@@ -105,9 +105,11 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
 def load_data(cfg: DataConfig, out_dir: Path, resume: bool = False) -> tuple[xr.Dataset, Path]:
     """Open ``cfg.path`` or generate ``cfg.make``, cached in ``out_dir/data.nc`` (reused only while the
     recorded generator, parameters and seed match: :func:`sciml.data.registry.make_or_reuse`)."""
-    if cfg.path:
+    if cfg.path:  # opened lazily, chunked along sample: a file larger than memory streams
+        from sciml.data import open_chunked
+
         path = Path(cfg.path)
-        return open_dataset(path).load(), path
+        return open_chunked(path), path
     if not cfg.make:
         raise ConfigError("data needs either 'path' (an existing file) or 'make' (a registered dataset name)")
     path = out_dir / "data.nc"

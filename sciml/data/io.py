@@ -1,4 +1,9 @@
-"""Open and save Datasets by suffix: NetCDF4 (.nc), Zarr (.zarr), HDF5 (.h5/.hdf5). Writes are atomic."""
+"""Open and save Datasets by suffix: NetCDF4 (.nc), Zarr (.zarr), HDF5 (.h5/.hdf5). Writes are atomic.
+
+:func:`open_chunked` opens a file as dask arrays chunked along ``sample``, so data larger than memory
+streams: reductions (normaliser statistics, finiteness, :func:`fingerprint`) run chunk by chunk and
+:class:`sciml.data.FieldDataset` reads only the samples a batch needs.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -59,6 +64,33 @@ def open_dataset(path: str | Path, chunks: dict | str | None = None) -> xr.Datas
                              "pass a dataset written by `sciml data make` or save_dataset") from exc
 
 
+CHUNK_BYTES = 8 * 2**20
+"""Target size of one dask chunk of one variable in :func:`open_chunked`: large enough that per-chunk
+overhead is negligible, small enough that a reduction over a few chunks per core stays ~100 MB."""
+
+
+def open_chunked(path: str | Path, chunk_bytes: int = CHUNK_BYTES) -> xr.Dataset:
+    """Open ``path`` lazily as dask arrays chunked along ``sample`` only (whole along every other dim).
+
+    One chunk holds about ``chunk_bytes`` of the widest variable (at least one sample), rounded to a
+    multiple of the on-disk chunk along ``sample`` so no stored chunk is split (and read twice). Nothing
+    is read but metadata; reductions (``.mean()``, :func:`fingerprint`...) then hold a few chunks at a
+    time. A file without a ``sample`` dim opens with one chunk per variable.
+    """
+    with open_dataset(path) as meta:  # lazy: sizes, dtypes and on-disk chunking only
+        per_sample = [v.dtype.itemsize * v.size // v.sizes["sample"]
+                      for v in meta.variables.values() if "sample" in v.dims and v.sizes["sample"]]
+        stored = [int(v.encoding.get("preferred_chunks", {}).get("sample", 1))
+                  for v in meta.variables.values() if "sample" in v.dims]
+        dims = list(meta.dims)
+    step = max(stored, default=1)
+    n = max(1, chunk_bytes // max(per_sample, default=1))
+    chunks = {d: -1 for d in dims}
+    if "sample" in chunks:
+        chunks["sample"] = max(step, n // step * step)
+    return open_dataset(path, chunks=chunks)
+
+
 def check_save_target(path: str | Path, overwrite: bool = False) -> None:
     """Raise now what ``save_dataset(ds, path, overwrite)`` would raise about ``path`` (suffix, an existing
     target), so a command fails before it spends time making the data."""
@@ -91,10 +123,26 @@ def fingerprint(ds: xr.Dataset, names: Iterable[str]) -> str:
 
     The same data gives the same string wherever the file lives and whatever its format, so a
     checkpoint can recognise the data it was trained on (``sciml evaluate``).
+    A dask-backed variable is hashed one chunk (along its first dim) at a time: the C-order bytes of
+    consecutive blocks along the first axis concatenate to the bytes of the whole array, so the hash
+    equals the in-memory one while only one chunk is held.
     """
     h = hashlib.sha256()
     for name in sorted(names):
-        values = np.ascontiguousarray(ds[name].values)
-        h.update(f"{name}|{ds[name].dims}|{values.dtype.str}|{values.shape}|".encode())
-        h.update(memoryview(values).cast("B"))
+        da = ds[name]
+        shape = da.shape if da.ndim else (1,)  # np.ascontiguousarray makes a 0-d array 1-d
+        h.update(f"{name}|{da.dims}|{da.dtype.str}|{shape}|".encode())
+        for block in _first_axis_blocks(da):
+            h.update(memoryview(np.ascontiguousarray(block)).cast("B"))
     return h.hexdigest()
+
+
+def _first_axis_blocks(da: xr.DataArray) -> Iterable[np.ndarray]:
+    """The values of ``da`` as numpy blocks along its first dim, in order: one per dask chunk, or the
+    whole array when it is not dask-backed."""
+    data = da.data
+    if da.chunks is None or da.ndim == 0:
+        yield np.asarray(da.values)
+        return
+    for i in range(len(data.chunks[0])):
+        yield np.asarray(data.blocks[i].compute())
