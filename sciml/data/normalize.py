@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import dask
 import numpy as np
 import torch
 import torch.nn as nn
@@ -46,8 +45,8 @@ class Normalizer:
         over the training samples (a Dirichlet wall) decodes to its training value whatever the
         network outputs.
 
-        A dask-backed DataArray is reduced chunk by chunk in float64 (dask's mean/std, one pass over
-        the data for both), never materialised; in-memory values are reduced by torch in float64.
+        A dask-backed DataArray is reduced chunk by chunk in float64 (dask's mean and std), never
+        materialised; in-memory values are reduced by torch in float64.
         """
         axis = 0
         if isinstance(values, xr.DataArray):
@@ -63,12 +62,16 @@ class Normalizer:
 
     @classmethod
     def _fit_chunked(cls, data, axis: int, eps: float | None, pointwise: bool) -> "Normalizer":
-        """:meth:`fit` on a dask array: per-chunk moments merged by dask, in float64."""
+        """:meth:`fit` on a dask array: per-chunk moments merged by dask, in float64.
+
+        Two passes over the data (mean, then std): computed together, the two reductions would share
+        each chunk and dask would hold chunks read for one until the other consumed them.
+        """
         x = data.astype(np.float64)
+        over = axis if pointwise else None
+        mean, std = x.mean(over).compute(), x.std(over).compute()  # std: population (ddof 0)
         if not pointwise:
-            mean, std = dask.compute(x.mean(), x.std())  # std: population (ddof 0)
             return cls._scalar(float(mean), float(std), eps)
-        mean, std = dask.compute(x.mean(axis), x.std(axis))
         return cls._pointwise(torch.as_tensor(mean), torch.as_tensor(std), eps)
 
     @classmethod

@@ -14,13 +14,12 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Sequence
 
-import dask
 import numpy as np
 import torch
 import xarray as xr
 from torch.utils.data import Dataset
 
-from sciml.data.io import open_chunked, open_dataset
+from sciml.data.io import lazy_source, open_chunked, open_dataset
 from sciml.data.normalize import Normalizers
 from sciml.data.schema import check_dims, check_finite, require_variables
 from sciml.errors import DimensionError
@@ -53,63 +52,72 @@ def _to_tensor(values: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values), dtype=dtype)
 
 
-CACHE_BYTES = 128 * 2**20
+CACHE_BYTES = 64 * 2**20
 """Default budget of :class:`SampleReader`'s block cache."""
 
 
 class SampleReader:
     """Reads given samples of variables with dims ``("sample", ...)`` from a Dataset, a batch at a time.
 
-    An in-memory (or lazily indexed, not dask-backed) variable is indexed at the requested samples
-    directly. A dask-backed variable is read in *blocks* of consecutive samples, one on-disk chunk
-    along ``sample`` each (one sample where the file is not chunked): a stored chunk is the least a
-    read can decode, so reading the whole chunk costs what reading one of its samples costs. The
-    blocks a batch misses are read in one dask computation (in parallel), and the most recently used
+    A variable that is not dask-backed (in memory, or lazily indexed) is indexed at the requested
+    samples directly. A dask-backed variable is read in *blocks* of consecutive samples, one on-disk
+    chunk along ``sample`` each (one sample where the file is not chunked): a stored chunk is the
+    least a read can decode, so reading all of it costs what reading one of its samples costs. The
+    blocks a batch misses are read in one indexing call per variable, from the file's lazily indexed
+    source when the variable is a file's unchanged data (:func:`sciml.data.io.lazy_source`: one
+    backend call that fetches the chunks concurrently), else through dask. The most recently used
     blocks are kept, up to ``cache_bytes`` in all.
 
     Trade-off: sequential access (validation, evaluation) reads each block once. Shuffled access
-    over data much larger than the cache reads about one block per sample, so its cost per sample is
-    a stored chunk's: stores meant for shuffled training should be chunked by a few samples along
+    over data much larger than the cache reads about one block per sample, so a sample costs a
+    stored chunk: stores meant for shuffled training should be chunked by a few samples along
     ``sample`` (whole along the other dims). Data that fits in the cache is read once, then served
     from memory.
     """
 
     def __init__(self, ds: xr.Dataset, names: Sequence[str], cache_bytes: int = CACHE_BYTES):
-        self.vars = {n: ds[n] for n in names}
-        self.block = {n: int(v.encoding.get("preferred_chunks", {}).get("sample", 1))
-                      for n, v in self.vars.items() if v.chunks is not None}
+        self.vars = {n: ds[n].variable if lazy_source(ds[n]) is None else lazy_source(ds[n]) for n in names}
+        self.block = {n: int(ds[n].encoding.get("preferred_chunks", {}).get("sample", 1))
+                      for n in names if ds[n].chunks is not None}
         self.cache_bytes = cache_bytes
         self._cache: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._cached_bytes = 0
+        self.blocks_read = 0  # blocks read from the source so far (cache misses)
 
     def read(self, samples: np.ndarray) -> dict[str, np.ndarray]:
         """``{name: values at samples}``, each shaped ``(len(samples), *spatial)``."""
         samples = np.asarray(samples, dtype=np.int64)
-        blocks = self._blocks(samples)
         out = {}
-        for n, v in self.vars.items():
+        for n, var in self.vars.items():
             if n in self.block:
                 size = self.block[n]
-                out[n] = np.stack([blocks[n, s // size][s % size] for s in samples])
-            else:  # sorted unique indices: lazily indexed backends read only those
+                blocks = self._blocks(n, np.unique(samples // size))
+                out[n] = np.stack([blocks[int(s) // size][int(s) % size] for s in samples])
+            else:  # sorted unique indices: a lazily indexed backend reads only those
                 uniq, inverse = np.unique(samples, return_inverse=True)
-                out[n] = np.asarray(v.variable[uniq].values)[inverse]
+                out[n] = np.asarray(var[uniq].values)[inverse]
         return out
 
-    def _blocks(self, samples: np.ndarray) -> dict[tuple[str, int], np.ndarray]:
-        """The blocks holding ``samples`` of every dask-backed variable: cached ones, and the missing
-        ones read together; then the cache keeps the most recent up to its budget."""
-        need = [(n, int(b)) for n, size in self.block.items() for b in np.unique(samples // size)]
-        have = {k: self._cache[k] for k in need if k in self._cache}
-        missing = [k for k in need if k not in have]
-        lazy = [self.vars[n].data[b * self.block[n]:(b + 1) * self.block[n]] for n, b in missing]
-        have.update(zip(missing, map(np.asarray, dask.compute(*lazy))))
-        for k in need:
-            if k in self._cache:
-                self._cache.move_to_end(k)
+    def _blocks(self, name: str, wanted: np.ndarray) -> dict[int, np.ndarray]:
+        """Blocks ``wanted`` of variable ``name``: cached ones, the missing ones read in one call; then
+        the cache keeps the most recently used up to its budget."""
+        size, var = self.block[name], self.vars[name]
+        have = {int(b): self._cache[name, int(b)] for b in wanted if (name, int(b)) in self._cache}
+        missing = [int(b) for b in wanted if int(b) not in have]
+        if missing:
+            n = var.shape[0]
+            bounds = [(b * size, min((b + 1) * size, n)) for b in missing]
+            values = np.asarray(var[np.concatenate([np.arange(lo, hi) for lo, hi in bounds])].values)
+            splits = np.cumsum([hi - lo for lo, hi in bounds])[:-1]
+            # copies: a cached view would keep the whole read alive until its last block is evicted
+            have.update(zip(missing, (block.copy() for block in np.split(values, splits))))
+            self.blocks_read += len(missing)
+        for b in map(int, wanted):
+            if (name, b) in self._cache:
+                self._cache.move_to_end((name, b))
             else:
-                self._cache[k] = have[k]
-                self._cached_bytes += have[k].nbytes
+                self._cache[name, b] = have[b]
+                self._cached_bytes += have[b].nbytes
         while self._cached_bytes > self.cache_bytes and self._cache:
             self._cached_bytes -= self._cache.popitem(last=False)[1].nbytes
         return have
