@@ -52,7 +52,7 @@ def _to_tensor(values: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values), dtype=dtype)
 
 
-CACHE_BYTES = 64 * 2**20
+CACHE_BYTES = 32 * 2**20
 """Default budget of :class:`SampleReader`'s block cache."""
 
 
