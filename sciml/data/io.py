@@ -69,7 +69,8 @@ def open_dataset(path: str | Path, chunks: dict | str | None = None, cache: bool
 
 CHUNK_BYTES = 4 * 2**20
 """Target size of one dask chunk of one variable in :func:`open_chunked`: large enough that per-chunk
-overhead is negligible, small enough that a reduction over a few chunks per core stays ~100 MB."""
+overhead is small, small enough that a reduction, which holds a few chunks (and their float64 copies)
+per core, stays well under the data."""
 
 
 _TWINS: "OrderedDict[str, xr.Variable]" = OrderedDict()  # dask array name -> lazily indexed variable
@@ -110,7 +111,9 @@ def lazy_source(da: xr.DataArray) -> xr.Variable | None:
     A dask array's name is a token of the computation that makes it, so a matching name proves ``da``
     is the file's data unchanged (no arithmetic, selection or assignment since). Indexing the source
     with a list of samples reads them in one backend call (a Zarr store fetches the chunks it needs
-    concurrently), where dask would make one task and one read per chunk.
+    concurrently), where dask would make one task and one read per chunk. The registry is per
+    process: a DataLoader worker started by fork inherits it; one started by spawn finds nothing and
+    reads through dask (the same values, slower).
     """
     return _TWINS.get(da.data.name) if da.chunks is not None else None
 

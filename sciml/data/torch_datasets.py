@@ -52,6 +52,13 @@ def _to_tensor(values: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
     return torch.as_tensor(np.asarray(values), dtype=dtype)
 
 
+def _readable(da: xr.DataArray) -> xr.Variable:
+    """What to index for ``da``'s samples: the file's lazily indexed source when ``da`` is a file's
+    unchanged data, else ``da``'s own variable (in memory, lazily indexed, or dask)."""
+    source = lazy_source(da)
+    return da.variable if source is None else source
+
+
 CACHE_BYTES = 32 * 2**20
 """Default budget of :class:`SampleReader`'s block cache."""
 
@@ -76,7 +83,7 @@ class SampleReader:
     """
 
     def __init__(self, ds: xr.Dataset, names: Sequence[str], cache_bytes: int = CACHE_BYTES):
-        self.vars = {n: ds[n].variable if lazy_source(ds[n]) is None else lazy_source(ds[n]) for n in names}
+        self.vars = {n: _readable(ds[n]) for n in names}
         self.block = {n: int(ds[n].encoding.get("preferred_chunks", {}).get("sample", 1))
                       for n in names if ds[n].chunks is not None}
         self.cache_bytes = cache_bytes
