@@ -11,6 +11,7 @@ store of the same layout, and the bound is on the growth from that run to the la
 """
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,19 +65,23 @@ def _train(tmp_path: Path, store: Path) -> float:
 @pytest.mark.slow  # writes and reads 1 GiB several times: minutes on 2 shared cores
 def test_train_streams_a_store_larger_than_its_memory_bound(tmp_path):
     small, large = tmp_path / "small.zarr", tmp_path / "large.zarr"
-    _write_store(small, N_SMALL)
-    nbytes = _write_store(large, N_LARGE) / 2**20
+    try:
+        _write_store(small, N_SMALL)
+        nbytes = _write_store(large, N_LARGE) / 2**20
+        peak = _train(tmp_path, large)
+        growth = peak - _train(tmp_path, small)
+        # the control: what sciml train did before streaming (load_data's open_dataset(path).load()),
+        # after the same imports; it grows by the whole store
+        load = ("import resource, sciml.experiment; from sciml.data import open_dataset; "
+                "before = int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0]); "
+                f"open_dataset({str(large)!r}).load(); "
+                "print('GROWTH_KIB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)")
+        out = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, cwd=ROOT)
+        loaded = int(out.stdout.split("GROWTH_KIB")[-1]) / 1024
+    finally:  # pytest keeps recent tmp_paths: do not leave a GiB behind
+        for store in (small, large):
+            shutil.rmtree(store, ignore_errors=True)
     bound = nbytes / 4
-    peak = _train(tmp_path, large)
-    growth = peak - _train(tmp_path, small)
-    # the control: what sciml train did before streaming (load_data's open_dataset(path).load()),
-    # after the same imports; it grows by the whole store
-    load = ("import resource, sciml.experiment; from sciml.data import open_dataset; "
-            "before = int(open('/proc/self/status').read().split('VmRSS:')[1].split()[0]); "
-            f"open_dataset({str(large)!r}).load(); "
-            "print('GROWTH_KIB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)")
-    out = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, cwd=ROOT)
-    loaded = int(out.stdout.split("GROWTH_KIB")[-1]) / 1024
     print(f"store {nbytes:.0f} MiB: streaming run peaks at {peak:.0f} MiB, {growth:.0f} MiB over the small "
           f"store's run (bound {bound:.0f} MiB); loading grows {loaded:.0f} MiB")
     assert growth < bound and peak < nbytes
