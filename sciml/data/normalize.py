@@ -44,18 +44,45 @@ class Normalizer:
         point, std floored at eps (default 1e-5, the papers' value), so a point that is constant
         over the training samples (a Dirichlet wall) decodes to its training value whatever the
         network outputs.
+
+        A dask-backed DataArray is reduced chunk by chunk in float64 (dask's mean and std), never
+        materialised; in-memory values are reduced by torch in float64.
         """
         axis = 0
         if isinstance(values, xr.DataArray):
             axis = values.dims.index("sample") if "sample" in values.dims else 0
+            if values.chunks is not None:
+                return cls._fit_chunked(values.data, axis, eps, pointwise)
             values = values.values
         arr = torch.as_tensor(np.asarray(values), dtype=torch.float64)
         if not pointwise:
-            eps = 1e-12 if eps is None else eps
             std = float(arr.std(correction=0))  # population std, as numpy/xarray
-            return cls(mean=float(arr.mean()), std=std if std > eps else 1.0)
+            return cls._scalar(float(arr.mean()), std, eps)
+        return cls._pointwise(arr.mean(axis), arr.std(axis, correction=0), eps)
+
+    @classmethod
+    def _fit_chunked(cls, data, axis: int, eps: float | None, pointwise: bool) -> "Normalizer":
+        """:meth:`fit` on a dask array: per-chunk moments merged by dask, in float64.
+
+        Two passes over the data (mean, then std): computed together, the two reductions would share
+        each chunk and dask would hold chunks read for one until the other consumed them.
+        """
+        x = data.astype(np.float64)
+        over = axis if pointwise else None
+        mean, std = x.mean(over).compute(), x.std(over).compute()  # std: population (ddof 0)
+        if not pointwise:
+            return cls._scalar(float(mean), float(std), eps)
+        return cls._pointwise(torch.as_tensor(mean), torch.as_tensor(std), eps)
+
+    @classmethod
+    def _scalar(cls, mean: float, std: float, eps: float | None) -> "Normalizer":
+        eps = 1e-12 if eps is None else eps
+        return cls(mean=mean, std=std if std > eps else 1.0)
+
+    @classmethod
+    def _pointwise(cls, mean: torch.Tensor, std: torch.Tensor, eps: float | None) -> "Normalizer":
         eps = 1e-5 if eps is None else eps
-        return cls(mean=arr.mean(axis), std=arr.std(axis, correction=0).clamp_min(eps))
+        return cls(mean=mean, std=std.clamp_min(eps))
 
     @property
     def pointwise(self) -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
+import dask
 import numpy as np
 import xarray as xr
 
@@ -32,17 +33,25 @@ def check_dims(da: xr.DataArray, dims: Sequence[str], name: str | None = None, e
 
 
 def check_finite(da: xr.DataArray, name: str | None = None) -> None:
-    """Raise NonFiniteError with the count and first location of NaN/Inf values."""
+    """Raise NonFiniteError with the count and first location of NaN/Inf values.
+
+    A dask-backed ``da`` is checked chunk by chunk: one flag per index along the first dim is the
+    only result held, so data larger than memory is never materialised. Only when a flag is set are
+    the values counted (a second pass) and the first offending row read to locate the value.
+    """
     name = name or str(da.name)
-    values = np.asarray(da.values)
-    if not np.issubdtype(values.dtype, np.number):
+    if not np.issubdtype(da.dtype, np.number):
         return
-    bad = ~np.isfinite(values)
-    if bad.any():
-        first = np.argwhere(bad)[0]
-        where = dict(zip(da.dims, map(int, first)))
+    bad = ~np.isfinite(da.data)  # numpy, or a lazy dask array
+    rows = bad.any(axis=tuple(range(1, bad.ndim))) if bad.ndim else bad.reshape(1)
+    rows, = dask.compute(rows)  # numpy passes through unchanged
+    if rows.any():
+        row = int(np.argmax(rows))
+        count = int(dask.compute(bad.sum())[0])
+        in_row = np.argwhere(np.asarray(bad[row]))[0] if bad.ndim else ()
+        where = dict(zip(da.dims, map(int, (row, *in_row) if bad.ndim else ())))
         raise NonFiniteError(
-            f"variable {name!r} has {int(bad.sum())} NaN/Inf value(s) (first at {where}). "
+            f"variable {name!r} has {count} NaN/Inf value(s) (first at {where}). "
             "Fill or drop them before training (e.g. ds.fillna(...) or ds.dropna('sample'))."
         )
 

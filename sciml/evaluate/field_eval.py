@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sciml.data import fingerprint, open_dataset, save_dataset, validate
+from sciml.data import fingerprint, open_chunked, save_dataset, validate
 from sciml.errors import ConfigError, SchemaError
 from sciml.evaluate.evaluate import field_metrics, mean_predictor, predict_fields, require_finite_predictions
 from sciml.evaluate.report import metrics_table, plot_panels, write_report
@@ -46,17 +46,21 @@ def scored_samples(ds: xr.Dataset, data_path: str | Path, extra: dict) -> tuple[
     return test, f"the {test.size} held-out test samples of {name} recorded in the checkpoint (of {n}; indices {shown})", True
 
 
-def _training_samples(ds: xr.Dataset, data_path: str | Path, extra: dict, is_training_data: bool) -> xr.Dataset:
-    """The training samples, for the training-mean baseline (``ds`` itself when they cannot be found)."""
+def _training_mean(ds: xr.Dataset, targets: list[str], extra: dict, is_training_data: bool) -> xr.Dataset:
+    """The training samples' mean of ``targets``, for the training-mean baseline, computed chunk by chunk
+    and held as a one-sample Dataset (so ``mean_predictor``'s mean over ``sample`` returns it unchanged).
+    The training samples are ``ds``'s recorded train split, or the recorded training file's; ``ds``
+    itself when they cannot be found."""
     split_train = extra.get("split", {}).get("train")
     trained_on = Path(extra["data_path"]) if extra.get("data_path") else None
     if is_training_data:
         src = ds
     elif trained_on is not None and trained_on.is_file():
-        src = open_dataset(trained_on).load()
+        src = open_chunked(trained_on)
     else:
-        return ds
-    return src.isel(sample=split_train) if split_train else src
+        src, split_train = ds, None
+    train = src.isel(sample=split_train) if split_train else src
+    return train[targets].mean("sample").compute().expand_dims(sample=1)
 
 
 def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, checkpoint: dict) -> xr.Dataset:
@@ -65,14 +69,16 @@ def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, chec
     (:func:`scored_samples`); the result's ``scored`` attribute and the report say which samples."""
     extra = checkpoint.get("extra", {})
     inputs, targets = extra.get("inputs", ["a"]), extra.get("targets", ["u"])
-    ds = validate(open_dataset(data_path).load(), required=inputs + targets, source=str(data_path))
+    # opened chunked: the fingerprint and the training mean stream; only the scored samples are loaded
+    ds = validate(open_chunked(data_path), required=inputs + targets, source=str(data_path))
     if "sample" not in ds.coords:  # keep the file's sample indices through isel, into eval.nc
         ds = ds.assign_coords(sample=np.arange(ds.sizes["sample"]))
     idx, scored, is_training_data = scored_samples(ds, data_path, extra)
-    test = validate(ds.isel(sample=idx), required=inputs + targets, finite=True, source=f"{data_path} (scored samples)")
-    train = _training_samples(ds, data_path, extra, is_training_data)
+    test = validate(ds.isel(sample=idx).load(), required=inputs + targets, finite=True,
+                    source=f"{data_path} (scored samples)")
+    train_mean = _training_mean(ds, list(targets), extra, is_training_data)
     pred = require_finite_predictions(predict_fields(model, test, inputs, targets, getattr(model, "normalizers", None)))
-    metrics = field_metrics(pred, test, targets, baseline=mean_predictor(train, test, targets))
+    metrics = field_metrics(pred, test, targets, baseline=mean_predictor(train_mean, test, targets))
     metrics.attrs["scored"] = scored
     out = Path(out_dir)
     save_dataset(metrics, out / "eval.nc", overwrite=True)  # a rerun into the same folder replaces its own file

@@ -20,7 +20,7 @@ from typing import Any
 import xarray as xr
 
 from sciml.config import ConfigPath
-from sciml.data import FieldDataset, Normalizers, fingerprint, open_dataset, split_indices, validate
+from sciml.data import FieldDataset, Normalizers, fingerprint, open_chunked, split_indices, validate
 from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError
 from sciml.evaluate.field_eval import evaluate_field_model
@@ -53,9 +53,9 @@ class DataConfig:
 def load_data(cfg: DataConfig, out_dir: Path, resume: bool = False) -> tuple[xr.Dataset, Path]:
     """Open ``cfg.path`` or generate ``cfg.make``, cached in ``out_dir/data.nc`` (reused only while the
     recorded generator, parameters and seed match: :func:`sciml.data.registry.make_or_reuse`)."""
-    if cfg.path:
+    if cfg.path:  # opened lazily, chunked along sample: a file larger than memory streams
         path = Path(cfg.path)
-        return open_dataset(path).load(), path
+        return open_chunked(path), path
     if not cfg.make:
         raise ConfigError("data needs either 'path' (an existing file) or 'make' (a registered dataset name)")
     path = out_dir / "data.nc"
