@@ -7,7 +7,7 @@ import torch
 
 from sciml.inverse import GaussianBlur, make_denoiser, pnp_admm, prior_value
 from sciml.inverse.images import load_grey, sample_patches
-from sciml.inverse.training import train_lpn
+from sciml.inverse.denoiser_training import train_lpn
 from sciml.models import build_model
 
 torch.manual_seed(0)

@@ -21,7 +21,7 @@ from sciml.bench.lpn import denoising_psnr, make_task, mean_psnr, test_crops, va
 from sciml.inverse import pnp_admm
 from sciml.inverse.images import sample_patches
 from sciml.inverse.matching import DenoisingObjective
-from sciml.inverse.training import train_lpn, train_steps
+from sciml.inverse.denoiser_training import train_lpn, train_steps
 from sciml.models import build_model
 
 BASE = dict(hidden=16, layers=4, beta=10.0, alpha=0.01)  # the default bench preset's LPN

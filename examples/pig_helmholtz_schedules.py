@@ -8,7 +8,7 @@ import torch
 from sciml.bench.pig import budget, model_config
 from sciml.models import build_model
 from sciml.pinn import get_problem
-from sciml.pinn.training import train_physics
+from sciml.pinn.physics_training import train_physics
 torch.set_num_threads(1)
 task = "helmholtz2d"
 problem = get_problem(task)

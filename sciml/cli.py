@@ -8,13 +8,7 @@ from pathlib import Path
 
 from sciml._version import __version__
 from sciml.errors import SciMLError
-
-
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse with the error contract: one line ``sciml: error: ...`` naming the help to read, exit 2."""
-
-    def error(self, message: str):
-        self.exit(2, f"sciml: error: {message} (see `{self.prog} --help`)\n")
+from sciml.utils.arguments import ArgumentParser
 
 
 def _parse_params(pairs: list[str]) -> dict:

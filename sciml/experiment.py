@@ -69,6 +69,8 @@ class ExperimentSpec:
         """The spec as plain YAML-able values, only non-default sections (round-trips through ``spec_from_dict``)."""
         d = asdict(self)
         d["out_dir"] = str(self.out_dir)
+        if isinstance(d.get("train"), dict):  # a built TrainConfig: its seed and device are the spec's own
+            d["train"] = {k: v for k, v in d["train"].items() if k not in ("seed", "device")}
         return {k: v for k, v in d.items() if v is not None and not (k == "params" and not v)}
 
 

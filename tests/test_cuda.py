@@ -11,7 +11,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 def test_pig_trains_on_cuda():
     from sciml.models import build_model
     from sciml.pinn.problems import get_problem
-    from sciml.pinn.training import train_physics
+    from sciml.pinn.physics_training import train_physics
 
     p = get_problem("helmholtz2d")
     m = build_model("pig", lower=p.lower, upper=p.upper, n_gaussians=40, sigma0=0.2)

@@ -12,6 +12,14 @@ def test_a_default_spec_of_every_recipe_round_trips(name):
     assert RECIPES.get(name).summary  # `sciml recipes` shows one line for each
 
 
+def test_a_spec_with_a_built_train_section_round_trips():
+    """A spec whose train section was coerced into a TrainConfig dumps without train.seed/device (top-level keys)."""
+    spec = spec_from_dict({"recipe": "field", "name": "rt", "seed": 5, "train": {"epochs": 2, "lr": 1e-3}})
+    again = spec_from_dict(spec.to_dict())
+    assert again.to_dict() == spec.to_dict()
+    assert "seed" not in spec.to_dict()["train"] and spec.to_dict()["seed"] == 5
+
+
 def test_every_listed_module_registers_a_recipe():
     """The registry imports exactly RECIPE_MODULES; each of them registers (no module listed for nothing)."""
     import importlib

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from sciml.bench.results import BenchResult, command_line
-from sciml.cli import ArgumentParser
+from sciml.utils.arguments import ArgumentParser
 from sciml.climate.emulators import (EVAL_YEARS, WindowDataset, output_array, scales, score_model, train_emulator,
                                      with_history)
 from sciml.climate.io import OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS

@@ -29,7 +29,7 @@ import torch
 from sciml.bench import dcdm_gpu
 from sciml.bench.dcdm_report import markdown, plot
 from sciml.bench.results import BenchResult, command_line
-from sciml.cli import ArgumentParser
+from sciml.utils.arguments import ArgumentParser
 from sciml.linalg.families import FAMILIES, make_system
 from sciml.pde.poisson import box_obstacles, fill_enclosed, poisson_matrix, rhs_divergence, sphere_obstacles
 

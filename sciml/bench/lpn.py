@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from sciml.bench.results import BenchResult, command_line, device_description
-from sciml.cli import ArgumentParser
+from sciml.utils.arguments import ArgumentParser
 from sciml.inverse import GaussianBlur, Radon, make_denoiser, pnp_admm, prior_value
 from sciml.inverse.denoiser_pair import build_nets, load_nets, save_nets, train_nets
 from sciml.inverse.images import TEST_IMAGES, load_grey, sample_patches

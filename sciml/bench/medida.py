@@ -22,7 +22,7 @@ import torch
 from sciml.bench.medida_cycled import run_cycled
 from sciml.bench.medida_report import write_page
 from sciml.bench.results import BenchResult
-from sciml.cli import ArgumentParser
+from sciml.utils.arguments import ArgumentParser
 from sciml.discovery.enkf import StochasticEnKF
 from sciml.discovery.estimator import ModelErrorDiscovery, score
 from sciml.discovery.interpolate import (rff_interpolate, rff_ridge_interpolate, rff_select_sigma,

@@ -21,8 +21,8 @@ from torch.utils.data import TensorDataset
 
 from sciml.bench.operators_report import write_report
 from sciml.bench.results import BenchResult, keep_previous_rows
-from sciml.bench.timing import epochs_for_budget, median_time, training_memory_mb
-from sciml.cli import ArgumentParser
+from sciml.utils.cost import epochs_for_budget, median_time, training_memory_mb
+from sciml.utils.arguments import ArgumentParser
 from sciml.data import DecodedOutput, Normalizer, make_dataset
 from sciml.models import build_model, count_parameters
 from sciml.train import Trainer, TrainConfig

@@ -17,10 +17,10 @@ import numpy as np
 import torch
 
 from sciml.bench.results import BenchResult, earlier_rows
-from sciml.cli import ArgumentParser
+from sciml.utils.arguments import ArgumentParser
 from sciml.models import build_model
 from sciml.pinn.problems import get_problem
-from sciml.pinn.training import predict_grid, train_physics
+from sciml.pinn.physics_training import predict_grid, train_physics
 from sciml.utils.files import save_figure
 
 TASKS = ["helmholtz2d", "klein_gordon", "flow_mixing", "nonlinear_diffusion", "allen_cahn", "poisson_sharp"]

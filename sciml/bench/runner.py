@@ -24,7 +24,7 @@ from typing import Any, Callable
 import yaml
 
 from sciml.bench.results import BenchResult, command_line
-from sciml.cli import ArgumentParser
+from sciml.utils.arguments import ArgumentParser
 from sciml.errors import ConfigError
 from sciml.experiment import ExperimentSpec, run_experiment
 from sciml.registry import Registry

@@ -16,8 +16,8 @@ import torch
 
 from sciml.bench.results import BenchResult, keep_previous_rows
 from sciml.bench.sinenet_report import write_page
-from sciml.bench.timing import epochs_for_budget, gmacs
-from sciml.cli import ArgumentParser
+from sciml.utils.cost import epochs_for_budget, gmacs
+from sciml.utils.arguments import ArgumentParser
 from sciml.data import Normalizers, TrajectoryDataset, make_dataset
 from sciml.errors import ConfigError
 from sciml.data.registry import DATASETS

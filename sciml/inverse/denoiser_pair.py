@@ -17,7 +17,7 @@ import torch
 from sciml.errors import ConfigError
 from sciml.inverse.images import TRAIN_IMAGES, sample_patches
 from sciml.inverse.matching import DenoisingObjective
-from sciml.inverse.training import steps_in_budget, train_lpn, train_steps
+from sciml.inverse.denoiser_training import steps_in_budget, train_lpn, train_steps
 from sciml.models import build_model, load_model
 from sciml.train.checkpoint import load_checkpoint, save_checkpoint
 from sciml.utils.device import sync

@@ -42,7 +42,7 @@ def train_toy(loss: str, steps: int = 1500, batch_size: int = 2000, seed: int = 
               layers: int = 4, beta: float = 10.0, gamma: tuple[float, float] = (0.5, 0.1), lr: float = 5e-3):
     """Train a dense LPN on the toy with ``loss`` in {"l2", "l1", "prox_matching"}; returns the model."""
     from sciml.inverse.matching import DenoisingObjective
-    from sciml.inverse.training import train_steps
+    from sciml.inverse.denoiser_training import train_steps
     from sciml.models import build_model
 
     torch.manual_seed(seed)

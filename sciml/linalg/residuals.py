@@ -44,7 +44,7 @@ def make_dcdm_residuals(model: str | None = None, problems: int = 16, res: int =
     import torch
 
     from sciml.linalg.dcdm import load_shipped_model
-    from sciml.linalg.training import OPEN_FACES, mixed_obstacles
+    from sciml.linalg.dcdm_training import OPEN_FACES, mixed_obstacles
 
     from sciml.models import load_model
 

@@ -6,7 +6,7 @@
 from sciml.pinn.jet import Jet, autograd_jet, model_jet
 from sciml.pinn.problems import Problem, get_problem, problem_names, register_problem
 from sciml.pinn.sampling import CollocationSampler
-from sciml.pinn.training import PhysicsLoss, predict_grid, relative_l2, train_physics
+from sciml.pinn.physics_training import PhysicsLoss, predict_grid, relative_l2, train_physics
 
 __all__ = ["Jet", "autograd_jet", "model_jet", "Problem", "get_problem", "problem_names", "register_problem",
            "CollocationSampler", "PhysicsLoss", "predict_grid", "relative_l2", "train_physics"]

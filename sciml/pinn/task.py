@@ -27,7 +27,7 @@ import xarray as xr
 from sciml.errors import ConfigError
 from sciml.models import build_model, load_model
 from sciml.pinn.problems import get_problem
-from sciml.pinn.training import relative_l2, train_physics
+from sciml.pinn.physics_training import relative_l2, train_physics
 from sciml.recipes import register_recipe
 from sciml.train.checkpoint import load_checkpoint, save_checkpoint
 from sciml.utils.files import write_json
@@ -54,7 +54,7 @@ def train_pinn(out_dir: str, resume: bool = False, seed: int = 0, device: str = 
                sampling: str = "resampled", causal_eps: float | None = None, causal_slices: int = 32,
                eval_every: int = 500) -> Path:
     """Train ``model`` (``{"name": "pig"|"pinn"|"pinn_fourier", **kwargs}``) on the registered PDE
-    ``problem`` with :func:`~sciml.pinn.training.train_physics`. ``resume`` is not supported (a run is
+    ``problem`` with :func:`~sciml.pinn.physics_training.train_physics`. ``resume`` is not supported (a run is
     minutes long); it is accepted so that ``sciml train --resume`` fails loudly rather than silently."""
     if resume:
         raise ConfigError("recipe 'pinn' cannot resume; rerun it (runs are minutes long)")

@@ -1,7 +1,7 @@
 import torch
 
 from sciml.bench.sinenet import METHODS, build_method, method_configs
-from sciml.bench.timing import gmacs
+from sciml.utils.cost import gmacs
 from sciml.evaluate.rollout import NextFrameFromIncrement
 from sciml.models import build_model, count_parameters
 

@@ -2,7 +2,7 @@
 import torch
 
 from sciml.inverse.matching import DenoisingObjective
-from sciml.inverse.training import seconds_per_step, steps_in_budget, train_steps
+from sciml.inverse.denoiser_training import seconds_per_step, steps_in_budget, train_steps
 from sciml.models import build_model
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import torch
 
 from sciml.linalg.residuals import make_dcdm_residuals, solve_residuals
-from sciml.linalg.training import train_dcdm
+from sciml.linalg.dcdm_training import train_dcdm
 from sciml.models import build_model, load_model
 from sciml.pde.poisson import poisson_matrix, rhs_blobs, sphere_obstacles
 from sciml.train.checkpoint import save_checkpoint

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from sciml.linalg.training import RitzDataset, dcdm_loss, make_dcdm_ritz, mixed_obstacles, train_dcdm
+from sciml.linalg.dcdm_training import RitzDataset, dcdm_loss, make_dcdm_ritz, mixed_obstacles, train_dcdm
 from sciml.models import build_model, load_model
 from sciml.pde.poisson import poisson_matrix
 from sciml.train.checkpoint import save_checkpoint

@@ -10,7 +10,7 @@ from sciml.models import build_model
 from sciml.pinn.causal import causal_residual_loss, causal_weights, slice_losses
 from sciml.pinn.problems import get_problem
 from sciml.pinn.sampling import CollocationSampler
-from sciml.pinn.training import PhysicsLoss
+from sciml.pinn.physics_training import PhysicsLoss
 
 
 def test_weights_by_hand():

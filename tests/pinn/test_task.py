@@ -12,7 +12,7 @@ from sciml.errors import ConfigError
 from sciml.experiment import ExperimentSpec, run_experiment, spec_from_dict
 from sciml.models import load_model
 from sciml.pinn.problems import get_problem
-from sciml.pinn.training import relative_l2
+from sciml.pinn.physics_training import relative_l2
 
 CONFIG = Path(__file__).parents[2] / "examples" / "configs" / "pig_helmholtz.yaml"
 

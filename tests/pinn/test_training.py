@@ -5,7 +5,7 @@ import torch
 
 from sciml.models import build_model
 from sciml.pinn.problems import get_problem
-from sciml.pinn.training import PhysicsLoss, relative_l2, train_physics
+from sciml.pinn.physics_training import PhysicsLoss, relative_l2, train_physics
 from sciml.pinn.sampling import CollocationSampler
 
 
