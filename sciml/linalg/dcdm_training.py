@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
 from sciml.config import ConfigPath
 from sciml.data.params import Choice, Int, Real
@@ -12,6 +11,7 @@ from sciml.data.registry import register_dataset
 from sciml.linalg.lanczos import biased_rhs, ritz_pairs
 from sciml.pde.poisson import (apply_poisson, box_obstacles, fill_enclosed, poisson_matrix, random_obstacles,
                                sphere_obstacles)
+from sciml.utils.progress import progress
 
 OPEN_FACES = ("y+",)
 
@@ -43,7 +43,7 @@ def make_dcdm_ritz(n: int = 1200, res: int = 16, seed: int = 0, geometries: int 
     shape = (res,) * 3
     per = int(np.ceil(n / geometries))
     bs, solids = [], []
-    for _ in tqdm(range(geometries), desc="lanczos", leave=False):
+    for _ in progress(range(geometries), desc="lanczos", unit="geometry"):
         solid = random_obstacles(shape, rng) if obstacles == "simple" else mixed_obstacles(shape, rng)
         A = poisson_matrix(solid, OPEN_FACES)
         v0 = A @ (rng.standard_normal(A.shape[0]) * ~solid.ravel())

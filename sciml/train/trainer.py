@@ -4,7 +4,8 @@ Every model that learns goes through :class:`Trainer`: supervised operators with
 batches, and methods with their own objective (PINNs, LPN, DCDM) through ``compute_loss``.
 It handles device choice, bf16 autocast on CUDA, optional ``torch.compile``, gradient
 clipping, per-step LR schedules, atomic checkpoints with exact resume, early stopping, a
-NaN/Inf guard, tqdm progress, ``history.json`` and ``torchrun`` (DDP) without code changes.
+NaN/Inf guard, progress reports (:mod:`sciml.utils.progress`), ``history.json`` and ``torchrun`` (DDP)
+without code changes.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
-from tqdm.auto import tqdm
 
 from sciml.errors import CheckpointError, ConfigError, TrainingDivergedError
 from sciml.train import distributed as D
@@ -27,6 +27,7 @@ from sciml.train.metrics import get_metric
 from sciml.train.optim import build_optimizer, build_scheduler
 from sciml.train.seed import rng_state, seed_everything, set_rng_state
 from sciml.utils.files import write_json
+from sciml.utils.progress import progress
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ComputeLoss = Callable[[nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict[str, float]]"]
@@ -270,13 +271,13 @@ class Trainer:
         if resume_from is not None:
             self.resume(resume_from)
         show = self.cfg.progress and self.dist.is_main
-        bar = tqdm(total=self.cfg.epochs, initial=self.epoch, desc=type(unwrap(self.net)).__name__,
-                   disable=not show, unit="epoch")
+        bar = progress(total=self.cfg.epochs, initial=self.epoch, desc=type(unwrap(self.net)).__name__,
+                       unit="epoch", enabled=show)
         end = self.cfg.epochs if stop_after is None else min(stop_after, self.cfg.epochs)
         while self.epoch < end:
             t0, total, logs_sum = time.perf_counter(), 0.0, {}
-            inner = tqdm(self._batches(), total=self.steps_per_epoch, leave=False,
-                         disable=not show or self.steps_per_epoch < 20, desc=f"epoch {self.epoch + 1}")
+            inner = progress(self._batches(), total=self.steps_per_epoch, level=1,
+                             enabled=show and self.steps_per_epoch >= 20, desc=f"epoch {self.epoch + 1}")
             for batch in inner:
                 loss, logs = self._step(batch)
                 total += loss
