@@ -8,7 +8,7 @@ EXTRAS ?= dev,bench,discovery,docs
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.sciml-installed
 
-.PHONY: demo test test-slow docs install clean bench gpu-wheels
+.PHONY: demo test test-slow docs wheel-check install clean bench gpu-wheels
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test-slow: $(STAMP)
 # The documentation site (mkdocs-material + mkdocstrings API reference) in site/; a warning fails the build.
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --site-dir site
+
+# The wheel installed (not editable) in a fresh venv works from a folder outside the repository.
+wheel-check:
+	PYTHON=$(PYTHON) TORCH="$(TORCH)" .ci/wheel-check
 
 clean:
 	rm -rf $(VENV) runs site .pytest_cache
