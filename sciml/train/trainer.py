@@ -44,6 +44,20 @@ def to_device(batch: Any, device: torch.device) -> Any:
     return batch
 
 
+def target_decoder(data: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """``(B, C, ...)`` normalised targets -> physical units, for a dataset that encodes its targets (one with
+    ``targets`` names and ``normalizers`` holding some of them, e.g. FieldDataset); None otherwise.
+
+    Validation metrics are computed after decoding so that ``val_rel_l2`` has the definition and units of
+    the test metric ``rel_l2`` (a relative error changes under the normaliser's shift). ``val_loss`` stays the
+    training objective, on the normalised fields.
+    """
+    names, norms = getattr(data, "targets", None), getattr(data, "normalizers", None)
+    if not names or not norms or not any(name in norms for name in names):
+        return None
+    return lambda t: norms.decode_stack(list(names), t)
+
+
 class Trainer:
     """Train ``model`` with ``config`` on ``train_data``.
 
@@ -94,6 +108,7 @@ class Trainer:
         self.train_data, self.val_data = train_data, val_data
         self.train_loader = self._loader(train_data, shuffle=True) if train_data is not None else None
         self.val_loader = self._val_loader(val_data) if val_data is not None else None
+        self.decode_target = target_decoder(val_data)
         self.steps_per_epoch = config.steps_per_epoch or len(self.train_loader)
         if self.train_loader is not None:
             self.steps_per_epoch = min(self.steps_per_epoch, len(self.train_loader))
@@ -201,6 +216,8 @@ class Trainer:
                     pred = self.net(x).float()
                 n = x.shape[0]
                 sums[0] += float(self.loss_fn(pred, y)) * n
+                if self.decode_target is not None:  # metrics in physical units, as the test metrics
+                    pred, y = self.decode_target(pred), self.decode_target(y)
                 for i, name in enumerate(self.cfg.val_metrics):
                     sums[1 + i] += get_metric(name)(pred, y).sum().double()
             count += n
