@@ -13,7 +13,8 @@ cubic interpolator filling the innovations (``*_cycled``; ``*_cycled_moving``: a
 from __future__ import annotations
 
 import argparse
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from sciml.bench.medida_report import report
 from sciml.bench.runner import Benchmark, Row, register_benchmark

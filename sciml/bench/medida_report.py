@@ -88,14 +88,19 @@ def run_evaluation(args, task: str, method: str) -> dict[str, Any]:
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
+def experiment_values(res, experiment: str, method: str, metric: str) -> list[float]:
+    """The finite values of ``metric`` over the error models and seeds of one experiment and method."""
+    return [r["value"] for r in res.rows if r.get("experiment") == experiment and r["method"] == method
+            and r["metric"] == metric and r["value"] is not None]
+
+
 def summary_table(res) -> list[str]:
     lines = ["| experiment | method | correct_terms (of errors) | median coef_rel_err | worst coef_rel_err "
              "| interp_rel_err (q) |", "|---|---|---|---|---|---|"]
     for exp in EXPERIMENTS:
         for method in dict.fromkeys(r["method"] for r in res.rows if r.get("experiment") == exp):
-            vals = lambda m: [r["value"] for r in res.rows if r.get("experiment") == exp  # noqa: E731
-                              and r["method"] == method and r["metric"] == m and r["value"] is not None]
-            ct, ce, ie = vals("correct_terms"), vals("coef_rel_err"), vals("interp_rel_err")
+            ct, ce, ie = (experiment_values(res, exp, method, m) for m in ("correct_terms", "coef_rel_err",
+                                                                           "interp_rel_err"))
             if ct:
                 lines.append(f"| {exp} | {method} | {sum(ct):.0f}/{len(ct)} | {np.median(ce):.3g} | {max(ce):.3g} "
                              f"| {np.median(ie):.3g} |")

@@ -19,7 +19,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import torch
 import xarray as xr
 
 from sciml.discovery.medida import (ERRORS, MLP, EstimateSettings, cycle_errors, discover, estimate_diagnostics,
