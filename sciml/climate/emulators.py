@@ -105,6 +105,34 @@ def predict(model: nn.Module, inputs: np.ndarray, batch_size: int = 16, window: 
     return torch.cat(out).numpy()
 
 
+def fit_pattern_scaling(data: Mapping[str, tuple[xr.Dataset, xr.Dataset]]) -> nn.Module:
+    """Linear pattern scaling (the registered model ``lps``) fitted in closed form on ClimateBench experiments.
+
+    ``data``: ``{experiment: (inputs, outputs)}`` as :func:`~sciml.climate.io.load_climatebench` returns it,
+    on one grid (H latitudes, W longitudes). Every year of every experiment is one sample: its cumulative CO2
+    [GtCO2] and the member mean of its outputs (tas, diurnal_temperature_range [K], pr, pr90
+    [kg m-2 s-1]). Global tas = a CO2 + b is fitted on the cos(latitude)-weighted global mean of tas, then
+    each cell and variable = c + d x global tas. Returns the fitted model; ``model.predict(co2)`` maps
+    cumulative CO2 (N,) [GtCO2] to the four output maps (N, 4, H, W) in the same units.
+    """
+    from sciml.models import build_model
+
+    first = next(iter(data.values()))[0]
+    grid = (first.sizes["latitude"], first.sizes["longitude"])
+    co2 = torch.tensor(np.concatenate([x.CO2.values for x, _ in data.values()]), dtype=torch.float32)
+    y = torch.from_numpy(np.concatenate([output_array(y) for _, y in data.values()]))
+    return build_model("lps", grid=grid).fit(co2, y, torch.tensor(np.array(first.latitude.values)))
+
+
+def predict_scenario(model: nn.Module, inputs: xr.Dataset, history: xr.Dataset | None) -> xr.Dataset:
+    """Any emulator's prediction of one experiment: (time, latitude, longitude) maps of the four outputs in
+    physical units, one per year of ``inputs``. ``history``: the historical inputs whose last years open the
+    first windows of an SSP (None: the first year is repeated). NonFiniteError if the model predicts NaN/Inf."""
+    pred = to_dataset(predict(model, with_history(inputs, history)), inputs)
+    require_finite_predictions(pred, "the emulator")
+    return pred
+
+
 def to_dataset(pred: np.ndarray, like: xr.Dataset) -> xr.Dataset:
     """Wrap (T, 4, H, W) predictions as a Dataset with the coords of ``like`` (inputs of the experiment)."""
     dims = ("time", "latitude", "longitude")
@@ -117,8 +145,7 @@ def score_model(model: nn.Module, x_test: xr.Dataset, x_hist: xr.Dataset, truths
 
     Raises NonFiniteError naming the variables if the model predicts NaN/Inf (their scores would be NaN).
     """
-    pred = to_dataset(predict(model, with_history(x_test, x_hist)), x_test).sel(time=EVAL_YEARS)
-    require_finite_predictions(pred, "the emulator")
+    pred = predict_scenario(model, x_test, x_hist).sel(time=EVAL_YEARS)
     return {k: score_table(t.sel(time=EVAL_YEARS), pred) for k, t in truths.items()}, pred
 
 

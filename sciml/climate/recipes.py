@@ -3,13 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import torch
-
 import xarray as xr
 
-from sciml.climate.emulators import (WindowDataset, evaluate_climatebench, output_array, scales, train_emulator,
-                                     weighted_mse, with_history)
+from sciml.climate.emulators import (WindowDataset, evaluate_climatebench, fit_pattern_scaling, output_array, scales,
+                                     train_emulator, weighted_mse, with_history)
 from sciml.climate.generator import generate_climatebench
 from sciml.climate.io import TRAIN_EXPERIMENTS, load_climatebench
 from sciml.config import ConfigPath
@@ -43,27 +40,35 @@ def evaluate_climate_emulator(checkpoint: Path, data: Path | None, out_dir: Path
     return evaluate_climatebench(load_model(checkpoint), data, out_dir, ckpt)
 
 
+EMULATORS = ("lps", "cnn_lstm", "prithvi")  # the registered models this recipe trains
+
+
 @register_recipe("climate_emulator", evaluate=evaluate_climate_emulator)
 def train_climate_emulator(out_dir: str, resume: bool = False, seed: int = 0, device: str = "auto",
-                           data: ConfigPath | None = None, model: str = "prithvi", members: int = 3, epochs: int = 5,
-                           pretrain_epochs: int = 2, lr: float = 1e-3, stride: int = 1,
+                           data: ConfigPath | None = None, model: str = "prithvi", members: int | None = 3,
+                           epochs: int = 5, pretrain_epochs: int = 2, lr: float = 1e-3, stride: int = 1,
                            config: dict | None = None) -> Path:
     """Train ``model`` (lps | cnn_lstm | prithvi) on the mean of ``members`` members; returns the checkpoint.
 
-    ``data=None`` generates a ClimateBench-format directory under ``out_dir/data`` first.
+    ``data``: a ClimateBench folder (flat, or the release's train_val/ and test/); the six training
+    experiments are read from it. ``data=None`` generates a ClimateBench-format directory under
+    ``out_dir/data`` first. ``members=None`` uses every member the files hold (3 when generating).
+    ``lps`` is fitted in closed form; the neural models train ``epochs`` epochs through the shared Trainer
+    (``prithvi`` after ``pretrain_epochs`` of masked pre-training), ``config`` adding to their model config.
     """
+    if model not in EMULATORS:
+        raise ConfigError(f"unknown climate emulator {model!r}; choose one of {', '.join(EMULATORS)}")
     out = Path(out_dir)
     if data is None:
         data = str(out / "data")
         if not (out / "data" / "outputs_ssp245.nc").exists():
-            generate_climatebench(data, members=members, seed=seed, experiments=(*TRAIN_EXPERIMENTS, "ssp245"))
+            generate_climatebench(data, members=members or 3, seed=seed, experiments=(*TRAIN_EXPERIMENTS, "ssp245"))
     d = load_climatebench(data, TRAIN_EXPERIMENTS, members=members)
     hist = d["historical"][0]
     inputs = [with_history(x, hist if e.startswith("ssp") else None) for e, (x, _) in d.items()]
     targets = [output_array(y) for _, y in d.values()]
     lat, grid = hist.latitude.values, (hist.sizes["latitude"], hist.sizes["longitude"])
-    co2 = torch.tensor(np.concatenate([x.CO2.values for x, _ in d.values()]), dtype=torch.float32)
-    lps = build_model("lps", grid=grid).fit(co2, torch.from_numpy(np.concatenate(targets)), torch.tensor(lat))
+    lps = fit_pattern_scaling(d)
     if model == "lps":
         return save_checkpoint(out / "best.pt", lps, extra={"recipe": "climate_emulator", "data_path": str(data)})
     in_s, out_s, out_mu = scales(inputs, targets)
