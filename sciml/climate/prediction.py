@@ -67,7 +67,7 @@ def load_prediction(path: str | Path, years: slice = EVAL_YEARS) -> xr.Dataset:
     if "member" in ds.dims:
         ds = ds.mean("member")
     want = np.arange(years.start, years.stop + 1)
-    absent = sorted(set(want) - set(np.asarray(ds.time.values).astype(int)))
+    absent = sorted(set(want.tolist()) - set(np.asarray(ds.time.values).astype(int).tolist()))
     if absent:
         raise SchemaError(f"{p} lacks the years {absent[:5]}{'...' if len(absent) > 5 else ''}; "
                           f"scores cover {years.start}-{years.stop}")
