@@ -15,8 +15,8 @@ import torch.nn as nn
 import xarray as xr
 from torch.utils.data import Dataset
 
-from sciml.climate.io import INPUT_VARS, OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS, load_climatebench
-from sciml.climate.metrics import format_score_table, score_table
+from sciml.climate.io import INPUT_VARS, OUTPUT_VARS, PREDICTION_FILE, TEST_EXPERIMENT, write_outputs
+from sciml.climate.metrics import format_score_table, score_table, spatial_rmse
 from sciml.evaluate.evaluate import require_finite_predictions
 from sciml.utils.files import write_text
 
@@ -149,18 +149,49 @@ def score_model(model: nn.Module, x_test: xr.Dataset, x_hist: xr.Dataset, truths
     return {k: score_table(t.sel(time=EVAL_YEARS), pred) for k, t in truths.items()}, pred
 
 
-def evaluate_climatebench(model: nn.Module, data_path: str | Path, out_dir: str | Path, checkpoint: dict) -> xr.Dataset:
-    """``sciml evaluate CKPT DIR``: ClimateBench score table of the model on ``DIR``'s ssp245 (2080-2100)."""
-    data = load_climatebench(data_path, ["historical", TEST_EXPERIMENT])
-    (x_hist, _), (x_test, y_test) = data["historical"], data[TEST_EXPERIMENT]
-    scores, _ = score_model(model, x_test, x_hist, {"all_members": y_test})
-    s = scores["all_members"]
-    out = Path(out_dir)
-    name = checkpoint["model"]["name"]
-    write_text(out / "report.md", f"# ClimateBench scores: {name}\n\nData: `{data_path}`, ssp245 2080-2100, "
-               f"truth = mean of {y_test.sizes['member']} members.\n\n" + format_score_table({name: s}) + "\n")
+def prediction_attrs(model_name: str, data: str | Path | None, checkpoint: str | Path | None = None,
+                     experiment: str = TEST_EXPERIMENT) -> dict[str, str]:
+    """Global attributes of a prediction file: what predicted it, from which data."""
+    from sciml._version import __version__
+
+    return {"source": f"sciml {__version__} emulator {model_name!r} prediction of {experiment}", "model": model_name,
+            "experiment": experiment, "checkpoint": str(Path(checkpoint).resolve()) if checkpoint else "",
+            "data": str(Path(data).resolve()) if data is not None else "the offline generator (sciml.climate.generator)"}
+
+
+def truth_scores(truth: xr.Dataset, pred: xr.Dataset) -> dict[str, float]:
+    """score_table over 2080-2100, plus the spatial RMSE of the tas [K] and pr [mm/day] 2080-2100 means."""
+    t, p = truth.sel(time=EVAL_YEARS), pred.sel(time=EVAL_YEARS)
+    return {**score_table(t, p), "tas_spatial_rmse_k": spatial_rmse(t.tas, p.tas),
+            "pr_spatial_rmse_mm_day": 86400.0 * spatial_rmse(t.pr, p.pr)}
+
+
+def evaluate_climatebench(model: nn.Module, data_path: str | Path | None, out_dir: str | Path, checkpoint: dict,
+                          seed: int = 0) -> xr.Dataset:
+    """``sciml evaluate``: scores of the model's ssp245 prediction, 2080-2100, against each truth.
+
+    ``data_path``: a ClimateBench folder (truth: the mean of its ssp245 members); None: the offline generator
+    with ``seed`` (truths: the 3- and 50-member means). The attrs hold ``score_table`` names and
+    ``tas_spatial_rmse_k`` / ``pr_spatial_rmse_mm_day`` against the truth of fewest members (``truth_members``),
+    the same names with ``_eval{k}`` against every other truth. Writes ``report.md`` and the prediction
+    ``prediction_ssp245.nc`` (2015-2100, outputs schema) into ``out_dir``.
+    """
+    from sciml.climate.sources import evaluation_experiment
+
+    x_hist, x_test, truths = evaluation_experiment(data_path, seed)
+    pred = predict_scenario(model, x_test, x_hist)
+    out, name = Path(out_dir), checkpoint["model"]["name"]
+    write_outputs(pred, out / PREDICTION_FILE, prediction_attrs(name, data_path))
+    scores = {k: truth_scores(t, pred) for k, t in sorted(truths.items())}
+    primary = min(scores)
     res = xr.Dataset()
-    res.attrs.update(s)
+    res.attrs.update(scores[primary], truth_members=primary)
+    for k, s in scores.items():
+        if k != primary:
+            res.attrs.update({f"{metric}_eval{k}": v for metric, v in s.items()})
+    where = f"`{data_path}`" if data_path is not None else f"the offline generator, seed {seed}"
+    write_text(out / "report.md", f"# ClimateBench scores: {name}\n\nData: {where}, ssp245 2080-2100.\n\n"
+               + format_score_table({f"{name}, truth = mean of {k} members": s for k, s in scores.items()}) + "\n")
     return res
 
 

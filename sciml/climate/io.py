@@ -37,6 +37,7 @@ LONG_NAMES = {
 }
 TRAIN_EXPERIMENTS = ("historical", "ssp126", "ssp370", "ssp585", "hist-GHG", "hist-aer")
 TEST_EXPERIMENT = "ssp245"
+PREDICTION_FILE = f"prediction_{TEST_EXPERIMENT}.nc"  # an emulator's ssp245 prediction, beside its checkpoint
 HISTORICAL_YEARS = (1850, 2014)
 SCENARIO_YEARS = (2015, 2100)
 

@@ -12,13 +12,11 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sciml._version import __version__
-from sciml.climate.emulators import EVAL_YEARS, predict_scenario
-from sciml.climate.io import OUTPUT_VARS, TEST_EXPERIMENT, _normalise, load_experiment, load_inputs, write_outputs
+from sciml.climate.emulators import EVAL_YEARS, predict_scenario, prediction_attrs
+from sciml.climate.io import (OUTPUT_VARS, PREDICTION_FILE, TEST_EXPERIMENT, _normalise, load_experiment, load_inputs,
+                              write_outputs)
 from sciml.climate.metrics import score_table
 from sciml.errors import DimensionError, InputFileError, MissingVariableError, NonFiniteError, SchemaError
-
-PREDICTION_FILE = f"prediction_{TEST_EXPERIMENT}.nc"  # the name ``sciml climate fit`` writes in its run folder
 
 
 def write_scenario_prediction(checkpoint: str | Path, data_dir: str | Path, path: str | Path,
@@ -37,10 +35,7 @@ def write_scenario_prediction(checkpoint: str | Path, data_dir: str | Path, path
     history = load_inputs(data_dir, "historical") if experiment.startswith("ssp") else None
     pred = predict_scenario(model, inputs, history)
     name = load_checkpoint(checkpoint)["model"]["name"]
-    attrs = {"source": f"sciml {__version__} emulator {name!r} prediction of {experiment}",
-             "model": name, "checkpoint": str(Path(checkpoint).resolve()), "experiment": experiment,
-             "data": str(Path(data_dir).resolve())}
-    return write_outputs(pred, path, attrs)
+    return write_outputs(pred, path, prediction_attrs(name, data_dir, checkpoint, experiment))
 
 
 def resolve_prediction(path: str | Path) -> Path:
