@@ -96,9 +96,11 @@ def cmd_bench(a: argparse.Namespace) -> int:
 
 
 def cmd_climate_fit(a: argparse.Namespace) -> int:
+    from sciml.climate.io import TEST_EXPERIMENT, load_inputs
     from sciml.climate.prediction import PREDICTION_FILE, write_scenario_prediction
     from sciml.experiment import run_experiment, spec_from_dict
 
+    load_inputs(a.data, TEST_EXPERIMENT)  # the scenario to predict must be there before training starts
     out = Path(a.out or f"runs/climate-{a.model}")
     params = {"data": str(Path(a.data).resolve()), "model": a.model, "members": a.members,
               **({"epochs": a.epochs} if a.epochs is not None else {}),
@@ -122,7 +124,7 @@ def cmd_climate_score(a: argparse.Namespace) -> int:
           f"in {a.data}; NRMSE, total = spatial + 5 x global")
     print(paper_table({name: scores}, published=not a.no_published))
     if not a.no_published:
-        print("published: NorESM2-LM ssp245 (Watson-Parris et al. 2022, Table 2; LPS tas from Lutjens et al. 2024), "
+        print("published: NorESM2-LM ssp245 (Watson-Parris et al. 2022, Table 2; LPS tas from Lütjens et al. 2024), "
               "comparable only on the real ClimateBench files; sources in sciml.climate.baselines")
     return 0
 

@@ -81,7 +81,18 @@ def test_user_errors_are_one_line_with_exit_code_2(release, tmp_path, capsys):
                     "does not exist")
     (tmp_path / "empty").mkdir()
     _one_line_error(capsys, ["climate", "fit", "--model", "lps", "--data", str(tmp_path / "empty"),
+                             "--out", str(tmp_path / "r")], "inputs_ssp245.nc")
+    (tmp_path / "only_test" / "test").mkdir(parents=True)  # the test half of the release only
+    for f in (release / "test").iterdir():
+        (tmp_path / "only_test" / "test" / f.name).symlink_to(f)
+    _one_line_error(capsys, ["climate", "fit", "--model", "lps", "--data", str(tmp_path / "only_test"),
                              "--out", str(tmp_path / "r")], "inputs_historical.nc and outputs_historical.nc")
+    (tmp_path / "no_test" / "train_val").mkdir(parents=True)  # the training half of the release only
+    for f in (release / "train_val").iterdir():
+        (tmp_path / "no_test" / "train_val" / f.name).symlink_to(f)
+    _one_line_error(capsys, ["climate", "fit", "--model", "lps", "--data", str(tmp_path / "no_test"),
+                             "--out", str(tmp_path / "r2")], "inputs_ssp245.nc")
+    assert not (tmp_path / "r2").exists()  # refused before any training
     with pytest.raises(SystemExit) as exc:
         main(["climate", "fit", "--model", "gpr", "--data", str(release)])
     assert exc.value.code == 2 and "invalid choice: 'gpr'" in capsys.readouterr().err
