@@ -2,12 +2,11 @@
 figure (cpu and smoke presets); the goal table and per-grid tables on the device (gpu preset).
 
 Ratios compare rows measured in this run only: a row the runner reused from an earlier run's folder (its
-``measured_unix_s`` is older than the run) is listed apart and enters no ratio, since a machine's load
-changes between runs.
+``measured_unix_s`` is older than the run's start) is listed apart and enters no ratio, since a machine's
+load changes between runs.
 """
 from __future__ import annotations
 
-import datetime as _dt
 from pathlib import Path
 
 from sciml.bench.results import BenchResult
@@ -31,16 +30,15 @@ def _fmt(v, metric: str) -> str:
     return f"{v:.0f}" if metric in ("iterations", "peak_mem_mb") else f"{v:.3g}"
 
 
-def reused_cells(res: BenchResult) -> set[tuple[str, str]]:
-    """(task, method) of the rows measured before this run started (reused by the runner)."""
-    start = _dt.datetime.fromisoformat(res.created).timestamp() - 1.0  # ``created`` is rounded to the second
+def reused_cells(res: BenchResult, started_unix_s: float) -> set[tuple[str, str]]:
+    """(task, method) of the rows measured before this run started at ``started_unix_s`` (reused by the runner)."""
     return {(r["task"], r["method"]) for r in res.rows
-            if r["metric"] == "measured_unix_s" and r["value"] is not None and r["value"] < start}
+            if r["metric"] == "measured_unix_s" and r["value"] is not None and r["value"] < started_unix_s}
 
 
-def this_run(res: BenchResult) -> list[dict]:
+def this_run(res: BenchResult, started_unix_s: float) -> list[dict]:
     """The rows measured in this run (the only ones ratios may compare)."""
-    old = reused_cells(res)
+    old = reused_cells(res, started_unix_s)
     return [r for r in res.rows if (r["task"], r["method"]) not in old]
 
 
@@ -76,7 +74,7 @@ def ratio_lines(rows: list[dict], tasks: list[str]) -> list[str]:
     lines = ["## Same-run ratios", "",
              "| task | MG-PCG total (s) | learned V-cycle total (s) | pyamg SA total (s) | MG / SA | learned / SA | "
              "learned / MG | DCDM CNN / MG |", "|---|---|---|---|---|---|---|---|"]
-    ratio = lambda a, b: f"{a / b:.3g}" if a and b else "—"  # noqa: E731
+    ratio = lambda a, b: f"{a / b:.3g}" if a and b else "—"
     for t in tasks:
         mg, ln, sa, dc = (_value(rows, t, m, "total_s") for m in ("mg_pcg", "mg_learned", "amg_sa", "dcdm_cnn"))
         lines.append(f"| {t} | {_fmt(mg, 's')} | {_fmt(ln, 's')} | {_fmt(sa, 's')} | {ratio(mg, sa)} | {ratio(ln, sa)} | "
@@ -114,7 +112,7 @@ def grid_tables(rows: list[dict], grids, metrics) -> list[str]:
     return lines
 
 
-def note_lines(res: BenchResult) -> list[str]:
+def note_lines(res: BenchResult, started_unix_s: float) -> list[str]:
     """The rows that did not converge within the cap, and those reused from an earlier run."""
     rows, lines = res.rows, []
     capped = [r for r in rows if r["metric"] == "iterations" and r["value"] is None]
@@ -123,22 +121,22 @@ def note_lines(res: BenchResult) -> list[str]:
         for r in capped:
             final = _value(rows, r["task"], r["method"], "final_rel_residual")
             lines.append(f"- {r['task']} {r['method']}: relative residual " + ("—" if final is None else f"{final:.2e}"))
-    reused = sorted(reused_cells(res))
+    reused = sorted(reused_cells(res, started_unix_s))
     if reused:
         lines += ["", "Reused from an earlier run (in the tables, in no ratio; `--fresh` remeasures them):", ""]
         lines += [f"- {t} {m}" for t, m in reused]
     return lines
 
 
-def cpu_markdown(res: BenchResult, grids) -> str:
-    meta, fresh = res.meta, this_run(res)
+def cpu_markdown(res: BenchResult, grids, started_unix_s: float) -> str:
+    meta, fresh = res.meta, this_run(res, started_unix_s)
     lines = [f"rtol {meta['rtol']:g}; torch threads {meta['threads']}; the fast rows (mg_pcg, mg_learned, amg_sa) are "
              f"medians of {meta['repeats']} runs, the others one run capped at {meta['cap_s']:g} s "
              "(a capped row has no iterations/total). `total_s` = setup + solve, for one right-hand side. "
              "Every row ran in this one process, one after another.", ""]
     lines += ratio_lines(fresh, list(dict.fromkeys(r["task"] for r in res.rows)))
     lines += [""] + growth_lines(res.rows)
-    lines += grid_tables(res.rows, grids, METRICS) + note_lines(res)
+    lines += grid_tables(res.rows, grids, METRICS) + note_lines(res, started_unix_s)
     lines += ["", f"![total time vs size]({res.benchmark}.png)", ""]
     return "\n".join(lines)
 
@@ -156,7 +154,7 @@ def goal_lines(rows: list[dict], device: str) -> list[str]:
              f"| family | {cg} total (s) | {ln} total (s) | {mg} total (s) | learned speed-up | multigrid speed-up | "
              f"learned solve-only speed-up | learned >= {GOAL_SPEEDUP:g}x |", "|---|---|---|---|---|---|---|---|"]
     families = dict.fromkeys(r["family"] for r in rows if r["task"].endswith("_" + GOAL_GRID))
-    speed = lambda a, b: a / b if a and b else None  # noqa: E731
+    speed = lambda a, b: a / b if a and b else None
     for fam in families:
         t = f"{fam}_{GOAL_GRID}"
         c, l_, m = (_value(rows, t, x, "total_s") for x in (cg, ln, mg))
@@ -169,7 +167,7 @@ def goal_lines(rows: list[dict], device: str) -> list[str]:
     return lines
 
 
-def gpu_markdown(res: BenchResult, grids, device: str) -> str:
+def gpu_markdown(res: BenchResult, grids, device: str, started_unix_s: float) -> str:
     meta = res.meta
     lines = [f"Device: {device}. rtol {meta['rtol']:g}; every row is the median of up to {meta['repeats']} runs "
              "(a run that did not converge or took over 2 s is not repeated; `repeats` in the JSON), each capped at "
@@ -177,13 +175,16 @@ def gpu_markdown(res: BenchResult, grids, device: str) -> str:
              "for one right-hand side; timings are taken between device synchronisations; `peak_gpu_mem_mb` is "
              "device memory above the level at the row's start. CG and Jacobi-PCG run matrix-free on the stencil "
              "operator in float64.", ""]
-    lines += goal_lines(this_run(res), device)
-    lines += grid_tables(res.rows, grids, GPU_METRICS if device.startswith("cuda") else METRICS) + note_lines(res)
+    lines += goal_lines(this_run(res, started_unix_s), device)
+    lines += grid_tables(res.rows, grids, GPU_METRICS if device.startswith("cuda") else METRICS) + note_lines(res, started_unix_s)
     lines += ["", f"![total time vs size]({res.benchmark}.png)", ""]
     return "\n".join(lines)
 
 
-def page(res: BenchResult, out: Path, grids, device: str, on_device: bool) -> str:
-    """The markdown of this run's page (the gpu preset's when ``on_device``), its figure written into ``out``."""
+def page(res: BenchResult, out: Path, grids, device: str, on_device: bool, started_unix_s: float) -> str:
+    """The markdown of the run that started at ``started_unix_s`` (the gpu preset's page when ``on_device``),
+    its figure written into ``out``."""
     plot(res.rows, Path(out) / f"{res.benchmark}.png")
-    return gpu_markdown(res, grids, device) if on_device else cpu_markdown(res, grids)
+    if on_device:
+        return gpu_markdown(res, grids, device, started_unix_s)
+    return cpu_markdown(res, grids, started_unix_s)

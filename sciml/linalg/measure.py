@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -59,7 +59,7 @@ class PeakRSS:
             self.peak_mb = max(self.peak_mb, self.rss_mb() - self.base)
             time.sleep(self.interval)
 
-    def __enter__(self) -> "PeakRSS":
+    def __enter__(self) -> PeakRSS:
         self.base, self._stop = self.rss_mb(), threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
