@@ -12,7 +12,7 @@ from sciml.bench.dcdm_report import goal_lines
 from sciml.bench.results import BenchResult
 from sciml.bench.runner import BENCHMARKS, build_parser, run_benchmark
 from sciml.cli import main
-from sciml.experiment import spec_from_dict
+from sciml.experiment import run_experiment, spec_from_dict
 from sciml.linalg.families import FAMILIES
 from sciml.linalg.measure import DEVICE_METHODS, METHODS
 
@@ -139,3 +139,14 @@ def test_goal_table_reads_the_speedups_from_the_rows():
     lines = goal_lines(res.rows, "cuda")
     assert "| constant | 2 | 0.25 | 0.5 | 8 | 4 | 19 | yes |" in lines
     assert "| inclusions | 8 | 0.25 | 0.5 | 32 | 16 | 19 | yes |" in lines
+
+
+@pytest.mark.parametrize("method", ["mg_pcg", "mg_learned", "amg_rs"])
+def test_the_recipe_reproduces_the_published_iterations(method, tmp_path):
+    """The library measurement needs the iterations of the published page's cell (times depend on the machine)."""
+    published = json.loads(Path("docs/benchmarks/dcdm.json").read_text())["rows"]
+    want = next(r["value"] for r in published if (r["task"], r["method"], r["metric"]) ==
+                ("obstacles_256x256", method, "iterations"))
+    spec = spec_from_dict({"recipe": "linear_solver", "name": "t", "out_dir": str(tmp_path), "device": "cpu",
+                           "params": {"family": "obstacles", "grid": [256, 256], "method": method, "threads": 1}})
+    assert run_experiment(spec)["scores"]["iterations"] == want
