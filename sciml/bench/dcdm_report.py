@@ -77,8 +77,8 @@ def ratio_lines(rows: list[dict], tasks: list[str]) -> list[str]:
     ratio = lambda a, b: f"{a / b:.3g}" if a and b else "—"
     for t in tasks:
         mg, ln, sa, dc = (_value(rows, t, m, "total_s") for m in ("mg_pcg", "mg_learned", "amg_sa", "dcdm_cnn"))
-        lines.append(f"| {t} | {_fmt(mg, 's')} | {_fmt(ln, 's')} | {_fmt(sa, 's')} | {ratio(mg, sa)} | {ratio(ln, sa)} | "
-                     f"{ratio(ln, mg)} | {ratio(dc, mg)} |")
+        lines.append(f"| {t} | {_fmt(mg, 's')} | {_fmt(ln, 's')} | {_fmt(sa, 's')} | {ratio(mg, sa)} | "
+                     f"{ratio(ln, sa)} | {ratio(ln, mg)} | {ratio(dc, mg)} |")
     return lines
 
 
@@ -102,13 +102,14 @@ def grid_tables(rows: list[dict], grids, metrics) -> list[str]:
     lines = []
     for shape in grids:
         g = "x".join(map(str, shape))
-        lines += ["", f"## {g}", "", "| family | method | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 2) + "|"]
+        lines += ["", f"## {g}", "", "| family | method | " + " | ".join(metrics) + " |",
+                  "|---" * (len(metrics) + 2) + "|"]
         for t in (t for t in tasks if t.endswith("_" + g)):
             for m in methods:
                 if any(r["task"] == t and r["method"] == m for r in rows):
                     vals = [_value(rows, t, m, met) for met in metrics]
-                    lines.append(f"| {t[: -len(g) - 1]} | {m} | " + " | ".join(_fmt(v, met) for v, met in zip(vals, metrics))
-                                 + " |")
+                    cells = " | ".join(_fmt(v, met) for v, met in zip(vals, metrics))
+                    lines.append(f"| {t[: -len(g) - 1]} | {m} | {cells} |")
     return lines
 
 
@@ -120,7 +121,8 @@ def note_lines(res: BenchResult, started_unix_s: float) -> list[str]:
         lines += ["", "Not converged to rtol within the cap:", ""]
         for r in capped:
             final = _value(rows, r["task"], r["method"], "final_rel_residual")
-            lines.append(f"- {r['task']} {r['method']}: relative residual " + ("—" if final is None else f"{final:.2e}"))
+            residual = "—" if final is None else f"{final:.2e}"
+            lines.append(f"- {r['task']} {r['method']}: relative residual {residual}")
     reused = sorted(reused_cells(res, started_unix_s))
     if reused:
         lines += ["", "Reused from an earlier run (in the tables, in no ratio; `--fresh` remeasures them):", ""]
@@ -176,7 +178,8 @@ def gpu_markdown(res: BenchResult, grids, device: str, started_unix_s: float) ->
              "device memory above the level at the row's start. CG and Jacobi-PCG run matrix-free on the stencil "
              "operator in float64.", ""]
     lines += goal_lines(this_run(res, started_unix_s), device)
-    lines += grid_tables(res.rows, grids, GPU_METRICS if device.startswith("cuda") else METRICS) + note_lines(res, started_unix_s)
+    metrics = GPU_METRICS if device.startswith("cuda") else METRICS
+    lines += grid_tables(res.rows, grids, metrics) + note_lines(res, started_unix_s)
     lines += ["", f"![total time vs size]({res.benchmark}.png)", ""]
     return "\n".join(lines)
 

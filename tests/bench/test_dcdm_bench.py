@@ -115,7 +115,8 @@ def test_gpu_preset_dry_run_declares_the_device_rows(capsys, tmp_path):
     assert all(s.device == "cuda" and s.params["torch_loop"] and s.params["warmup"] for s in specs)
     assert all(s.params["repeat_below_s"] == 2.0 and s.params["cap_s"] == PRESETS["gpu"]["cap_s"] for s in specs)
     assert specs[0].name == "constant_128x128x128-cg_cuda"           # the goal's grid runs first
-    assert len({s.name for s in specs}) == len(specs) == 6 * len(FAMILIES) * 4 + 4 * 2  # 6 grids; DCDM on 4 3-D grids x 2
+    # 6 grids x 5 families x 4 methods, and DCDM on the 4 3-D grids x 2 families
+    assert len({s.name for s in specs}) == len(specs) == 6 * len(FAMILIES) * 4 + 4 * 2
 
 
 def test_gpu_preset_rehearsed_on_the_cpu_writes_its_page(tmp_path):
