@@ -52,7 +52,7 @@ def paper_table(scores: Mapping[str, Mapping[str, float]], published: bool = Tru
     rows = [(name, s, "nan") for name, s in scores.items()]
     if published:
         rows += [(name, s, "-") for name, s in PUBLISHED_SCORES.items()]
-    width = max(len("model"), *(len(r[0]) for r in rows))
+    width = max([len("model"), *(len(r[0]) for r in rows)])
     group = " " * width + "".join(f" | {PAPER_NAMES[v]:^26.26}" for v in VARIABLES)
     head = f"{'model':<{width}}" + " | Spatial   Global    Total " * len(VARIABLES)
     lines = [group, head, "-" * len(head)]

@@ -140,8 +140,9 @@ def to_dataset(pred: np.ndarray, like: xr.Dataset) -> xr.Dataset:
                       coords={c: like[c] for c in dims})
 
 
-def score_model(model: nn.Module, x_test: xr.Dataset, x_hist: xr.Dataset, truths: Mapping[str, xr.Dataset]) -> dict:
-    """{eval_name: score_table} of ``model`` on the test experiment over 2080-2100.
+def score_model(model: nn.Module, x_test: xr.Dataset, x_hist: xr.Dataset,
+                truths: Mapping[str, xr.Dataset]) -> tuple[dict[str, dict[str, float]], xr.Dataset]:
+    """``({eval_name: score_table}, prediction)`` of ``model`` on the test experiment over 2080-2100.
 
     Raises NonFiniteError naming the variables if the model predicts NaN/Inf (their scores would be NaN).
     """
