@@ -84,6 +84,8 @@ def report(res: BenchResult, args: argparse.Namespace) -> str:
                          "the offline generator (`sciml.climate.generator`, see docs/climate.md), seed = run seed"),
              f"Preset: {args.preset} (climate_emulator settings per method: `{PRESETS[args.preset]}`); "
              f"wall time {wall:.0f} s (sum over runs).", "",
+             "Every row is one `climate_emulator` run (`sciml bench climatebench --dry-run` prints its spec), scored "
+             "on its `best.pt` (the epoch of lowest training loss) as `sciml evaluate` scores it.", "",
              "Cells: spatial / global / total NRMSE, ssp245 2080-2100.", ""]
     for task, table in scores.items():
         lines += [f"## {task}", "", format_score_table({m: table[m] for m in METHODS if m in table}), ""]
