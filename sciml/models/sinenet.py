@@ -90,6 +90,7 @@ def matched_mult(fields: int, history: int, channels: int, waves: int, levels: i
     return min((lo, hi), key=lambda m: abs(count(m) - target))
 
 
+@functools.lru_cache(maxsize=None)
 def compute_matched_channels(fields: int, history: int, channels: int, waves: int, res: int,
                              padding_mode: str = "circular") -> int:
     """The width C' of a U-Net (``waves=1``) whose forward pass costs what SineNet-``waves`` at width
