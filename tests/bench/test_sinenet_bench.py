@@ -144,3 +144,32 @@ def test_a_reduced_quick_run_writes_the_page_its_figures_and_resumes(tmp_path):
     before = (tmp_path / "runs" / "ns-unet-s0" / "last.pt").stat().st_mtime_ns
     assert run_benchmark(BENCHMARKS.get("sinenet"), argv) == 0  # every row reused
     assert (tmp_path / "runs" / "ns-unet-s0" / "last.pt").stat().st_mtime_ns == before
+
+
+def test_budget_crossover_example_keeps_the_96_trajectory_runs_once_per_seed():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "sinenet_budget_crossover.py"
+    spec = importlib.util.spec_from_file_location("crossover", path)
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+
+    def row(method, seed, value, metric="rollout_rel_l2"):
+        return dict(task="ns", method=method, metric=metric, value=value, seed=seed)
+
+    checks = [dict(command="sciml bench sinenet --n-train 96 --epochs 2", rows=[row("unet", 0, 0.3)]),
+              dict(command="sciml bench sinenet --n-train 24 --epochs 8", rows=[row("unet", 0, 9.0)]),
+              dict(command="sciml bench sinenet --epochs 12", rows=[row("unet", 0, 9.0)]),       # older 24-pool run
+              dict(command="sciml bench sinenet --epochs 16", n_train=96, steps=4992, rows=[row("sinenet-8", 1, 0.1)]),
+              dict(command="sciml bench sinenet --n-train 96 --epochs 8", rows=[row("unet", 0, 0.2)])]
+    assert [ex.check_steps(c) for c in checks] == [624, None, None, 4992, 2496]
+    table = [row("unet", 0, 0.2), row("unet", 2, 0.25), row("fno", 0, 9.0)]       # seed 0 also in the checks
+    got = ex.rollout_by_steps([(ex.check_steps(c), c["rows"]) for c in checks] + [(2496, table)])
+    assert {m: dict(v) for m, v in got.items()} == {"unet": {624: [0.3], 2496: [0.2, 0.25]},
+                                                   "sinenet-8": {4992: [0.1]}}
+    # the table's steps: from its rows' scores, or from the data notes of a page that kept them in its meta
+    scored = table + [row("unet", 0, 2496.0, "optimizer_steps"), row("unet", 0, 96.0, "n_train")]
+    assert ex.table_steps({"rows": scored}) == 2496
+    assert ex.table_steps({"rows": scored[:-1] + [row("unet", 0, 24.0, "n_train")]}) is None
+    assert ex.table_steps({"rows": [], "meta": {"notes": {"ns": {"steps": 2496, "n_train": 96}}}}) == 2496
