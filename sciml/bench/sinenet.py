@@ -11,6 +11,7 @@ setting changed, each named after what differs. This module declares the sweep,
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from sciml.bench.runner import Benchmark, Row, register_benchmark
@@ -91,7 +92,7 @@ def run_name(system: str, method: str, seed: int) -> str:
     return f"{system}-{method}-s{seed}"
 
 
-def base_spec(preset: str, system: str, model: dict[str, Any], seed: int, out_dir: str) -> ExperimentSpec:
+def base_spec(preset: str, system: str, model: dict[str, Any], seed: int, name: str, runs: Path) -> ExperimentSpec:
     """A main row's spec: the system's data and sizes, the method's model, everything else the recipe's defaults."""
     p = system_preset(preset, system)
     gen, variables, _, history, gen_params = SYSTEMS[system]
@@ -100,7 +101,7 @@ def base_spec(preset: str, system: str, model: dict[str, Any], seed: int, out_di
     if p["device"] != "cpu":  # the batched solvers generate the trajectories where the models train
         data_params["device"] = "cuda"
     return ExperimentSpec(
-        recipe="trajectory", name=out_dir.rsplit("/", 1)[-1], out_dir=out_dir, seed=seed, device=p["device"],
+        recipe="trajectory", name=name, out_dir=str(runs / name), seed=seed, device=p["device"],
         data={"make": gen, "params": data_params}, model=model,
         train={"epochs": p["epochs"], "batch_size": p["batch"], "progress": False},
         params={"variables": variables, "history": history, "split": {"train": p["n_train"], "test": p["n_test"]},
@@ -134,13 +135,13 @@ def sweep(preset: str, args: argparse.Namespace) -> list[Row]:
             model = method_model(method, system, p["channels"], p["res"])
             for seed in seeds if model is not None else ():
                 name = run_name(system, method, seed)
-                rows.append(Row(system, method, base_spec(preset, system, model, seed, str(args.runs / name))))
+                rows.append(Row(system, method, base_spec(preset, system, model, seed, name, args.runs)))
         for ablation in args.ablations:
             for method in args.ablation_methods:
                 for seed in seeds:
                     name = run_name(system, f"{method}-{ablation}", seed)
                     spec = base_spec(preset, system, method_model(method, system, p["channels"], p["res"]), seed,
-                                     str(args.runs / name))
+                                     name, args.runs)
                     rows.append(Row(system, f"{method}-{ablation}", ablated(spec, system, ablation),
                                     labels={"ablation": ablation}))
     return rows
