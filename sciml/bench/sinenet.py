@@ -64,10 +64,11 @@ ABLATION_TEXT = {
 N_VAL = 4  # validation trajectories of val-rollout-selection, taken from the end of the training ones
 
 
-def system_preset(preset: str, system: str) -> dict[str, Any]:
-    """The preset's sizes with the system's own overrides applied."""
+def system_preset(preset: str, system: str, epochs: int | None = None) -> dict[str, Any]:
+    """The preset's sizes with the system's own overrides applied (and ``epochs``, when given, for every system)."""
     p = PRESETS[preset]
-    return {**{k: v for k, v in p.items() if not isinstance(v, dict)}, **p.get(system, {})}
+    sizes = {**{k: v for k, v in p.items() if not isinstance(v, dict)}, **p.get(system, {})}
+    return {**sizes, "epochs": epochs} if epochs else sizes
 
 
 def method_model(method: str, system: str, channels: int, res: int) -> dict[str, Any] | None:
@@ -92,9 +93,10 @@ def run_name(system: str, method: str, seed: int) -> str:
     return f"{system}-{method}-s{seed}"
 
 
-def base_spec(preset: str, system: str, model: dict[str, Any], seed: int, name: str, runs: Path) -> ExperimentSpec:
+def base_spec(preset: str, system: str, model: dict[str, Any], seed: int, name: str, runs: Path,
+              epochs: int | None = None) -> ExperimentSpec:
     """A main row's spec: the system's data and sizes, the method's model, everything else the recipe's defaults."""
-    p = system_preset(preset, system)
+    p = system_preset(preset, system, epochs)
     gen, variables, _, history, gen_params = SYSTEMS[system]
     n_pool = p.get("n_pool", p["n_train"] + p["n_test"])
     data_params = {"n": n_pool, "res": p["res"], "frames": p["frames"], "seed": DATA_SEED, **gen_params}
@@ -129,19 +131,19 @@ def sweep(preset: str, args: argparse.Namespace) -> list[Row]:
     """One ``trajectory`` run per (system, method, seed), then the ablation rows."""
     rows = []
     for system in args.systems:
-        p = system_preset(preset, system)
+        p = system_preset(preset, system, args.epochs)
         seeds = args.seeds or p["seeds"]
         for method in args.methods or METHODS:
             model = method_model(method, system, p["channels"], p["res"])
             for seed in seeds if model is not None else ():
                 name = run_name(system, method, seed)
-                rows.append(Row(system, method, base_spec(preset, system, model, seed, name, args.runs)))
+                rows.append(Row(system, method, base_spec(preset, system, model, seed, name, args.runs, args.epochs)))
         for ablation in args.ablations:
             for method in args.ablation_methods:
                 for seed in seeds:
                     name = run_name(system, f"{method}-{ablation}", seed)
                     spec = base_spec(preset, system, method_model(method, system, p["channels"], p["res"]), seed,
-                                     name, args.runs)
+                                     name, args.runs, args.epochs)
                     rows.append(Row(system, f"{method}-{ablation}", ablated(spec, system, ablation),
                                     labels={"ablation": ablation}))
     return rows
@@ -155,6 +157,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="only these methods (default: all seven)")
     parser.add_argument("--seeds", nargs="+", type=int, default=None,
                         help="the seeds of the weights and batches (default: the preset's, 0 1 2 on cpu and gpu)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="train every row for this many epochs instead of the preset's (a size, like the preset's; "
+                             "e.g. a short gpu-preset run within a time limit)")
     parser.add_argument("--ablations", nargs="+", default=[], choices=list(ABLATIONS),
                         help="add rows with one recipe setting changed, named METHOD-ABLATION: "
                              + "; ".join(f"{k}: {v}" for k, v in ABLATION_TEXT.items()) + " (default: none)")
@@ -162,5 +167,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                         help="the methods the ablations run for (default: unet sinenet-8)")
 
 
-register_benchmark(Benchmark(name="sinenet", summary="SineNet-K against U-Nets and FNO: rollout error on a periodic and a walled system",
+SUMMARY = "SineNet-K against U-Nets and FNO: rollout error on a periodic and a walled system"
+
+register_benchmark(Benchmark(name="sinenet", summary=SUMMARY,
                              sweep=sweep, report=report, presets=("cpu", "gpu", "quick"), options=add_options))

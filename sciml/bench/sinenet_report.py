@@ -137,12 +137,16 @@ def protocol(res: BenchResult, args: argparse.Namespace) -> str:
     from sciml.bench.sinenet import SYSTEMS, system_preset
 
     systems = [s for s in SYSTEMS if any(r["task"] == s for r in res.rows)]
-    sizes = "; ".join(f"{s}: " + str({k: v for k, v in system_preset(args.preset, s).items() if k not in ("seeds", "device")})
-                      for s in systems)
+
+    def sizes(system: str) -> dict:
+        p = system_preset(args.preset, system, getattr(args, "epochs", None))
+        return {k: v for k, v in p.items() if k not in ("seeds", "device")}
+
+    sizes_text = "; ".join(f"{s}: {sizes(s)}" for s in systems)
     hist = ", ".join(f"{s}: {SYSTEMS[s][3]}" for s in systems)
     seeds = sorted({r["seed"] for r in res.rows})
     wall = sum(r["value"] for r in res.rows if r["metric"] == "wall_s" and r["value"] is not None)
-    return (f"Preset `{args.preset}` ({sizes}). History frames ({hist}); seeds {', '.join(map(str, seeds))}, "
+    return (f"Preset `{args.preset}` ({sizes_text}). History frames ({hist}); seeds {', '.join(map(str, seeds))}, "
             f"mean ± std. Every row is one run of the `trajectory` recipe at its defaults, so every method of a "
             f"system has the same data, AdamW (lr {TRAIN_DEFAULTS['lr']:g}, wd {TRAIN_DEFAULTS['weight_decay']:g}), "
             f"the same epochs with {WARMUP_FRACTION:.0%} warmup then cosine to {TRAIN_DEFAULTS['min_lr']:g}, the "

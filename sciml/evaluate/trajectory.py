@@ -238,7 +238,8 @@ def evaluate_trajectory(checkpoint: Path, data: Path | None, out_dir: Path) -> x
     per_step = rollout_errors(pred, end)
     scores = {"one_step_rel_l2": one_step_rel_l2(model, test, norms, variables),
               "rollout_rel_l2": float(per_step.mean(0).mean())}
-    train = TrajectoryDataset(ds, variables, history, 1, samples=train_idx, normalizers=norms) if len(train_idx) else None
+    train = (TrajectoryDataset(ds, variables, history, 1, samples=train_idx, normalizers=norms)
+             if len(train_idx) else None)
     if train is not None:
         fit = np.unique(np.linspace(0, len(train) - 1, min(TRAIN_FIT_WINDOWS, len(train))).round().astype(int))
         scores["train_one_step_rel_l2"] = one_step_rel_l2(model, train, norms, variables, fit)
@@ -261,7 +262,8 @@ def _write_eval(out_dir: Path, per_step: torch.Tensor, pred_end: torch.Tensor, t
                                                   {"long_name": "rollout relative L2 per test trajectory and step"})},
                      coords={"step": np.arange(1, per_step.shape[1] + 1)})
     for i, v in enumerate(variables):
-        out[f"{v}_rollout_end"] = (("sample", *spatial), pred_end[:, i].numpy(), {"long_name": f"{v}, last rollout step"})
+        out[f"{v}_rollout_end"] = (("sample", *spatial), pred_end[:, i].numpy(),
+                                   {"long_name": f"{v}, last rollout step"})
         out[f"{v}_truth_end"] = (("sample", *spatial), truth_end[:, i].numpy(), {"long_name": f"{v}, true, same step"})
     out.attrs.update({k: float(v) for k, v in scores.items()})
     save_dataset(out, Path(out_dir) / "eval.nc", overwrite=True)
@@ -275,7 +277,9 @@ def train_trajectory(out_dir: str, resume: bool = False, seed: int = 0, device: 
                      train: dict[str, Any] | None = None, rollout_steps: int = 8,
                      split: dict[str, int | float] | None = None, split_seed: int | None = None,
                      select: str = "last") -> Path:
-    """Train ``model`` to map ``history`` frames of ``variables`` to the next frame; score rollouts on the test trajectories.
+    """Train a next-frame model on trajectories; score its autoregressive rollouts on the test trajectories.
+
+    ``model`` maps ``history`` frames of ``variables`` to the next frame.
 
     ``target``: ``increment`` (default) or ``state``; ``split``: trajectories per part (counts, or fractions
     below 1; default 80% train, 20% test), in order unless ``split_seed`` draws a permutation; ``select``:

@@ -20,7 +20,7 @@ def test_every_option_has_help_text():
     parser = build_parser(BENCHMARKS.get("sinenet"))
     for action in parser._actions:
         assert action.help, action.option_strings
-    assert {"--systems", "--methods", "--seeds", "--ablations", "--ablation-methods"} <= {
+    assert {"--systems", "--methods", "--seeds", "--epochs", "--ablations", "--ablation-methods"} <= {
         o for a in parser._actions for o in a.option_strings}
 
 
@@ -61,6 +61,14 @@ def test_each_ablation_changes_one_setting_of_its_main_row(capsys, tmp_path):
     assert diff("ns-sinenet-8-steps-x2-s0") == {"train.epochs"} and specs["ns-unet-steps-x2-s0"].train["epochs"] == 16
     assert diff("ns-sinenet-8-val-rollout-selection-s0") == {"params.select", "params.split.train", "params.split.val"}
     assert specs["ns-unet-val-rollout-selection-s0"].params["split"] == {"train": 92, "val": 4, "test": 8}
+
+
+def test_epochs_resize_every_row_and_the_ablations_follow(capsys, tmp_path):
+    specs = {s.name: s for s in dry_run_specs(capsys, "--preset", "gpu", "--epochs", "3", "--methods", "unet",
+                                              "--seeds", "0", "--ablations", "steps-x2", "--runs", str(tmp_path))}
+    assert specs["ns-unet-s0"].train["epochs"] == specs["smoke-unet-s0"].train["epochs"] == 3
+    assert specs["ns-unet-steps-x2-s0"].train["epochs"] == 6 and specs["ns-unet-s0"].device == "auto"
+    assert specs["ns-unet-s0"].data["params"]["device"] == "cuda"  # the gpu preset generates on the GPU
 
 
 def test_methods_are_parameter_matched_and_the_wide_unet_compute_matched():
