@@ -1,16 +1,47 @@
-"""``sciml bench pig --quick``: JSON names as the issue specifies, the command as a user types it."""
+"""``sciml bench pig``: a declared sweep of ``pinn`` specs whose cpu rows run the recipe's defaults."""
 from __future__ import annotations
 
+import argparse
 import json
+from pathlib import Path
 
-from sciml.bench.pig import main
+import yaml
+
+from sciml.bench.pig import TASKS, sweep
+from sciml.bench.runner import run
+from sciml.experiment import spec_from_dict
+from sciml.pinn import training_budget
 
 
-def test_quick_bench_writes_issue_names(tmp_path):
-    assert main(["--quick", "--tasks", "poisson_sharp", "--out", str(tmp_path)]) == 0
-    d = json.loads((tmp_path / "pig.json").read_text())
-    assert d["command"] == f"sciml bench pig --quick --tasks poisson_sharp --out {tmp_path}"
+def _args(**kw) -> argparse.Namespace:
+    return argparse.Namespace(**{"runs": Path("runs"), "tasks": None, "methods": None, "seeds": None,
+                                 "device": None, **kw})
+
+
+def test_smoke_bench_writes_the_rows_the_page_and_the_figure(tmp_path):
+    argv = ["--preset", "smoke", "--tasks", "poisson_sharp", "--out", str(tmp_path), "--runs", str(tmp_path / "runs")]
+    assert run("pig", argv) == 0
+    d = json.loads((tmp_path / "pig_smoke.json").read_text())
     keys = {(r["task"], r["method"], r["metric"]) for r in d["rows"]}
     assert keys == {("poisson_sharp", m, k) for m in ("pig", "pinn", "pinn_fourier") for k in ("rel_l2", "wall_s", "params")}
     assert all(r["value"] is not None and r["value"] > 0 for r in d["rows"])
-    assert (tmp_path / "pig.png").stat().st_size > 0 and "poisson_sharp" in (tmp_path / "pig.md").read_text()
+    assert (tmp_path / "pig_smoke.png").stat().st_size > 0 and "| poisson_sharp |" in (tmp_path / "pig_smoke.md").read_text()
+
+
+def test_cpu_rows_run_the_recipe_defaults_and_gpu_rows_the_paper_budgets():
+    cpu = sweep("cpu", _args())
+    assert len(cpu) == len(TASKS) * 3 * 2
+    for row in cpu:
+        assert row.spec.params == {"problem": row.task, "model": {"name": row.method}}  # nothing but the defaults
+        assert spec_from_dict(yaml.safe_load(yaml.safe_dump(row.spec.to_dict()))) == spec_from_dict(row.spec.to_dict())
+    gpu = sweep("gpu", _args(tasks=["allen_cahn"], methods=["pig"], seeds=1))
+    (row,) = gpu
+    assert row.spec.params["adam_steps"] == training_budget("allen_cahn", "gpu")["adam_steps"]
+    assert row.spec.params["causal_eps"] == 1.0 and row.spec.params["model"]["n_gaussians"] == 800
+
+
+def test_dry_run_prints_specs_that_load(capsys, tmp_path):
+    assert run("pig", ["--dry-run", "--tasks", "klein_gordon", "--seeds", "1", "--runs", str(tmp_path)]) == 0
+    docs = capsys.readouterr().out.split("---\n")
+    assert len(docs) == 3
+    assert {spec_from_dict(yaml.safe_load(d)).params["model"]["name"] for d in docs} == {"pig", "pinn", "pinn_fourier"}
