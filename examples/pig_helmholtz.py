@@ -2,8 +2,9 @@
 
     PYTHONPATH=. python examples/pig_helmholtz.py [--problem helmholtz2d] [--steps N]
 
-The budget is the problem's default (``sciml.pinn.training_budget``: what ``sciml train`` with
-``recipe: pinn`` and ``sciml bench pig`` run); ``--steps`` changes the Adam iterations only.
+The budget is the problem's default (``sciml.pinn.training_budget``: what ``train_physics``, ``sciml train``
+with ``recipe: pinn`` and ``sciml bench pig`` run when no setting is given); ``--steps`` changes the Adam
+iterations only.
 """
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ import argparse
 
 import torch
 
-from sciml.models import build_model
-from sciml.pinn import get_problem, train_physics, training_budget
-from sciml.pinn.budgets import validation_interval
+from sciml.pinn import get_problem, train_physics
+from sciml.pinn.task import build_pinn_model
 
 
 def main() -> None:
@@ -23,12 +23,9 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     problem = get_problem(args.problem)  # domain, residual, BC/IC and exact solution
-    budget = training_budget(problem)
-    if args.steps is not None:
-        budget.update(adam_steps=args.steps, eval_every=validation_interval(args.steps))
-    for name, cfg in [("pig", problem.pig_defaults), ("pinn", {"width": 50, "depth": 4})]:
-        model = build_model(name, lower=problem.lower, upper=problem.upper, **cfg)
-        out = train_physics(model, problem, **budget)
+    for name in ("pig", "pinn"):
+        model = build_pinn_model({"name": name}, problem, seed=0)  # PIG at the problem's size; seeded as the recipe
+        out = train_physics(model, problem, adam_steps=args.steps, seed=0)
         n = sum(p.numel() for p in model.parameters())
         print(f"{name:5s} rel L2 {out['rel_l2']:.2e}  ({out['wall_s']:.0f} s, {n} parameters)")
 

@@ -17,18 +17,17 @@ from pathlib import Path
 import numpy as np
 import xarray as xr
 
-from sciml.bench.runner import Benchmark, Row, register_benchmark
 from sciml.bench.results import BenchResult
+from sciml.bench.runner import Benchmark, Row, register_benchmark
 from sciml.experiment import ExperimentSpec
-from sciml.pinn import get_problem, pig_size, training_budget
-from sciml.pinn.task import resolve_training
+from sciml.pinn import get_problem, pig_size, resolve_training, training_budget
 from sciml.utils.files import save_figure
 
 TASKS = ["helmholtz2d", "klein_gordon", "flow_mixing", "nonlinear_diffusion", "allen_cahn", "poisson_sharp"]
 GPU_TASKS = TASKS + ["helmholtz2d_hf"]
 METHODS = ["pig", "pinn", "pinn_fourier"]
 SEEDS = {"cpu": 2, "gpu": 3, "smoke": 1}
-SMOKE = dict(adam_steps=20, lbfgs_steps=1, lbfgs_max_iter=5, n_colloc=128, lr=1e-2, lr_decay=0.9995)
+SMOKE = {"adam_steps": 20, "lbfgs_steps": 1, "lbfgs_max_iter": 5, "n_colloc": 128, "lr": 1e-2, "lr_decay": 0.9995}
 PAPER = {"allen_cahn": (1.04e-4, 5.17e-1), "helmholtz2d": (4.13e-5, 4.02e-1), "nonlinear_diffusion": (2.69e-3, 9.50e-3),
          "flow_mixing": (4.51e-4, None), "klein_gordon": (2.76e-3, 3.43e-2), "poisson_sharp": (None, None)}
 TRAINING_KEYS = ("adam_steps", "lbfgs_steps", "lbfgs_max_iter", "n_colloc", "lr", "lr_decay", "causal_eps",

@@ -53,6 +53,22 @@ def training_budget(problem: str | Problem, preset: str = "cpu") -> dict[str, An
     return budget
 
 
+def resolve_training(problem: str | Problem, given: dict[str, Any]) -> dict[str, Any]:
+    """The problem's ``cpu`` budget with the settings ``given`` put over it (a value None: not given).
+    ``causal_eps: 0`` turns the problem's causal weighting off (None in the result); ``eval_every``, when given,
+    must divide ``adam_steps``, and otherwise is :func:`validation_interval` of it."""
+    settings = training_budget(problem, "cpu")
+    settings.update({k: v for k, v in given.items() if v is not None})
+    if given.get("eval_every") is None:
+        settings["eval_every"] = validation_interval(settings["adam_steps"])
+    elif settings["adam_steps"] % settings["eval_every"]:
+        raise ConfigError(f"eval_every={settings['eval_every']} does not divide adam_steps={settings['adam_steps']}; "
+                          "pick a divisor (Adam runs in whole epochs of eval_every steps)")
+    if settings["causal_eps"] == 0:
+        settings["causal_eps"] = None
+    return settings
+
+
 def validation_interval(adam_steps: int, validations: int = VALIDATIONS) -> int:
     """The largest divisor of ``adam_steps`` that is at most ``adam_steps / validations`` (at least 1):
     Adam steps between relative-L2 checks, in whole epochs (2000 steps -> 400)."""

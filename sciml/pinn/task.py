@@ -33,7 +33,6 @@ import xarray as xr
 from sciml.data.io import save_dataset
 from sciml.errors import ConfigError
 from sciml.models import MODELS, build_model, load_model
-from sciml.pinn.budgets import training_budget, validation_interval
 from sciml.pinn.physics_training import predict_grid, relative_l2, train_physics
 from sciml.pinn.problems import Problem, get_problem
 from sciml.recipes import register_recipe
@@ -80,21 +79,6 @@ def evaluate_pinn(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Data
     return xr.Dataset(attrs={**scores, "problem": problem.name})
 
 
-def resolve_training(problem: Problem, given: dict[str, Any]) -> dict[str, Any]:
-    """The problem's default budget with the settings a spec gives (None: not given) put over it.
-    ``causal_eps: 0`` turns the problem's causal weighting off; ``eval_every`` must divide ``adam_steps``."""
-    settings = training_budget(problem, "cpu")
-    settings.update({k: v for k, v in given.items() if v is not None})
-    if given.get("eval_every") is None:
-        settings["eval_every"] = validation_interval(settings["adam_steps"])
-    elif settings["adam_steps"] % settings["eval_every"]:
-        raise ConfigError(f"eval_every={settings['eval_every']} does not divide adam_steps={settings['adam_steps']}; "
-                          "pick a divisor (Adam runs in whole epochs of eval_every steps)")
-    if settings["causal_eps"] == 0:
-        settings["causal_eps"] = None
-    return settings
-
-
 def build_pinn_model(model: dict[str, Any] | None, problem: Problem, seed: int) -> nn.Module:
     """``model`` (``{"name": "pig"|"pinn"|"pinn_fourier", **kwargs}``) in the problem's box: PIG gets the
     problem's size unless given; a model that draws its own random numbers is seeded with ``seed``. The
@@ -123,14 +107,13 @@ def train_pinn(out_dir: str, resume: bool = False, seed: int = 0, device: str = 
     if resume:
         raise ConfigError("recipe 'pinn' cannot resume; rerun it (runs are minutes long)")
     prob = get_problem(problem)
-    settings = resolve_training(prob, dict(
-        adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, lbfgs_max_iter=lbfgs_max_iter, n_colloc=n_colloc, lr=lr,
-        lr_decay=lr_decay, causal_eps=causal_eps, causal_slices=causal_slices, eval_every=eval_every))
     net = build_pinn_model(model, prob, seed)
-    out = train_physics(net, prob, sampling=sampling, seed=seed, device=device, **settings)
+    out = train_physics(net, prob, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, lbfgs_max_iter=lbfgs_max_iter,
+                        n_colloc=n_colloc, lr=lr, lr_decay=lr_decay, sampling=sampling, causal_eps=causal_eps,
+                        causal_slices=causal_slices, eval_every=eval_every, seed=seed, device=device)
     path = Path(out_dir)
     metrics = {"problem": problem, "model": net.sciml_config["name"], "rel_l2": out["rel_l2"], "wall_s": out["wall_s"],
-               "params": trainable_parameters(net), "settings": settings, "history": out["history"]}
+               "params": trainable_parameters(net), "settings": out["settings"], "history": out["history"]}
     write_json(path / "metrics.json", metrics, default=float)
     return save_checkpoint(path / "final.pt", net, extra={"recipe": "pinn", "problem": problem, "rel_l2": out["rel_l2"],
                                                           "wall_s": out["wall_s"]})

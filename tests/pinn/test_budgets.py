@@ -10,13 +10,13 @@ import xarray as xr
 from sciml.errors import ConfigError
 from sciml.experiment import ExperimentSpec, evaluate_checkpoint, run_experiment
 from sciml.models import build_model
-from sciml.pinn import get_problem, problem_names, training_budget
-from sciml.pinn.budgets import PRESETS, pig_size, validation_interval
-from sciml.pinn.task import build_pinn_model, resolve_training
+from sciml.pinn import get_problem, problem_names, train_physics, training_budget
+from sciml.pinn.budgets import PRESETS, pig_size, resolve_training, validation_interval
+from sciml.pinn.task import build_pinn_model
 
 
 def test_validation_interval_is_the_largest_divisor_up_to_a_fifth():
-    for n in range(0, 400):
+    for n in range(400):
         k = validation_interval(n)
         brute = max(d for d in range(1, max(n // 5, 1) + 1) if n % d == 0) if n else 1
         assert k == brute, n
@@ -79,3 +79,21 @@ def test_evaluate_scores_and_writes_fields_that_give_the_same_error(tmp_path):
         moved = np.abs(f.centres_trained.values - f.centres_start.values).max()
     assert np.linalg.norm(pred - truth) / np.linalg.norm(truth) == pytest.approx(res.attrs["rel_l2"], rel=1e-5)
     assert 0 < moved < 1  # the Gaussians moved, from where the config's seed put them
+
+
+def test_train_physics_left_alone_trains_the_problems_budget():
+    prob = get_problem("allen_cahn")
+    runs = []
+    for given in ({"adam_steps": 6, "n_colloc": 32},  # the rest from the problem: causal weighting, lr, decay
+                  {**training_budget(prob), "adam_steps": 6, "n_colloc": 32, "eval_every": 1}):
+        model = build_pinn_model({"name": "pig", "n_gaussians": 8}, prob, seed=0)
+        runs.append(train_physics(model, prob, **given))
+    assert runs[0]["settings"] == runs[1]["settings"]
+    assert runs[0]["settings"]["causal_eps"] == 1.0 and runs[0]["settings"]["eval_every"] == 1
+    assert "causal_w_min" in runs[0]["history"][0] and len(runs[0]["history"]) == 6
+    assert runs[0]["rel_l2"] == runs[1]["rel_l2"]
+    off = train_physics(build_pinn_model({"name": "pinn", "width": 8, "depth": 2}, prob, 0), prob, adam_steps=2,
+                        n_colloc=16, causal_eps=0)
+    assert off["settings"]["causal_eps"] is None and "causal_w_min" not in off["history"][0]
+    with pytest.raises(ConfigError, match="does not divide"):
+        train_physics(model, prob, adam_steps=5, eval_every=2)
