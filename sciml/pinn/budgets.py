@@ -56,8 +56,10 @@ def training_budget(problem: str | Problem, preset: str = "cpu") -> dict[str, An
 def resolve_training(problem: str | Problem, given: dict[str, Any]) -> dict[str, Any]:
     """The problem's ``cpu`` budget with the settings ``given`` put over it (a value None: not given).
     ``causal_eps: 0`` turns the problem's causal weighting off (None in the result); ``eval_every``, when given,
-    must divide ``adam_steps``, and otherwise is :func:`validation_interval` of it."""
-    settings = training_budget(problem, "cpu")
+    must divide ``adam_steps``, and otherwise is :func:`validation_interval` of it. Causal weighting needs
+    a time-dependent problem."""
+    prob = _problem(problem)
+    settings = training_budget(prob, "cpu")
     settings.update({k: v for k, v in given.items() if v is not None})
     if given.get("eval_every") is None:
         settings["eval_every"] = validation_interval(settings["adam_steps"])
@@ -66,6 +68,9 @@ def resolve_training(problem: str | Problem, given: dict[str, Any]) -> dict[str,
                           "pick a divisor (Adam runs in whole epochs of eval_every steps)")
     if settings["causal_eps"] == 0:
         settings["causal_eps"] = None
+    if settings["causal_eps"] is not None and not prob.time_dependent:
+        raise ConfigError(f"causal_eps: causal weighting needs a time-dependent problem and {prob.name!r} is not; "
+                          "leave causal_eps out")
     return settings
 
 

@@ -50,6 +50,8 @@ def test_a_spec_overrides_defaults_and_must_train_whole_epochs():
     assert given["lr"] == training_budget(prob)["lr"]
     with pytest.raises(ConfigError, match="does not divide"):
         resolve_training(prob, {"adam_steps": 30, "eval_every": 7})
+    with pytest.raises(ConfigError, match="time-dependent"):
+        resolve_training("helmholtz2d", {"causal_eps": 1.0})
 
 
 def test_the_spec_seed_seeds_the_models_own_draws():
