@@ -1,11 +1,12 @@
-"""Training budgets of physics-informed training: what ``recipe: pinn`` runs when a spec leaves them out.
+"""Training budgets of physics-informed training: what ``train_physics`` and ``recipe: pinn`` run for the
+settings a call or spec leaves out.
 
 Two presets, each the same for every model on a problem (only PIG's own size differs between models):
 
 - ``cpu`` (the recipe's defaults): Adam with lr 1e-2 multiplied by ``lr_decay`` every step, 600 steps
   of 256 interior points (as many BC/IC points), no L-BFGS phase; a problem's ``train_defaults`` raise
-  this where the CPU benchmark found every method failing at the shared budget (Helmholtz, Klein-Gordon,
-  Allen-Cahn). An L-BFGS phase on frozen points fits those points rather than the PDE at this size, so
+  this where the CPU time is best spent (Helmholtz, the 10x target) or where every method failed at the
+  shared budget (Klein-Gordon, Allen-Cahn). An L-BFGS phase on frozen points fits those points rather than the PDE at this size, so
   the CPU preset has none.
 - ``gpu``: the paper's budgets (Kang et al., ICLR 2025): 50k+ Adam steps, 100 L-BFGS steps, thousands
   of points, 800-4000 Gaussians per channel (``paper_budget``, ``paper_pig``).
