@@ -30,7 +30,7 @@ PRESETS: dict[str, dict[str, Any]] = {
                 device="cpu", ns=dict(n_train=96, n_pool=104, n_test=8, frames=16, epochs=8)),
     "gpu": dict(res=64, n_train=400, n_test=50, frames=30, epochs=50, channels=64, seeds=[0, 1, 2], rollout=10,
                 batch=32, device="auto"),
-    "quick": dict(res=16, n_train=3, n_test=2, frames=6, epochs=1, channels=4, seeds=[0, 1], rollout=2, batch=8,
+    "smoke": dict(res=16, n_train=3, n_test=2, frames=6, epochs=1, channels=4, seeds=[0, 1], rollout=2, batch=8,
                   device="cpu"),
 }
 SYSTEMS = {  # name: (generator, variables, periodic, history, generator parameters)
@@ -170,4 +170,4 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 SUMMARY = "SineNet-K against U-Nets and FNO: rollout error on a periodic and a walled system"
 
 register_benchmark(Benchmark(name="sinenet", summary=SUMMARY,
-                             sweep=sweep, report=report, presets=("cpu", "gpu", "quick"), options=add_options))
+                             sweep=sweep, report=report, presets=("cpu", "gpu", "smoke"), options=add_options))

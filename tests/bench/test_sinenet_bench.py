@@ -86,7 +86,7 @@ def test_methods_are_parameter_matched_and_the_wide_unet_compute_matched():
 
 
 def test_a_dry_run_spec_trains_alone_with_sciml_train(capsys, tmp_path):
-    spec = dry_run_specs(capsys, "--preset", "quick", "--systems", "smoke", "--methods", "unet", "--seeds", "1",
+    spec = dry_run_specs(capsys, "--preset", "smoke", "--systems", "smoke", "--methods", "unet", "--seeds", "1",
                          "--runs", str(tmp_path / "runs"))[0]
     (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec.to_dict()))
     assert main(["train", str(tmp_path / "spec.yaml")]) == 0
@@ -131,23 +131,23 @@ def test_the_page_from_rows_alone_has_the_tables_and_data_notes(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_reduced_quick_run_writes_the_page_its_figures_and_resumes(tmp_path):
-    argv = ["--preset", "quick", "--systems", "ns", "--methods", "unet", "sinenet-8", "--seeds", "0",
+def test_a_reduced_smoke_run_writes_the_page_its_figures_and_resumes(tmp_path):
+    argv = ["--preset", "smoke", "--systems", "ns", "--methods", "unet", "sinenet-8", "--seeds", "0",
             "--ablations", "state-target", "--ablation-methods", "unet",
             "--out", str(tmp_path / "docs"), "--runs", str(tmp_path / "runs")]
     assert run_benchmark(BENCHMARKS.get("sinenet"), argv) == 0
-    d = json.loads((tmp_path / "docs" / "sinenet_quick.json").read_text())
+    d = json.loads((tmp_path / "docs" / "sinenet_smoke.json").read_text())
     got = {(r["method"], r["metric"]): r["value"] for r in d["rows"]}
     assert {m for m, _ in got} == {"unet", "sinenet-8", "unet-state-target"}
     for m in ("unet", "sinenet-8"):  # increments trained from persistence: better than persistence
         assert 0 < got[(m, "rollout_rel_l2")] < got[(m, "persistence_rollout_rel_l2")]
     assert got[("unet", "params")] == got[("unet-state-target", "params")]
-    page = (tmp_path / "docs" / "sinenet_quick.md").read_text()
+    page = (tmp_path / "docs" / "sinenet_smoke.md").read_text()
     for text in ("## ns", "| unet |", "| sinenet-8 |", "K trend of rollout_rel_l2", "Persistence (copy the last",
-                 "### ns: one setting changed", "| unet-state-target |", "sinenet_quick.png",
-                 "sinenet_quick_fields.png"):
+                 "### ns: one setting changed", "| unet-state-target |", "sinenet_smoke.png",
+                 "sinenet_smoke_fields.png"):
         assert text in page, text
-    assert (tmp_path / "docs" / "sinenet_quick.png").is_file() and (tmp_path / "docs" / "sinenet_quick_fields.png").is_file()
+    assert (tmp_path / "docs" / "sinenet_smoke.png").is_file() and (tmp_path / "docs" / "sinenet_smoke_fields.png").is_file()
     assert not (tmp_path / "docs" / "sinenet.png").exists()  # the cpu page's figures are not overwritten
     before = (tmp_path / "runs" / "ns-unet-s0" / "last.pt").stat().st_mtime_ns
     assert run_benchmark(BENCHMARKS.get("sinenet"), argv) == 0  # every row reused
