@@ -1,4 +1,4 @@
-"""The ``sciml`` command: data, train, evaluate, bench, demo."""
+"""The ``sciml`` command: data, train, evaluate, bench, climate, demo."""
 from __future__ import annotations
 
 import argparse
@@ -95,6 +95,40 @@ def cmd_bench(a: argparse.Namespace) -> int:
     return run(a.name, a.args)
 
 
+def cmd_climate_fit(a: argparse.Namespace) -> int:
+    from sciml.climate.io import TEST_EXPERIMENT, load_inputs
+    from sciml.climate.prediction import PREDICTION_FILE, write_scenario_prediction
+    from sciml.experiment import run_experiment, spec_from_dict
+
+    load_inputs(a.data, TEST_EXPERIMENT)  # the scenario to predict must be there before training starts
+    out = Path(a.out or f"runs/climate-{a.model}")
+    params = {"data": str(Path(a.data).resolve()), "model": a.model, "members": a.members,
+              **({"epochs": a.epochs} if a.epochs is not None else {}),
+              **({"config": _parse_params(a.model_param)} if a.model_param else {})}
+    spec = spec_from_dict({"recipe": "climate_emulator", "name": f"climate-{a.model}", "out_dir": str(out),
+                           "seed": a.seed, "device": a.device, "evaluate": False, "params": params})
+    res = run_experiment(spec)
+    pred = write_scenario_prediction(res["checkpoint"], a.data, out / PREDICTION_FILE)
+    print(f"{a.model} emulator: {res['checkpoint']}\nssp245 prediction: {pred}\n"
+          f"score it: sciml climate score {out} --data {a.data}")
+    return 0
+
+
+def cmd_climate_score(a: argparse.Namespace) -> int:
+    from sciml.climate.baselines import paper_table
+    from sciml.climate.prediction import score_prediction
+
+    scores, truth, name = score_prediction(a.prediction, a.data)
+    kind = "generated (synthetic) data" if truth.attrs.get("synthetic") == "true" else "data"
+    print(f"ClimateBench scores, ssp245 2080-2100, truth = mean of {truth.sizes['member']} member(s) of the {kind} "
+          f"in {a.data}; NRMSE, total = spatial + 5 x global")
+    print(paper_table({name: scores}, published=not a.no_published))
+    if not a.no_published:
+        print("published: NorESM2-LM ssp245 (Watson-Parris et al. 2022, Table 2; LPS tas from Lütjens et al. 2024), "
+              "comparable only on the real ClimateBench files; sources in sciml.climate.baselines")
+    return 0
+
+
 def cmd_demo(a: argparse.Namespace) -> int:
     from sciml.demo import run_demo
 
@@ -147,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark")
     be.set_defaults(fn=cmd_bench)
 
+    _add_climate_parser(sub)
+
     de = sub.add_parser("demo", help="the quick start: Darcy data, FNO and U-Net, a report")
     de.add_argument("--out", default="runs/demo", help="folder of the demo's data, checkpoints and report")
     de.add_argument("--n", type=int, default=400, help="number of Darcy samples to generate")
@@ -154,6 +190,34 @@ def build_parser() -> argparse.ArgumentParser:
     de.add_argument("--epochs", type=int, default=20, help="training epochs of each model")
     de.set_defaults(fn=cmd_demo)
     return p
+
+
+def _add_climate_parser(sub) -> None:
+    """``sciml climate fit|score``: ClimateBench emulators on a folder as users hold it."""
+    cl = sub.add_parser("climate", help="fit a ClimateBench emulator and score its ssp245 prediction")
+    csub = cl.add_subparsers(dest="climate_cmd", required=True)
+    fit = csub.add_parser("fit", help="train an emulator on the six training experiments and predict ssp245")
+    fit.add_argument("--model", required=True, choices=("lps", "cnn_lstm", "prithvi"),
+                     help="lps: linear pattern scaling (closed form, seconds); cnn_lstm: the ClimateBench CNN-LSTM; "
+                          "prithvi: the Prithvi-style transformer (LPS + masked pre-training + fine-tuning)")
+    fit.add_argument("--data", required=True,
+                     help="ClimateBench folder: the release unpacked as train_val/ and test/, or a flat folder "
+                          "of inputs_*.nc and outputs_*.nc")
+    fit.add_argument("--out", default=None, help="run folder: checkpoint and prediction (default runs/climate-MODEL)")
+    fit.add_argument("--seed", type=int, default=0, help="random seed (same seed, same emulator)")
+    fit.add_argument("--device", default="auto", help="cpu, cuda, cuda:N or auto (a GPU when there is one)")
+    fit.add_argument("--members", type=int, default=None,
+                     help="train on the mean of the first N members of each experiment (default: all in the files)")
+    fit.add_argument("--epochs", type=int, default=None,
+                     help="training epochs of a neural emulator (default: the climate_emulator recipe's)")
+    fit.add_argument("--model-param", action="append", metavar="KEY=VALUE",
+                     help="model config entry of a neural emulator, e.g. hidden=16 (repeatable)")
+    fit.set_defaults(fn=cmd_climate_fit)
+    sc = csub.add_parser("score", help="score an ssp245 prediction; print the paper's table beside its baselines")
+    sc.add_argument("prediction", help="a prediction .nc (outputs schema) or the --out folder of `sciml climate fit`")
+    sc.add_argument("--data", required=True, help="ClimateBench folder holding outputs_ssp245.nc (the truth)")
+    sc.add_argument("--no-published", action="store_true", help="omit the published baselines from the table")
+    sc.set_defaults(fn=cmd_climate_score)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,8 +15,8 @@ import torch.nn as nn
 import xarray as xr
 from torch.utils.data import Dataset
 
-from sciml.climate.io import INPUT_VARS, OUTPUT_VARS, TEST_EXPERIMENT, TRAIN_EXPERIMENTS, load_climatebench
-from sciml.climate.metrics import format_score_table, score_table
+from sciml.climate.io import INPUT_VARS, OUTPUT_VARS, PREDICTION_FILE, TEST_EXPERIMENT, write_outputs
+from sciml.climate.metrics import format_score_table, score_table, spatial_rmse
 from sciml.evaluate.evaluate import require_finite_predictions
 from sciml.utils.files import write_text
 
@@ -105,6 +105,34 @@ def predict(model: nn.Module, inputs: np.ndarray, batch_size: int = 16, window: 
     return torch.cat(out).numpy()
 
 
+def fit_pattern_scaling(data: Mapping[str, tuple[xr.Dataset, xr.Dataset]]) -> nn.Module:
+    """Linear pattern scaling (the registered model ``lps``) fitted in closed form on ClimateBench experiments.
+
+    ``data``: ``{experiment: (inputs, outputs)}`` as :func:`~sciml.climate.io.load_climatebench` returns it,
+    on one grid (H latitudes, W longitudes). Every year of every experiment is one sample: its cumulative CO2
+    [GtCO2] and the member mean of its outputs (tas, diurnal_temperature_range [K], pr, pr90
+    [kg m-2 s-1]). Global tas = a CO2 + b is fitted on the cos(latitude)-weighted global mean of tas, then
+    each cell and variable = c + d x global tas. Returns the fitted model; ``model.predict(co2)`` maps
+    cumulative CO2 (N,) [GtCO2] to the four output maps (N, 4, H, W) in the same units.
+    """
+    from sciml.models import build_model
+
+    first = next(iter(data.values()))[0]
+    grid = (first.sizes["latitude"], first.sizes["longitude"])
+    co2 = torch.tensor(np.concatenate([x.CO2.values for x, _ in data.values()]), dtype=torch.float32)
+    y = torch.from_numpy(np.concatenate([output_array(y) for _, y in data.values()]))
+    return build_model("lps", grid=grid).fit(co2, y, torch.tensor(np.array(first.latitude.values)))
+
+
+def predict_scenario(model: nn.Module, inputs: xr.Dataset, history: xr.Dataset | None) -> xr.Dataset:
+    """Any emulator's prediction of one experiment: (time, latitude, longitude) maps of the four outputs in
+    physical units, one per year of ``inputs``. ``history``: the historical inputs whose last years open the
+    first windows of an SSP (None: the first year is repeated). NonFiniteError if the model predicts NaN/Inf."""
+    pred = to_dataset(predict(model, with_history(inputs, history)), inputs)
+    require_finite_predictions(pred, "the emulator")
+    return pred
+
+
 def to_dataset(pred: np.ndarray, like: xr.Dataset) -> xr.Dataset:
     """Wrap (T, 4, H, W) predictions as a Dataset with the coords of ``like`` (inputs of the experiment)."""
     dims = ("time", "latitude", "longitude")
@@ -112,28 +140,59 @@ def to_dataset(pred: np.ndarray, like: xr.Dataset) -> xr.Dataset:
                       coords={c: like[c] for c in dims})
 
 
-def score_model(model: nn.Module, x_test: xr.Dataset, x_hist: xr.Dataset, truths: Mapping[str, xr.Dataset]) -> dict:
-    """{eval_name: score_table} of ``model`` on the test experiment over 2080-2100.
+def score_model(model: nn.Module, x_test: xr.Dataset, x_hist: xr.Dataset,
+                truths: Mapping[str, xr.Dataset]) -> tuple[dict[str, dict[str, float]], xr.Dataset]:
+    """``({eval_name: score_table}, prediction)`` of ``model`` on the test experiment over 2080-2100.
 
     Raises NonFiniteError naming the variables if the model predicts NaN/Inf (their scores would be NaN).
     """
-    pred = to_dataset(predict(model, with_history(x_test, x_hist)), x_test).sel(time=EVAL_YEARS)
-    require_finite_predictions(pred, "the emulator")
+    pred = predict_scenario(model, x_test, x_hist).sel(time=EVAL_YEARS)
     return {k: score_table(t.sel(time=EVAL_YEARS), pred) for k, t in truths.items()}, pred
 
 
-def evaluate_climatebench(model: nn.Module, data_path: str | Path, out_dir: str | Path, checkpoint: dict) -> xr.Dataset:
-    """``sciml evaluate CKPT DIR``: ClimateBench score table of the model on ``DIR``'s ssp245 (2080-2100)."""
-    data = load_climatebench(data_path, ["historical", TEST_EXPERIMENT])
-    (x_hist, _), (x_test, y_test) = data["historical"], data[TEST_EXPERIMENT]
-    scores, _ = score_model(model, x_test, x_hist, {"all_members": y_test})
-    s = scores["all_members"]
-    out = Path(out_dir)
-    name = checkpoint["model"]["name"]
-    write_text(out / "report.md", f"# ClimateBench scores: {name}\n\nData: `{data_path}`, ssp245 2080-2100, "
-               f"truth = mean of {y_test.sizes['member']} members.\n\n" + format_score_table({name: s}) + "\n")
+def prediction_attrs(model_name: str, data: str | Path | None, checkpoint: str | Path | None = None,
+                     experiment: str = TEST_EXPERIMENT) -> dict[str, str]:
+    """Global attributes of a prediction file: what predicted it, from which data."""
+    from sciml._version import __version__
+
+    return {"source": f"sciml {__version__} emulator {model_name!r} prediction of {experiment}", "model": model_name,
+            "experiment": experiment, "checkpoint": str(Path(checkpoint).resolve()) if checkpoint else "",
+            "data": str(Path(data).resolve()) if data is not None else "the offline generator (sciml.climate.generator)"}
+
+
+def truth_scores(truth: xr.Dataset, pred: xr.Dataset) -> dict[str, float]:
+    """score_table over 2080-2100, plus the spatial RMSE of the tas [K] and pr [mm/day] 2080-2100 means."""
+    t, p = truth.sel(time=EVAL_YEARS), pred.sel(time=EVAL_YEARS)
+    return {**score_table(t, p), "tas_spatial_rmse_k": spatial_rmse(t.tas, p.tas),
+            "pr_spatial_rmse_mm_day": 86400.0 * spatial_rmse(t.pr, p.pr)}
+
+
+def evaluate_climatebench(model: nn.Module, data_path: str | Path | None, out_dir: str | Path, checkpoint: dict,
+                          seed: int = 0) -> xr.Dataset:
+    """``sciml evaluate``: scores of the model's ssp245 prediction, 2080-2100, against each truth.
+
+    ``data_path``: a ClimateBench folder (truth: the mean of its ssp245 members); None: the offline generator
+    with ``seed`` (truths: the 3- and 50-member means). The attrs hold ``score_table`` names and
+    ``tas_spatial_rmse_k`` / ``pr_spatial_rmse_mm_day`` against the truth of fewest members (``truth_members``),
+    the same names with ``_eval{k}`` against every other truth. Writes ``report.md`` and the prediction
+    ``prediction_ssp245.nc`` (2015-2100, outputs schema) into ``out_dir``.
+    """
+    from sciml.climate.sources import evaluation_experiment
+
+    x_hist, x_test, truths = evaluation_experiment(data_path, seed)
+    pred = predict_scenario(model, x_test, x_hist)
+    out, name = Path(out_dir), checkpoint["model"]["name"]
+    write_outputs(pred, out / PREDICTION_FILE, prediction_attrs(name, data_path))
+    scores = {k: truth_scores(t, pred) for k, t in sorted(truths.items())}
+    primary = min(scores)
     res = xr.Dataset()
-    res.attrs.update(s)
+    res.attrs.update(scores[primary], truth_members=primary)
+    for k, s in scores.items():
+        if k != primary:
+            res.attrs.update({f"{metric}_eval{k}": v for metric, v in s.items()})
+    where = f"`{data_path}`" if data_path is not None else f"the offline generator, seed {seed}"
+    write_text(out / "report.md", f"# ClimateBench scores: {name}\n\nData: {where}, ssp245 2080-2100.\n\n"
+               + format_score_table({f"{name}, truth = mean of {k} members": s for k, s in scores.items()}) + "\n")
     return res
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from sciml.data.coords import normalize_coords
-from sciml.errors import DimensionError, MissingVariableError, NonFiniteError, SchemaError
+from sciml.errors import DimensionError, InputFileError, MissingVariableError, NonFiniteError, SchemaError
 from sciml.utils.files import atomic_path
 
 INPUT_VARS = ("CO2", "CH4", "SO2", "BC")
@@ -37,6 +37,7 @@ LONG_NAMES = {
 }
 TRAIN_EXPERIMENTS = ("historical", "ssp126", "ssp370", "ssp585", "hist-GHG", "hist-aer")
 TEST_EXPERIMENT = "ssp245"
+PREDICTION_FILE = f"prediction_{TEST_EXPERIMENT}.nc"  # an emulator's ssp245 prediction, beside its checkpoint
 HISTORICAL_YEARS = (1850, 2014)
 SCENARIO_YEARS = (2015, 2100)
 
@@ -81,18 +82,41 @@ def _check_finite(ds: xr.Dataset, names: Iterable[str], path: Path) -> None:
 RELEASE_FOLDERS = ("train_val", "test")  # the layout of the Zenodo release as unpacked
 
 
+def _find_files(data_dir: str | Path, names: Sequence[str]) -> list[Path]:
+    """The paths of ``names`` in the first of ``data_dir``, ``data_dir/train_val``, ``data_dir/test`` that
+    holds them all; InputFileError naming both layouts otherwise."""
+    d = Path(data_dir)
+    if not d.is_dir():
+        raise InputFileError(f"ClimateBench folder {str(d)!r} does not exist; point to the folder that holds "
+                             "inputs_*.nc and outputs_*.nc (flat, or the release unpacked as train_val/ and test/)")
+    for folder in (d, *(d / sub for sub in RELEASE_FOLDERS)):
+        paths = [folder / name for name in names]
+        if all(p.exists() for p in paths):
+            return paths
+    raise InputFileError(f"no ClimateBench file(s) {' and '.join(names)} in {d} or in its "
+                         f"{'/ or '.join(RELEASE_FOLDERS)}/ folders; point to the folder that holds them "
+                         "(a flat folder, or the release unpacked as train_val/ and test/)")
+
+
 def experiment_paths(data_dir: str | Path, exp: str) -> dict[str, Path]:
     """``{"inputs": path, "outputs": path}`` of ``exp`` in ``data_dir``: a flat folder of ``inputs_{exp}.nc`` /
     ``outputs_{exp}.nc``, or the release layout (``train_val/`` with the training experiments, ``test/`` with
-    ssp245)."""
-    d = Path(data_dir)
-    for folder in (d, *(d / sub for sub in RELEASE_FOLDERS)):
-        paths = {k: folder / f"{k}_{exp}.nc" for k in ("inputs", "outputs")}
-        if all(p.exists() for p in paths.values()):
-            return paths
-    raise FileNotFoundError(f"no ClimateBench files inputs_{exp}.nc and outputs_{exp}.nc in {d} or in its "
-                            f"{'/ or '.join(RELEASE_FOLDERS)}/ folders; point to the folder that holds them "
-                            "(a flat folder, or the release unpacked as train_val/ and test/)")
+    ssp245). Raises :class:`~sciml.errors.InputFileError` (a FileNotFoundError) when they are not there."""
+    inputs, outputs = _find_files(data_dir, (f"inputs_{exp}.nc", f"outputs_{exp}.nc"))
+    return {"inputs": inputs, "outputs": outputs}
+
+
+def load_inputs(data_dir: str | Path, exp: str, strict_years: bool = True) -> xr.Dataset:
+    """The checked, normalised ``inputs_{exp}.nc`` alone (a scenario to predict needs no outputs file):
+    CO2 (time) [GtCO2], CH4 (time) [GtCH4 yr-1], SO2/BC (time, latitude, longitude) [kg m-2 s-1]."""
+    (path,) = _find_files(data_dir, (f"inputs_{exp}.nc",))
+    x = _normalise(xr.load_dataset(path), path)
+    missing = [n for n in INPUT_VARS if n not in x]
+    if missing:
+        raise MissingVariableError(f"{path} lacks {missing}; it has {sorted(map(str, x.data_vars))}")
+    _check_years(x, exp, path, strict_years)
+    _check_finite(x, INPUT_VARS, path)
+    return x[list(INPUT_VARS)]
 
 
 def load_experiment(data_dir: str | Path, exp: str, members: int | Sequence[int] | None = None,
@@ -150,22 +174,41 @@ def write_climatebench(data_dir: str | Path, exp: str, inputs: xr.Dataset, outpu
     float32 with zlib compression: one member of one scenario (86 years on the 96 x 144 grid) is about 15 MB.
     """
     d = Path(data_dir)
-    x = inputs[list(INPUT_VARS)].copy()
-    y = outputs[list(OUTPUT_VARS)].transpose("member", "time", "latitude", "longitude").copy()
-    for ds in (x, y):
-        ds.attrs.update(attrs or {})
-    for ds, units in ((x, INPUT_UNITS), (y, OUTPUT_UNITS)):
-        for v, u in units.items():
-            ds[v].attrs.update(units=u, long_name=LONG_NAMES[v])
-        ds["time"] = ds["time"].astype("int64")
-        ds["time"].attrs.update(long_name="year")
-        ds["latitude"].attrs.update(units="degrees_north", standard_name="latitude")
-        ds["longitude"].attrs.update(units="degrees_east", standard_name="longitude")
-    y = y.rename({"latitude": "lat", "longitude": "lon"}).assign_coords(quantile=0.9)
-    y["member"] = y["member"].astype("int64")
+    x = _file_schema(inputs[list(INPUT_VARS)].copy(), INPUT_UNITS, attrs)
     paths = (d / f"inputs_{exp}.nc", d / f"outputs_{exp}.nc")
-    for ds, p in zip((x, y), paths):
-        enc = {v: {"dtype": "float32", "zlib": True, "complevel": 1} for v in ds.data_vars}
-        with atomic_path(p) as tmp:
-            ds.to_netcdf(tmp, encoding=enc)
+    write_netcdf(x, paths[0])
+    write_outputs(outputs, paths[1], attrs)
     return paths
+
+
+def write_outputs(outputs: xr.Dataset, path: str | Path, attrs: dict[str, str] | None = None) -> Path:
+    """Write the four output variables in the released ``outputs_*.nc`` schema: dims ([member,] time, lat,
+    lon), units and long names, a scalar ``quantile`` 0.9, float32 + zlib, renamed into place. ``outputs``
+    uses ``latitude``/``longitude``; a prediction without a ``member`` dim is written without one."""
+    dims = [d for d in ("member", "time", "latitude", "longitude") if d in outputs.dims]
+    y = _file_schema(outputs[list(OUTPUT_VARS)].transpose(*dims).copy(), OUTPUT_UNITS, attrs)
+    y = y.rename({"latitude": "lat", "longitude": "lon"}).assign_coords(quantile=0.9)
+    if "member" in y.dims:
+        y["member"] = y["member"].astype("int64")
+    return write_netcdf(y, path)
+
+
+def _file_schema(ds: xr.Dataset, units: dict[str, str], attrs: dict[str, str] | None) -> xr.Dataset:
+    """Units, long names, integer years and CF coordinate attributes, as the released files carry them."""
+    ds.attrs.update(attrs or {})
+    for v, u in units.items():
+        ds[v].attrs.update(units=u, long_name=LONG_NAMES[v])
+    ds["time"] = ds["time"].astype("int64")
+    ds["time"].attrs.update(long_name="year")
+    ds["latitude"].attrs.update(units="degrees_north", standard_name="latitude")
+    ds["longitude"].attrs.update(units="degrees_east", standard_name="longitude")
+    return ds
+
+
+def write_netcdf(ds: xr.Dataset, path: str | Path) -> Path:
+    """Data variables as float32 with zlib level 1 (what keeps the release's files small), written beside
+    ``path`` and renamed into place."""
+    enc = {v: {"dtype": "float32", "zlib": True, "complevel": 1} for v in ds.data_vars}
+    with atomic_path(path) as tmp:
+        ds.to_netcdf(tmp, encoding=enc)
+    return Path(path)

@@ -1,23 +1,21 @@
-"""The ``climate_emulator`` recipe: fit one emulator (LPS, CNN-LSTM, Prithvi) on a ClimateBench directory."""
+"""The ``climate_emulator`` recipe: fit one emulator (LPS, CNN-LSTM, Prithvi) on ClimateBench experiments."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import torch
-
 import xarray as xr
 
-from sciml.climate.emulators import (WindowDataset, evaluate_climatebench, output_array, scales, train_emulator,
-                                     weighted_mse, with_history)
-from sciml.climate.generator import generate_climatebench
-from sciml.climate.io import TRAIN_EXPERIMENTS, load_climatebench
+from sciml.climate.emulators import (WindowDataset, evaluate_climatebench, fit_pattern_scaling, output_array, scales,
+                                     train_emulator, weighted_mse, with_history)
+from sciml.climate.sources import training_experiments
 from sciml.config import ConfigPath
 from sciml.errors import ConfigError
 from sciml.models import build_model, load_model
 from sciml.recipes import register_recipe
 from sciml.train.checkpoint import load_checkpoint, save_checkpoint
 from sciml.train.seed import seed_everything
+
+EMULATORS = ("lps", "cnn_lstm", "prithvi")  # the registered models this recipe trains
 
 
 def masked_pretraining_loss(loss_fn, ratio: float = 0.5):
@@ -33,39 +31,45 @@ def masked_pretraining_loss(loss_fn, ratio: float = 0.5):
 
 
 def evaluate_climate_emulator(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Dataset:
-    """ClimateBench scores of an emulator checkpoint on ``data``'s ssp245 (None: the directory it trained on)."""
+    """ClimateBench scores of an emulator checkpoint on ``data``'s ssp245 (None: the data it trained on)."""
     ckpt = load_checkpoint(checkpoint)
+    extra = ckpt.get("extra", {})
     if data is None:
-        recorded = ckpt.get("extra", {}).get("data_path")
-        if not recorded:
+        if extra.get("data_path"):
+            data = Path(extra["data_path"])
+        elif "generator_seed" not in extra:
             raise ConfigError(f"{str(checkpoint)!r} records no ClimateBench directory; name the one to score on")
-        data = Path(recorded)
-    return evaluate_climatebench(load_model(checkpoint), data, out_dir, ckpt)
+    return evaluate_climatebench(load_model(checkpoint), data, out_dir, ckpt, seed=int(extra.get("generator_seed", 0)))
 
 
 @register_recipe("climate_emulator", evaluate=evaluate_climate_emulator)
 def train_climate_emulator(out_dir: str, resume: bool = False, seed: int = 0, device: str = "auto",
-                           data: ConfigPath | None = None, model: str = "prithvi", members: int = 3, epochs: int = 5,
-                           pretrain_epochs: int = 2, lr: float = 1e-3, stride: int = 1,
-                           config: dict | None = None) -> Path:
+                           data: ConfigPath | None = None, model: str = "prithvi", members: int | None = 3,
+                           epochs: int = 5, pretrain_epochs: int = 2, lr: float = 1e-3, pretrain_lr: float = 1e-3,
+                           batch_size: int = 16, stride: int = 1, config: dict | None = None) -> Path:
     """Train ``model`` (lps | cnn_lstm | prithvi) on the mean of ``members`` members; returns the checkpoint.
 
-    ``data=None`` generates a ClimateBench-format directory under ``out_dir/data`` first.
+    ``data``: a ClimateBench folder (flat, or the release's train_val/ and test/), the six training
+    experiments read from it, ``members=None`` for every member its files hold. ``data=None``: the offline
+    generator (seed ``seed``) in memory, the exact mean of ``members`` of its 50 members, nothing written.
+    ``lps`` is fitted in closed form; the neural models train ``epochs`` epochs at ``lr`` through the shared
+    Trainer on every ``stride``-th year (``prithvi`` after ``pretrain_epochs`` of masked pre-training at
+    ``pretrain_lr``, starting from the LPS fit), ``config`` adding to their model config.
     """
+    if model not in EMULATORS:
+        raise ConfigError(f"unknown climate emulator {model!r}; choose one of {', '.join(EMULATORS)}")
     out = Path(out_dir)
+    d = training_experiments(data, members, seed)
+    recorded = {"recipe": "climate_emulator", "data_path": None if data is None else str(data)}
     if data is None:
-        data = str(out / "data")
-        if not (out / "data" / "outputs_ssp245.nc").exists():
-            generate_climatebench(data, members=members, seed=seed, experiments=(*TRAIN_EXPERIMENTS, "ssp245"))
-    d = load_climatebench(data, TRAIN_EXPERIMENTS, members=members)
+        recorded["generator_seed"] = seed  # the evaluator regenerates the truths from it
+    lps = fit_pattern_scaling(d)
+    if model == "lps":
+        return save_checkpoint(out / "best.pt", lps, extra=recorded)
     hist = d["historical"][0]
     inputs = [with_history(x, hist if e.startswith("ssp") else None) for e, (x, _) in d.items()]
     targets = [output_array(y) for _, y in d.values()]
     lat, grid = hist.latitude.values, (hist.sizes["latitude"], hist.sizes["longitude"])
-    co2 = torch.tensor(np.concatenate([x.CO2.values for x, _ in d.values()]), dtype=torch.float32)
-    lps = build_model("lps", grid=grid).fit(co2, torch.from_numpy(np.concatenate(targets)), torch.tensor(lat))
-    if model == "lps":
-        return save_checkpoint(out / "best.pt", lps, extra={"recipe": "climate_emulator", "data_path": str(data)})
     in_s, out_s, out_mu = scales(inputs, targets)
     ds = WindowDataset(inputs, targets, stride=stride)
     cfg = dict(grid=grid, input_scale=in_s, output_scale=out_s, **(config or {}))
@@ -76,10 +80,10 @@ def train_climate_emulator(out_dir: str, resume: bool = False, seed: int = 0, de
         seed_everything(seed)  # the pre-training start is drawn here, before train_emulator seeds
         base = build_model("prithvi", **cfg).state_dict()
         base.update({f"lps.{k}": v for k, v in lps.state_dict().items()})
-        pre = train_emulator("prithvi", cfg, ds, lat, out_s, pretrain_epochs, lr=lr, out_dir=out / "pretrain",
-                             init_state=base, seed=seed, device=device,
+        pre = train_emulator("prithvi", cfg, ds, lat, out_s, pretrain_epochs, lr=pretrain_lr, batch_size=batch_size,
+                             out_dir=out / "pretrain", init_state=base, seed=seed, device=device,
                              compute_loss=masked_pretraining_loss(weighted_mse(lat, out_s)))
         init = pre.state_dict()
-    train_emulator(model, cfg, ds, lat, out_s, epochs, lr=lr, out_dir=out, init_state=init, seed=seed, device=device,
-                   metadata={"data_path": str(data)})
+    train_emulator(model, cfg, ds, lat, out_s, epochs, lr=lr, batch_size=batch_size, out_dir=out, init_state=init,
+                   seed=seed, device=device, metadata={k: v for k, v in recorded.items() if k != "recipe"})
     return out / "best.pt"

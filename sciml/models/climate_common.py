@@ -35,11 +35,13 @@ class LinearPatternScaling(nn.Module):
         self.register_buffer("slope", torch.zeros(n_out, *grid))
 
     def global_tas(self, co2_cum: torch.Tensor) -> torch.Tensor:
+        """Global-mean tas anomaly [K], shape of ``co2_cum`` (cumulative CO2 emissions [GtCO2])."""
         return self.global_coef[0] * co2_cum + self.global_coef[1]
 
     @torch.no_grad()
     def fit(self, co2_cum: torch.Tensor, y: torch.Tensor, lat: torch.Tensor) -> "LinearPatternScaling":
-        """co2_cum (N,) [GtCO2]; y (N, 4, H, W) member-mean outputs, channel 0 = tas; lat (H,) degrees."""
+        """Least-squares fit, in float64: co2_cum (N,) [GtCO2]; y (N, 4, H, W) member-mean outputs (tas, DTR [K],
+        pr, pr90 [kg m-2 s-1]), channel 0 = tas; lat (H,) degrees north. Returns ``self``."""
         co2_cum, y = co2_cum.double(), y.double()
         w = torch.cos(torch.deg2rad(lat.double()))[:, None].expand(y.shape[-2:])
         tg = (y[:, 0] * w).sum((-2, -1)) / w.sum()
@@ -52,8 +54,15 @@ class LinearPatternScaling(nn.Module):
         return self
 
     def predict_from_tas(self, tg: torch.Tensor) -> torch.Tensor:
+        """tg (N,) global-mean tas [K] -> (N, 4, H, W) maps of tas, DTR [K], pr, pr90 [kg m-2 s-1]."""
         return self.intercept + self.slope * tg[:, None, None, None]
 
+    @torch.no_grad()
+    def predict(self, co2_cum: torch.Tensor) -> torch.Tensor:
+        """co2_cum (N,) cumulative CO2 emissions [GtCO2] -> (N, 4, H, W) output maps, units as in :meth:`fit`."""
+        return self.predict_from_tas(self.global_tas(co2_cum.to(self.slope)))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (B, W, 4, H, Wd) input windows (the emulator interface) -> (B, 4, H, Wd): only the last year's CO2 counts."""
         co2 = x[:, -1, 0].mean((-2, -1))
         return self.predict_from_tas(self.global_tas(co2))

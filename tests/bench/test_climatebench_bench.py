@@ -1,0 +1,67 @@
+"""`sciml bench climatebench`: a declared sweep of climate_emulator runs; its specs run alone, its page lays out
+their scores (on files in the ClimateBench release layout, toy size)."""
+import json
+
+import pytest
+import yaml
+
+from sciml.bench.climatebench import MEMBERS, METHODS, cell_scores
+from sciml.bench.results import BenchResult
+from sciml.bench.runner import BENCHMARKS, build_parser, run_benchmark
+from sciml.cli import main
+from sciml.experiment import evaluate_checkpoint, run_experiment, spec_from_dict
+from tests.climate.release_files import linear_pattern, write_release
+
+
+def test_every_option_has_help_text():
+    parser = build_parser(BENCHMARKS.get("climatebench"))
+    for action in parser._actions:
+        assert action.help, action.option_strings
+    assert {"--data", "--members", "--methods", "--seeds"} <= {o for a in parser._actions for o in a.option_strings}
+
+
+def test_dry_run_specs_load_round_trip_and_one_trains_alone(tmp_path, capsys):
+    assert main(["bench", "climatebench", "--dry-run", "--runs", str(tmp_path / "runs")]) == 0
+    docs = [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+    assert len(docs) == len(MEMBERS) * len(METHODS)
+    specs = [spec_from_dict(d) for d in docs]
+    assert all(s.recipe == "climate_emulator" and s.params["data"] is None for s in specs)
+    assert all(spec_from_dict(s.to_dict()) == s for s in specs)
+    prithvi = next(s for s in specs if s.name == "m3-prithvi-s0")
+    assert prithvi.params["members"] == 3 and prithvi.params["lr"] == 5e-4 and prithvi.params["config"]["patch"] == 8
+    # a spec of the sweep, pointed at a release-layout folder, trains alone and evaluates with `sciml evaluate`
+    release = write_release(tmp_path / "release", pattern=linear_pattern())
+    lps = next(s for s in specs if s.name == "m1-lps-s0")
+    lps.params.update(data=str(release), members=None)  # every member: their mean is the pattern exactly
+    lps.out_dir = str(tmp_path / "lps")
+    scores = run_experiment(lps)["scores"]
+    assert scores["tas_total_nrmse"] < 1e-4 and scores["truth_members"] == 2  # pattern-scaled truth: exact
+    again = evaluate_checkpoint(tmp_path / "lps" / "best.pt")
+    assert again.attrs["pr_total_nrmse"] == pytest.approx(scores["pr_total_nrmse"])
+
+
+def test_a_reduced_run_on_release_files_writes_the_page(tmp_path):
+    release = write_release(tmp_path / "release")
+    argv = ["--preset", "smoke", "--data", str(release), "--members", "1", "2", "--methods", "lps", "cnn-lstm",
+            "--out", str(tmp_path / "docs"), "--runs", str(tmp_path / "runs")]
+    assert run_benchmark(BENCHMARKS.get("climatebench"), argv) == 0
+    data = json.loads((tmp_path / "docs" / "climatebench_smoke.json").read_text())
+    cells = {(r["task"], r["method"]) for r in data["rows"]}
+    assert cells == {(f"m{m}", meth) for m in (1, 2) for meth in ("lps", "cnn-lstm")}
+    page = (tmp_path / "docs" / "climatebench_smoke.md").read_text()
+    for section in ("## m1_eval2", "## m2_eval2", "## Error against training members", "## Checks",
+                    "climatebench_smoke.png"):
+        assert section in page
+    assert (tmp_path / "docs" / "climatebench_smoke.png").is_file()
+    # a rerun reuses every finished row
+    assert run_benchmark(BENCHMARKS.get("climatebench"), argv) == 0
+    assert json.loads((tmp_path / "docs" / "climatebench_smoke.json").read_text())["rows"] == data["rows"]
+
+
+def test_cell_scores_split_a_run_into_its_truths():
+    res = BenchResult("climatebench", "sciml bench climatebench")
+    for metric, value in (("tas_total_nrmse", 0.4), ("tas_total_nrmse_eval50", 0.3), ("truth_members", 3),
+                          ("wall_s", 9.0)):
+        res.add("m10", "lps", metric, value)
+    assert cell_scores(res) == {"m10_eval3": {"lps": {"tas_total_nrmse": 0.4}},
+                                "m10_eval50": {"lps": {"tas_total_nrmse": 0.3}}}
