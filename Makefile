@@ -24,7 +24,9 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sciml demo
 
+# The layers of pyproject.toml's [tool.importlinter] first (seconds), then the tests.
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n 2
 
 test-slow: $(STAMP)

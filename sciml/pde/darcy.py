@@ -21,6 +21,7 @@ import xarray as xr
 from sciml.data.params import Int, Real
 from sciml.data.registry import register_dataset
 from sciml.pde.grf import grf_neumann
+from sciml.utils import require
 from sciml.utils.progress import progress as report_progress
 
 
@@ -119,8 +120,6 @@ def solve_darcy(a, f: float | np.ndarray = 1.0, solver: str = "direct", progress
     if solver == "direct":
         solver = "banded" if res <= _BANDED_MAX_RES else "splu"
     if solver == "amg":
-        from sciml.utils import require
-
         pyamg = require("pyamg", extra="bench")
     h2 = (1.0 / (res - 1)) ** 2
     u = np.zeros_like(a)
