@@ -73,4 +73,13 @@ def decoded_output(net: dict[str, Any], norms: Normalizers, targets: Sequence[st
     return model.set_statistics(mean, std)
 
 
-__all__ = ["DecodedOutputModel", "decoded_output", "target_statistics"]
+def wrapped_model_name(model_section: dict[str, Any]) -> str:
+    """The name of the model that does the work: a checkpoint's ``{"name": ..., "config": ...}`` section, with a
+    ``decoded_output`` wrapper looked through to the network it wraps."""
+    name = model_section.get("name", "?")
+    if name == "decoded_output":
+        return str((model_section.get("config") or {}).get("net", {}).get("name", name))
+    return str(name)
+
+
+__all__ = ["DecodedOutputModel", "decoded_output", "target_statistics", "wrapped_model_name"]

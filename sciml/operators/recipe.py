@@ -12,8 +12,11 @@ Spec (``examples/configs/darcy_fno.yaml``)::
 The defaults are the MgNO paper's protocol, which ``sciml bench operators`` measures for every model:
 inputs normalised pointwise (a mean and std per grid point over the training samples), the output
 decoded inside the model (``decode_output``: the :class:`~sciml.models.wrappers.DecodedOutputModel`
-wrapper), so the loss, the paper's spectral relative H1 (``spectral_h1``), sees physical fields.
-The evaluator adds the model's costs (:mod:`sciml.operators.costs`) to the test scores.
+wrapper), so the loss, the paper's spectral relative H1 (``spectral_h1``, on 2-D grids; relative L2
+on others), sees physical fields, and the paper's optimiser (:class:`OperatorTrainConfig`: Adam with
+weight decay 1e-4, OneCycle, no gradient clipping). The evaluator adds the model's costs
+(:mod:`sciml.operators.costs`) to the test scores and refuses a model that is not
+discretisation-invariant on data of another grid (:mod:`sciml.operators.resolution`).
 """
 from __future__ import annotations
 
@@ -34,12 +37,28 @@ from sciml.evaluate.field_eval import evaluate_field_model
 from sciml.models import MODELS, build_model, load_model
 from sciml.models.wrappers import decoded_output
 from sciml.operators.costs import checkpoint_costs
+from sciml.operators.resolution import check_grid
 from sciml.recipes import register_recipe
 from sciml.train import Trainer, TrainConfig, build_loss
 from sciml.train.checkpoint import load_checkpoint
 from sciml.train.losses import LOSSES
 
-DEFAULT_LOSS = {"name": "spectral_h1"}  # the MgNO paper's loss
+DEFAULT_LOSS = {"name": "spectral_h1"}  # the MgNO paper's loss, for 2-D grids
+OTHER_GRIDS_LOSS = {"name": "rel_l2"}     # spectral_h1 is defined on 2-D grids only
+
+
+@dataclass
+class OperatorTrainConfig(TrainConfig):
+    """The ``field`` recipe's training settings: :class:`~sciml.train.TrainConfig` with the MgNO paper's
+    optimiser as defaults: Adam with weight decay 1e-4 and a OneCycle schedule (20 % warm-up from lr / 2
+    to ``lr``, then down to lr / 200), no gradient clipping."""
+
+    optimizer: str = "adam"
+    weight_decay: float = 1e-4
+    scheduler: str = "onecycle"
+    scheduler_kwargs: dict[str, Any] = field(
+        default_factory=lambda: {"pct_start": 0.2, "div_factor": 2.0, "final_div_factor": 100.0})
+    grad_clip: float | None = 0.0
 
 
 @dataclass
@@ -121,10 +140,12 @@ def build_operator(model: dict[str, Any] | None, d: DataConfig, norms: Normalize
     return net, Normalizers({k: v for k, v in norms.items() if k not in d.targets})
 
 
-def loss_config(loss: dict[str, Any] | None, periodic: bool) -> dict[str, Any]:
-    """The loss section with ``periodic`` filled in from the data for losses that take it."""
-    cfg = dict(loss or DEFAULT_LOSS)
-    name = cfg.get("name", DEFAULT_LOSS["name"])
+def loss_config(loss: dict[str, Any] | None, periodic: bool, spatial_ndim: int = 2) -> dict[str, Any]:
+    """The loss section (default: ``spectral_h1`` on a 2-D grid, ``rel_l2`` on others) with ``periodic``
+    filled in from the data for losses that take it."""
+    default = DEFAULT_LOSS if spatial_ndim == 2 else OTHER_GRIDS_LOSS
+    cfg = dict(loss or default)
+    name = cfg.get("name", default["name"])
     if name in LOSSES and "periodic" in inspect.signature(LOSSES[name].__init__).parameters:
         cfg.setdefault("periodic", periodic)
     return {**cfg, "name": name}
@@ -132,7 +153,8 @@ def loss_config(loss: dict[str, Any] | None, periodic: bool) -> dict[str, Any]:
 
 def evaluate_field(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Dataset:
     """Score a ``field`` checkpoint on ``data`` (None: the run's own data, its held-out test split only),
-    with the model's costs (:mod:`sciml.operators.costs`) as attributes."""
+    with the model's costs (:mod:`sciml.operators.costs`) as attributes. A model that is not
+    discretisation-invariant is refused on data of another grid (:func:`~sciml.operators.resolution.check_grid`)."""
     ckpt = load_checkpoint(checkpoint)
     extra = ckpt.get("extra", {})
     if data is None:
@@ -142,6 +164,7 @@ def evaluate_field(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Dat
     model = load_model(checkpoint)
     inputs = list(extra.get("inputs", ["a"]))
     ds = validate(open_chunked(data), required=inputs, source=str(data))
+    check_grid(ckpt, ds[inputs[0]].shape[1:], data)
     sample_shape = (len(inputs), *ds[inputs[0]].shape[1:])
     costs = checkpoint_costs(model, ckpt, checkpoint, sample_shape)
     return evaluate_field_model(model, data, out_dir, ckpt, attrs=costs)
@@ -150,12 +173,13 @@ def evaluate_field(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Dat
 @register_recipe("field", evaluate=evaluate_field)
 def train_field(out_dir: Path, resume: bool = False, seed: int = 0, device: str = "auto",
                 data: DataConfig | None = None, model: dict[str, Any] | None = None,
-                loss: dict[str, Any] | None = None, train: TrainConfig | None = None,
+                loss: dict[str, Any] | None = None, train: OperatorTrainConfig | TrainConfig | None = None,
                 decode_output: bool = True) -> Path:
     """Train a field-to-field operator (``model``: a registered model and its options) on ``data``.
 
-    ``loss`` defaults to ``spectral_h1``; ``decode_output`` puts the target normaliser's decode inside the
-    model, so the loss is computed in physical units. Writes ``out_dir/{best,last}.pt`` (the checkpoint
+    ``loss`` defaults to ``spectral_h1`` (``rel_l2`` on grids that are not 2-D), ``train`` to the MgNO
+    paper's optimiser (:class:`OperatorTrainConfig`); ``decode_output`` puts the target normaliser's decode
+    inside the model, so the loss is computed in physical units. Writes ``out_dir/{best,last}.pt`` (the checkpoint
     records the data's path, content fingerprint and split, so ``sciml evaluate`` scores only the held-out
     test samples) and returns ``best.pt``.
     """
@@ -166,20 +190,21 @@ def train_field(out_dir: Path, resume: bool = False, seed: int = 0, device: str 
     parts = split_samples(ds, d)
     norms = (Normalizers.fit(ds.isel(sample=parts["train"]), d.inputs + d.targets, pointwise=d.normalize == "pointwise")
              if d.normalize else Normalizers())
-    net, loader_norms = build_operator(model, d, norms, ds[d.inputs[0]].ndim - 1, decode_output)
+    grid = tuple(ds[d.inputs[0]].shape[1:])
+    net, loader_norms = build_operator(model, d, norms, len(grid), decode_output)
     sets = {k: FieldDataset(ds, d.inputs, d.targets, indices=v, normalizers=loader_norms, check=False)
             for k, v in parts.items() if len(v)}
-    loss_cfg = loss_config(loss, d.periodic)
+    loss_cfg = loss_config(loss, d.periodic, len(grid))
     loss_fn = build_loss(**loss_cfg)
     # the fingerprint lets `sciml evaluate` recognise this data wherever it lives and score only the test split
     meta = {"recipe": "field", "inputs": d.inputs, "targets": d.targets, "data_path": str(data_path.resolve()),
             "data_fingerprint": fingerprint(ds, d.inputs + d.targets), "loss": loss_cfg, "periodic": d.periodic,
-            "split": {k: v.tolist() for k, v in parts.items()}}
-    cfg = replace(train or TrainConfig(), seed=seed, device=device)
+            "grid": list(grid), "split": {k: v.tolist() for k, v in parts.items()}}
+    cfg = replace(train or OperatorTrainConfig(), seed=seed, device=device)
     Trainer(net, cfg, sets["train"], sets.get("val"), loss_fn=loss_fn, normalizers=loader_norms, out_dir=out,
             metadata=meta).fit(resume_from="auto" if resume else None)
     return out / "best.pt"
 
 
-__all__ = ["DataConfig", "build_operator", "evaluate_field", "load_data", "loss_config", "model_config",
-           "split_samples", "train_field"]
+__all__ = ["DataConfig", "OperatorTrainConfig", "build_operator", "evaluate_field", "load_data", "loss_config",
+           "model_config", "split_samples", "train_field"]
