@@ -1,11 +1,13 @@
 """Which trained operators may be scored on another grid than the one they were trained on.
 
-A discretisation-invariant operator (FNO: a truncated Fourier series; MgNO: a multigrid whose levels
-follow the grid) learns a map between functions, so it can be evaluated on a finer or coarser grid of
-the same domain; its pointwise normalisers are resampled to that grid
-(:func:`sciml.data.normalize.resample_to_grid`). A convolutional network (U-Net, DnCNN, ...) learns
-stencils measured in grid cells: on another grid the same weights compute another operator, and its
-scores would measure that mismatch, not the model. Such a model is refused on data of another grid.
+An operator whose weights define a map between functions on the domain, not on one grid, can be applied
+on a finer or coarser grid of the same domain, its pointwise normalisers resampled to that grid
+(:func:`sciml.data.normalize.resample_to_grid`): the FNO (a truncated Fourier series, discretisation-invariant)
+and MgNO (its V-cycle runs on any grid; its number of levels is fixed by the weights, so on a finer grid the
+coarsest level is finer too and the error can grow, see ``docs/mgno.md``: check the error there). A
+convolutional network (U-Net, DnCNN, ...) learns stencils measured in grid cells: on another grid the same
+weights compute another operator, and its scores would measure that mismatch, not the model. Such a model
+is refused on data of another grid.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any, Sequence
 from sciml.errors import ConfigError
 from sciml.models.wrappers import wrapped_model_name
 
-# registered models whose learned operator does not depend on the grid it is applied on
+# registered models whose weights define an operator on any grid of the domain
 GRID_INVARIANT_MODELS = frozenset({"fno", "fno_neuralop", "mgno"})
 
 
@@ -44,7 +46,7 @@ def check_grid(checkpoint: dict[str, Any], data_grid: Sequence[int], data_path: 
     raise ConfigError(f"model {name!r} was trained on a {show(trained)} grid and is not discretisation-invariant "
                       f"(its convolutions are measured in grid cells), so it cannot be scored on the {show(grid)} grid "
                       f"of {str(data_path)!r}; evaluate it on data on a {show(trained)} grid, or train it on this grid "
-                      f"(FNO and MgNO can be evaluated on another grid)")
+                      f"(FNO and MgNO models can be applied on another grid)")
 
 
 __all__ = ["GRID_INVARIANT_MODELS", "check_grid", "training_grid"]
