@@ -10,6 +10,7 @@ from sciml.data import fingerprint, open_chunked, save_dataset, validate
 from sciml.errors import ConfigError, SchemaError
 from sciml.evaluate.evaluate import field_metrics, mean_predictor, predict_fields, require_finite_predictions
 from sciml.evaluate.report import metrics_table, plot_panels, write_report
+from sciml.models.wrappers import wrapped_model_name
 
 
 def scored_samples(ds: xr.Dataset, data_path: str | Path, extra: dict) -> tuple[np.ndarray, str, bool]:
@@ -86,7 +87,7 @@ def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, chec
     metrics.attrs.update(scored=scored, **(attrs or {}))
     out = Path(out_dir)
     save_dataset(metrics, out / "eval.nc", overwrite=True)  # a rerun into the same folder replaces its own file
-    name = checkpoint["model"]["name"]
+    name = wrapped_model_name(checkpoint["model"])  # the network, not the decoded_output wrapper around it
     i = int(np.argsort(metrics["rel_l2"].values)[len(test.sample) // 2])  # the median sample
     t, p = test[targets[0]].isel(sample=i).values, pred[targets[0]].isel(sample=i).values
     fig = plot_panels({name: {"input " + inputs[0]: test[inputs[0]].isel(sample=i).values, "truth": t,

@@ -75,7 +75,8 @@ def test_sciml_evaluate_scores_every_model_the_recipe_trains(name, tmp_path, cap
     assert 0 < scores["rel_l2"] < 2 and np.isfinite(scores["rel_h1"])
     assert scores["params"] == sum(p.numel() * (2 if p.is_complex() else 1) for p in load_model(ckpt).parameters())
     assert scores["epochs"] == 1 and scores["s_per_epoch"] > 0 and scores["infer_ms"] > 0
-    assert "spectral_h1" not in scores and "params" in (tmp_path / "eval" / "report.md").read_text()
+    report = (tmp_path / "eval" / "report.md").read_text()
+    assert "spectral_h1" not in scores and "params" in report and f"Evaluation of {name} on" in report
 
 
 def test_a_unet_on_another_grid_is_one_line_error_and_an_fno_is_scored(tmp_path, capsys):
