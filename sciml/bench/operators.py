@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sciml.bench.operators_report import report
@@ -54,7 +55,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "gpu": dict(res=211, rough_res=256, n_train=1000, n_test=100, aux_res=211, aux_n_train=1000, ns_res=64,
                 ns_traj=220, epochs=500, batch_size=8, lr=5e-4, size="paper", device="auto"),
     "smoke": dict(res=16, n_train=24, n_test=8, aux_res=16, aux_n_train=24, ns_res=16, ns_traj=8,
-                  epochs=1, batch_size=8, lr=1e-3, size="cpu", device="cpu"),
+                  epochs=1, batch_size=8, lr=1e-3, size="cpu", device="auto"),
 }
 
 
@@ -67,9 +68,10 @@ def task_grid(task: Task, p: dict[str, Any]) -> tuple[int, int]:
     return (p["ns_res"] if task.name == "ns" else p["aux_res"]), p["aux_n_train"]
 
 
-def task_data(task: Task, p: dict[str, Any], seed: int) -> dict[str, Any]:
+def task_data(task: Task, p: dict[str, Any], seed: int, runs: Path) -> dict[str, Any]:
     """The ``data`` section of one task: the first ``n_train`` pairs train, the last ``n_test`` are held out
-    (in file order: the Navier-Stokes pairs are trajectory-major, so test pairs come from unseen runs)."""
+    (in file order: the Navier-Stokes pairs are trajectory-major, so test pairs come from unseen runs).
+    Every method of a task and seed reads one generated file, ``runs/data/TASK-sSEED.nc``."""
     res, n_train = task_grid(task, p)
     n = n_train + p["n_test"]
     params: dict[str, Any] = {"n": n, "res": res, "seed": seed + task.seed_offset}
@@ -77,7 +79,7 @@ def task_data(task: Task, p: dict[str, Any], seed: int) -> dict[str, Any]:
         params.update(trajectories=p["ns_traj"], pairs_per_trajectory=math.ceil(n / p["ns_traj"]) + 1)
     return {"make": task.make, "params": params, "inputs": [task.inp], "targets": [task.out],
             "split": {"train": n_train / n, "test": p["n_test"] / n}, "split_shuffle": False,
-            **({"periodic": True} if task.periodic else {})}
+            **({"periodic": True} if task.periodic else {}), "cache": str(runs / "data" / f"{task.name}-s{seed}.nc")}
 
 
 def models_for(task: Task, res: int, size: str) -> dict[str, dict[str, Any]]:
@@ -119,7 +121,7 @@ def run_name(task: str, method: str, seed: int) -> str:
 def sweep(preset: str, args: argparse.Namespace) -> list[Row]:
     """One ``field`` run per (task, method, seed)."""
     p = PRESETS[preset]
-    train = {"epochs": p["epochs"], "batch_size": p["batch_size"], "lr": p["lr"], "progress": False}
+    train = {"epochs": args.epochs or p["epochs"], "batch_size": p["batch_size"], "lr": p["lr"], "progress": False}
     rows = []
     for task in (t for t in TASKS if t.name in args.tasks):
         res = task_grid(task, p)[0]
@@ -128,7 +130,7 @@ def sweep(preset: str, args: argparse.Namespace) -> list[Row]:
             for seed in args.seeds:
                 name = run_name(task.name, method, seed)
                 sections = method_sections(method, models)
-                data = {**task_data(task, p, seed), **sections.pop("data", {})}
+                data = {**task_data(task, p, seed, args.runs), **sections.pop("data", {})}
                 spec = ExperimentSpec(recipe="field", name=name, out_dir=str(args.runs / name), seed=seed,
                                       device=p["device"], data=data, train=dict(train), **sections)
                 rows.append(Row(task.name, method, spec,
@@ -146,6 +148,9 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0],
                         help="seeds of the data draws and the weights (default: 0); each seed draws its own data, "
                              "every model of a seed sees the same")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="train every row for this many epochs instead of the preset's (the OneCycle schedule "
+                             "runs its whole course over them; the page then measures a shorter training)")
 
 
 register_benchmark(Benchmark(name="operators", summary=__doc__.strip().splitlines()[0], sweep=sweep, report=report,

@@ -95,16 +95,17 @@ def verdict(res: BenchResult) -> str:
     return "\n".join(lines)
 
 
-def protocol_text(preset: str) -> list[str]:
-    """The paragraphs that say what every row measures."""
+def protocol_text(preset: str, epochs: int | None = None) -> list[str]:
+    """The paragraphs that say what every row measures (``epochs``: the ``--epochs`` override, if any)."""
     from sciml.bench.operators import PRESETS
 
-    scale = ("The paper's grids and model sizes on a GPU, but far fewer epochs than the paper's 500 would need on a CPU. "
-             if preset == "gpu" else
+    scale = ("The paper's grids, model sizes and samples on a GPU (the `epochs` column says how long each row "
+             "trained). " if preset == "gpu" else
              "This is a reduced CPU budget (small grids, few samples and epochs, narrower FNO and U-Net than the "
              "paper's), so absolute errors are far above the paper's and rankings may change with more training; "
              "`--preset gpu` is the paper's scale. ")
-    return [f"Preset `{preset}`: {PRESETS[preset]}. Every row is one run of the `field` recipe with its defaults, "
+    override = f" Every row trained for {epochs} epochs (`--epochs {epochs}`)." if epochs else ""
+    return [f"Preset `{preset}`: {PRESETS[preset]}.{override} Every row is one run of the `field` recipe with its defaults, "
             "the MgNO paper's protocol, for every model: inputs normalised pointwise, the output decoded inside the "
             "model, the spectral relative H1 loss in physical units, Adam (weight decay 1e-4) with OneCycle (20 % "
             "warm-up, lr / 2 to lr to lr / 200), no gradient clipping, the same epochs and data. Methods named "
@@ -123,7 +124,7 @@ def protocol_text(preset: str) -> list[str]:
 
 def report(res: BenchResult, args: argparse.Namespace) -> str:
     """The page's markdown; the figure is written into ``args.out``."""
-    body = protocol_text(args.preset)
+    body = protocol_text(args.preset, getattr(args, "epochs", None))
     for task in dict.fromkeys(r["task"] for r in res.rows):
         body += [f"## {task}", res.markdown_table(task, METRICS)]
     if darcy_target(res):

@@ -69,6 +69,8 @@ class DataConfig:
     with ``split_shuffle: false``, in file order (train first), for data whose order matters (pairs
     taken from trajectories, kept apart by a contiguous split). ``periodic``: the fields live on a torus,
     so finite-difference H1 terms (the ``h1``/``l2_h1`` losses, the ``rel_h1`` score) wrap around the edges.
+    ``cache``: the file that keeps the generated data (default ``OUT_DIR/data.nc``); runs that name the same
+    file share one generation (it is reused only while its recorded generator, parameters and seed match).
     """
 
     path: ConfigPath | None = None
@@ -81,6 +83,7 @@ class DataConfig:
     split_shuffle: bool = True
     normalize: bool | str = "pointwise"  # "pointwise": per grid point; True: one mean/std per variable; False: none
     periodic: bool = False
+    cache: ConfigPath | None = None
 
     def __post_init__(self) -> None:
         if "train" not in self.split or not set(self.split) <= {"train", "val", "test"}:
@@ -90,14 +93,14 @@ class DataConfig:
 
 
 def load_data(cfg: DataConfig, out_dir: Path, resume: bool = False) -> tuple[xr.Dataset, Path]:
-    """Open ``cfg.path`` or generate ``cfg.make``, cached in ``out_dir/data.nc`` (reused only while the
-    recorded generator, parameters and seed match: :func:`sciml.data.registry.make_or_reuse`)."""
+    """Open ``cfg.path`` or generate ``cfg.make``, cached in ``cfg.cache`` or ``out_dir/data.nc`` (reused only
+    while the recorded generator, parameters and seed match: :func:`sciml.data.registry.make_or_reuse`)."""
     if cfg.path:  # opened lazily, chunked along sample: a file larger than memory streams
         path = Path(cfg.path)
         return open_chunked(path), path
     if not cfg.make:
         raise ConfigError("data needs either 'path' (an existing file) or 'make' (a registered dataset name)")
-    path = out_dir / "data.nc"
+    path = Path(cfg.cache) if cfg.cache else out_dir / "data.nc"
     params = dict(cfg.params)
     ds = make_or_reuse(path, cfg.make, n=params.pop("n", None), res=params.pop("res", None),
                        seed=params.pop("seed", 0), resume=resume, **params)

@@ -1,5 +1,6 @@
 """`sciml bench operators`: a declared sweep of field recipe runs; its specs run alone, its page lays out their scores."""
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -56,11 +57,19 @@ def test_the_tasks_data_are_the_published_pages():
     """Darcy 1000 + 100 pairs at 64^2 (rough: its own draws), Helmholtz and NS 400 + 100 at 32^2; the NS pairs are
     11 consecutive steps of each of 50 trajectories, in trajectory order, the last 100 held out."""
     p, tasks = PRESETS["cpu"], {t.name: t for t in TASKS}
-    smooth, rough = task_data(tasks["darcy_smooth"], p, 3), task_data(tasks["darcy_rough"], p, 3)
+    smooth, rough = (task_data(tasks[name], p, 3, Path("runs")) for name in ("darcy_smooth", "darcy_rough"))
     assert smooth["params"] == {"n": 1100, "res": 64, "seed": 3} and rough["params"]["seed"] == 10_003
-    ns = task_data(tasks["ns"], p, 0)
+    ns = task_data(tasks["ns"], p, 0, Path("runs"))
     assert ns["params"] == {"n": 500, "res": 32, "seed": 0, "trajectories": 50, "pairs_per_trajectory": 11}
     assert ns["periodic"] and not ns["split_shuffle"] and round(ns["split"]["test"] * 500) == 100
+    assert smooth["cache"] == str(Path("runs") / "data" / "darcy_smooth-s3.nc") != rough["cache"]  # one file per task, seed
+
+
+def test_every_method_of_a_task_and_seed_reads_one_data_file_and_epochs_override_the_preset(capsys, tmp_path):
+    docs = dry_run_docs(capsys, "--runs", str(tmp_path), "--tasks", "ns", "--seeds", "0", "1", "--epochs", "3")
+    caches = {(d["name"].split("-")[2], d["data"]["cache"]) for d in docs}
+    assert caches == {("s0", str(tmp_path / "data" / "ns-s0.nc")), ("s1", str(tmp_path / "data" / "ns-s1.nc"))}
+    assert {d["train"]["epochs"] for d in docs} == {3}
 
 
 def test_a_dry_run_spec_trains_alone_with_sciml_train(capsys, tmp_path):

@@ -120,3 +120,17 @@ def test_periodic_h1_wraps_around_the_edges_in_field_metrics():
     t, p = torch.as_tensor(truth)[:, None], torch.as_tensor(pred)[:, None]
     assert wrap == pytest.approx(rel_h1(p, t, periodic=True).item()) and flat == pytest.approx(rel_h1(p, t).item())
     assert wrap > flat  # the periodic difference sees the jump from x = 7/8 back to 0
+
+
+def test_runs_naming_one_data_cache_share_one_generation(tmp_path):
+    cache = tmp_path / "shared" / "darcy.nc"
+    specs = [spec_from_dict({**toy_spec(tmp_path / name, TOY_MODELS["fno"]).to_dict(),
+                             "data": {"make": "darcy", "params": {"n": 20, "res": 16, "seed": 0}, "cache": str(cache)}})
+             for name in ("b", "c")]
+    run_experiment(specs[0], evaluate=False)
+    made = cache.stat().st_mtime_ns
+    run_experiment(specs[1], evaluate=False)
+    assert cache.stat().st_mtime_ns == made  # reused, not regenerated
+    for name in ("b", "c"):
+        assert load_checkpoint(tmp_path / name / "run" / "best.pt")["extra"]["data_path"] == str(cache.resolve())
+        assert not (tmp_path / name / "run" / "data.nc").exists()
