@@ -105,8 +105,8 @@ def protocol_text(preset: str, epochs: int | None = None) -> list[str]:
              "paper's), so absolute errors are far above the paper's and rankings may change with more training; "
              "`--preset gpu` is the paper's scale. ")
     override = f" Every row trained for {epochs} epochs (`--epochs {epochs}`)." if epochs else ""
-    return [f"Preset `{preset}`: {PRESETS[preset]}.{override} Every row is one run of the `field` recipe with its defaults, "
-            "the MgNO paper's protocol, for every model: inputs normalised pointwise, the output decoded inside the "
+    return [f"Preset `{preset}`: {PRESETS[preset]}.{override} Every row is one run of the `field` recipe with its "
+            "defaults, the MgNO paper's protocol, for every model: inputs normalised pointwise, the output decoded inside the "
             "model, the spectral relative H1 loss in physical units, Adam (weight decay 1e-4) with OneCycle (20 % "
             "warm-up, lr / 2 to lr to lr / 200), no gradient clipping, the same epochs and data. Methods named "
             "`mgno_*` change one thing (their name says what) and are ablations. Errors are the `field` "

@@ -1,4 +1,5 @@
-"""`sciml bench operators`: a declared sweep of field recipe runs; its specs run alone, its page lays out their scores."""
+"""`sciml bench operators`: a declared sweep of field recipe runs; its specs run alone, its page lays out their
+scores."""
 import json
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def test_the_tasks_data_are_the_published_pages():
     ns = task_data(tasks["ns"], p, 0, Path("runs"))
     assert ns["params"] == {"n": 500, "res": 32, "seed": 0, "trajectories": 50, "pairs_per_trajectory": 11}
     assert ns["periodic"] and not ns["split_shuffle"] and round(ns["split"]["test"] * 500) == 100
-    assert smooth["cache"] == str(Path("runs") / "data" / "darcy_smooth-s3.nc") != rough["cache"]  # one file per task, seed
+    assert smooth["cache"] == str(Path("runs") / "data" / "darcy_smooth-s3.nc") != rough["cache"]  # per task, seed
 
 
 def test_every_method_of_a_task_and_seed_reads_one_data_file_and_epochs_override_the_preset(capsys, tmp_path):

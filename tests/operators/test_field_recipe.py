@@ -87,7 +87,8 @@ def test_a_unet_on_another_grid_is_one_line_error_and_an_fno_is_scored(tmp_path,
     assert main(["evaluate", str(tmp_path / "unet" / "run" / "best.pt"), str(fine)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
-    for words in ("'unet'", "16x16 grid", "32x32 grid", "not discretisation-invariant", "evaluate it on data on a 16x16"):
+    for words in ("'unet'", "16x16 grid", "32x32 grid", "not discretisation-invariant",
+                  "evaluate it on data on a 16x16"):
         assert words in err
     run_experiment(toy_spec(tmp_path / "fno", TOY_MODELS["fno"]), evaluate=False)
     assert main(["evaluate", str(tmp_path / "fno" / "run" / "best.pt"), str(fine)]) == 0
@@ -114,7 +115,10 @@ def test_periodic_h1_wraps_around_the_edges_in_field_metrics():
     x = np.arange(8) / 8
     truth = np.sin(2 * np.pi * x)[None, None, :].repeat(8, axis=1)   # (sample, y, x), smooth on the torus
     pred = truth + x[None, None, :]                                  # an error that jumps across the wrap
-    mk = lambda v: xr.Dataset({"u": (("sample", "y", "x"), v)})  # noqa: E731
+
+    def mk(v):
+        return xr.Dataset({"u": (("sample", "y", "x"), v)})
+
     wrap, flat = (field_metrics(mk(pred), mk(truth), ["u"], metrics=("rel_h1",), periodic=p)["rel_h1"].item()
                   for p in (True, False))
     t, p = torch.as_tensor(truth)[:, None], torch.as_tensor(pred)[:, None]
