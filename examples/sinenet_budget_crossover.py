@@ -3,8 +3,8 @@
 Reads the U-Net (K = 1) and SineNet-8 NS rows trained on the 96-trajectory pool (1248 windows, batch 4,
 so 312 steps per epoch): the checks of ``docs/benchmarks/sinenet_ns_checks.json`` run with
 ``--n-train 96`` (or recording ``n_train: 96`` and their ``steps``), and the main table
-``docs/benchmarks/sinenet.json`` (the default preset, 96 trajectories since ADR 0044; its steps are in the
-JSON's data notes). A seed that is in both counts once.
+``docs/benchmarks/sinenet.json`` (the cpu preset, 96 trajectories since ADR 0044; its steps are the rows'
+``optimizer_steps``). A seed that is in both counts once.
 Plots each seed's rollout error and the seed mean per budget.
 
 Run: ``python examples/sinenet_budget_crossover.py`` (writes ``docs/benchmarks/sinenet_budget.png``).
@@ -33,6 +33,16 @@ def check_steps(check: dict) -> int | None:
     return int(re.search(r"--epochs (\d+)", check["command"]).group(1)) * STEPS_PER_EPOCH
 
 
+def table_steps(table: dict) -> int | None:
+    """Optimiser steps of the main table's NS models when they trained on the 96-trajectory pool: from the
+    rows' ``optimizer_steps`` and ``n_train`` scores, or the data notes of a page that kept them in its meta."""
+    ns = table.get("meta", {}).get("notes", {}).get("ns")
+    if ns is not None:
+        return ns.get("steps") if ns.get("n_train") == 96 else None
+    scores = {r["metric"]: r["value"] for r in table["rows"] if r["task"] == "ns" and "ablation" not in r}
+    return int(scores["optimizer_steps"]) if scores.get("n_train") == 96 and "optimizer_steps" in scores else None
+
+
 def rollout_by_steps(runs: list[tuple[int | None, list[dict]]]) -> dict[str, dict[int, list[float]]]:
     """method -> optimiser steps -> rollout errors (one per seed) from (steps, rows) pairs; a seed seen
     twice at the same budget (a check later rerun inside the table) counts once."""
@@ -50,9 +60,7 @@ def rollout_by_steps(runs: list[tuple[int | None, list[dict]]]) -> dict[str, dic
 def main() -> Path:
     checks = json.loads((BENCH / "sinenet_ns_checks.json").read_text())["checks"]
     table = json.loads((BENCH / "sinenet.json").read_text())
-    ns = table.get("meta", {}).get("notes", {}).get("ns", {})
-    data = rollout_by_steps([(check_steps(c), c["rows"]) for c in checks]
-                            + [(ns.get("steps") if ns.get("n_train") == 96 else None, table["rows"])])
+    data = rollout_by_steps([(check_steps(c), c["rows"]) for c in checks] + [(table_steps(table), table["rows"])])
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
     for method, colour in (("unet", "tab:blue"), ("sinenet-8", "tab:red")):
         steps = sorted(data[method])

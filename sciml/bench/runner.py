@@ -41,6 +41,14 @@ BENCHMARK_MODULES = (
 )
 
 
+PRESET_HELP = {
+    "cpu": "the published CPU page: a laptop, minutes to hours",
+    "gpu": "the paper's scale, one GPU",
+    "smoke": "a reduced sweep that checks the whole pipeline in minutes",
+    "quick": "a reduced sweep that checks the whole pipeline in minutes",
+}
+
+
 @dataclass(frozen=True)
 class Row:
     """One experiment of a sweep and the table cell it fills: ``task`` x ``method`` (x the spec's seed).
@@ -121,7 +129,8 @@ def dry_run(rows: list[Row]) -> str:
 def build_parser(bench: Benchmark) -> ArgumentParser:
     p = ArgumentParser(prog=f"sciml bench {bench.name}", description=bench.summary)
     p.add_argument("--preset", choices=bench.presets, default=bench.presets[0],
-                   help="the sweep's scale: cpu (a laptop, minutes to an hour) or gpu (the paper's scale, one GPU)")
+                   help="the sweep's scale: " + "; ".join(f"{name} ({PRESET_HELP.get(name, 'see the benchmark page')})"
+                                                          for name in bench.presets))
     p.add_argument("--dry-run", action="store_true",
                    help="print the sweep's experiment specs as YAML (each runs alone with `sciml train`) and stop")
     p.add_argument("--out", default="docs/benchmarks", help="folder of the JSON, the page and its figures")

@@ -64,21 +64,3 @@ def field_rel_l2_loss(fields: int) -> Callable[[torch.Tensor, torch.Tensor], tor
         return rollout_errors(p.float(), t.float(), per_field=True).mean()
 
     return loss
-
-
-class NextFrameFromIncrement(nn.Module):
-    """A one-step model ``(B, h * F, ...) -> (B, F, ...)`` (frames stacked as :func:`rollout` feeds them)
-    that predicts the increment over the last input frame, its output layer zeroed so training starts at
-    persistence: with a small budget, models that must reproduce the whole state stay near 100% error,
-    and random initial increments of deep nets swamp the signal."""
-
-    def __init__(self, net: nn.Module, fields: int):
-        super().__init__()
-        self.net, self.fields = net, fields
-        last = [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))][-1]
-        nn.init.zeros_(last.weight)
-        if last.bias is not None:
-            nn.init.zeros_(last.bias)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, -self.fields:] + self.net(x)

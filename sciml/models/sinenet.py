@@ -21,6 +21,7 @@ import torch.nn as nn
 
 from sciml.models import register_model
 from sciml.nn.sinenet_blocks import ConditionEmbedding, Wave
+from sciml.utils.cost import gmacs
 
 
 @register_model("sinenet")
@@ -87,3 +88,16 @@ def matched_mult(fields: int, history: int, channels: int, waves: int, levels: i
     lo, hi = round(lo, 4), round(hi + 5e-5, 4)  # the count at the step just below and just above target
     count = lambda m: _count(fields, history, channels, waves, levels, m, padding_mode, disentangle)  # noqa: E731
     return min((lo, hi), key=lambda m: abs(count(m) - target))
+
+
+@functools.lru_cache(maxsize=None)
+def compute_matched_channels(fields: int, history: int, channels: int, waves: int, res: int,
+                             padding_mode: str = "circular") -> int:
+    """The width C' of a U-Net (``waves=1``) whose forward pass costs what SineNet-``waves`` at width
+    ``channels`` costs on a ``res`` x ``res`` grid: multiply-accumulates grow about as C^2, so
+    ``C' = round(C * sqrt(GMACs_K / GMACs_1))`` (counted by :func:`sciml.utils.cost.gmacs`). The models
+    are built under a forked RNG, so the caller's random streams are untouched."""
+    x = torch.zeros(1, history * fields, res, res)
+    with torch.random.fork_rng(devices=[]):
+        cost = [gmacs(SineNet(fields, history, channels, k, padding_mode=padding_mode), x) for k in (1, waves)]
+    return int(round(channels * (cost[1] / cost[0]) ** 0.5))

@@ -1,31 +1,97 @@
-import torch
+"""`sciml bench sinenet`: a declared sweep of trajectory recipe runs; its specs run alone, its page lays out their scores."""
+import json
 
-from sciml.bench.sinenet import METHODS, build_method, method_configs
+import pytest
+import torch
+import yaml
+
+from sciml.bench.runner import BENCHMARKS, build_parser, run_benchmark
+from sciml.bench.sinenet import ABLATIONS, METHODS, method_model
+from sciml.cli import main
+from sciml.evaluate.trajectory import next_frame_model
+from sciml.experiment import spec_from_dict
+from sciml.models import count_parameters
 from sciml.utils.cost import gmacs
-from sciml.evaluate.rollout import NextFrameFromIncrement
-from sciml.models import build_model, count_parameters
 
 ISSUE_METHODS = ["unet", "sinenet-2", "sinenet-4", "sinenet-8", "unet-compute-matched", "sinenet-8-zeropad", "fno"]
 
 
-def test_method_names_and_matching():
-    cfgs = method_configs(fields=1, periodic=True, channels=4, res=32, history=2)
-    assert list(cfgs) == ISSUE_METHODS == list(METHODS)  # METHODS orders the page's tables
-    assert "sinenet-8-zeropad" not in method_configs(fields=3, periodic=False, channels=4, res=32, history=2)
-    x = torch.randn(1, 2, 32, 32)
-    models = {k: build_method(c, 1, "state") for k, c in cfgs.items()}
+def test_every_option_has_help_text():
+    parser = build_parser(BENCHMARKS.get("sinenet"))
+    for action in parser._actions:
+        assert action.help, action.option_strings
+    assert {"--systems", "--methods", "--seeds", "--epochs", "--ablations", "--ablation-methods"} <= {
+        o for a in parser._actions for o in a.option_strings}
+
+
+def dry_run_specs(capsys, *argv):
+    assert main(["bench", "sinenet", "--dry-run", *argv]) == 0
+    return [spec_from_dict(d) for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+
+
+def test_the_cpu_sweep_is_the_seven_methods_at_the_recipe_defaults(capsys, tmp_path):
+    specs = dry_run_specs(capsys, "--runs", str(tmp_path))
+    assert len(specs) == (7 + 6) * 3  # ns: seven methods, smoke: no zero-padded SineNet; seeds 0, 1, 2
+    assert all(s.recipe == "trajectory" and spec_from_dict(s.to_dict()) == s for s in specs)
+    for s in specs:  # the main rows measure the recipe's defaults: they set sizes and models only
+        assert set(s.params) == {"variables", "history", "split", "rollout_steps"}
+        assert set(s.train) == {"epochs", "batch_size", "progress"}
+    ns = next(s for s in specs if s.name == "ns-sinenet-8-s2")
+    assert ns.seed == 2 and ns.params["split"] == {"train": 96, "test": 8} and ns.train["epochs"] == 8
+    assert ns.data["params"] == {"n": 104, "res": 32, "frames": 16, "seed": 123}
+    assert ns.model == {"name": "sinenet", "channels": 8, "padding_mode": "circular", "waves": 8}
+
+
+def test_each_ablation_changes_one_setting_of_its_main_row(capsys, tmp_path):
+    specs = {s.name: s for s in dry_run_specs(capsys, "--systems", "ns", "--seeds", "0", "--ablations",
+                                              *ABLATIONS, "--runs", str(tmp_path))}
+    main_row = specs["ns-sinenet-8-s0"].to_dict()
+
+    def diff(name):
+        d = specs[name].to_dict()
+        flat = lambda x, p="": ({k2: v2 for k, v in x.items() for k2, v2 in flat(v, f"{p}{k}.").items()}  # noqa: E731
+                                if isinstance(x, dict) else {p[:-1]: x})
+        a, b = flat(main_row), flat(d)
+        return {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)} - {"name", "out_dir"}
+
+    assert diff("ns-sinenet-8-state-target-s0") == {"params.target"}
+    assert diff("ns-sinenet-8-lr-5e-4-s0") == {"train.lr"}
+    assert diff("ns-sinenet-8-frame-dt-x2-s0") == {"data.params.frame_dt"}
+    assert specs["ns-sinenet-8-frame-dt-x2-s0"].data["params"]["frame_dt"] == 2.0
+    assert diff("ns-sinenet-8-steps-x2-s0") == {"train.epochs"} and specs["ns-unet-steps-x2-s0"].train["epochs"] == 16
+    assert diff("ns-sinenet-8-val-rollout-selection-s0") == {"params.select", "params.split.train", "params.split.val"}
+    assert specs["ns-unet-val-rollout-selection-s0"].params["split"] == {"train": 92, "val": 4, "test": 8}
+
+
+def test_epochs_resize_every_row_and_the_ablations_follow(capsys, tmp_path):
+    specs = {s.name: s for s in dry_run_specs(capsys, "--preset", "gpu", "--epochs", "3", "--methods", "unet",
+                                              "--seeds", "0", "--ablations", "steps-x2", "--runs", str(tmp_path))}
+    assert specs["ns-unet-s0"].train["epochs"] == specs["smoke-unet-s0"].train["epochs"] == 3
+    assert specs["ns-unet-steps-x2-s0"].train["epochs"] == 6 and specs["ns-unet-s0"].device == "auto"
+    assert specs["ns-unet-s0"].data["params"]["device"] == "cuda"  # the gpu preset generates on the GPU
+
+
+def test_methods_are_parameter_matched_and_the_wide_unet_compute_matched():
+    cfgs = {m: method_model(m, "ns", 4, 32) for m in METHODS}
+    assert list(cfgs) == ISSUE_METHODS
+    assert method_model("sinenet-8-zeropad", "smoke", 4, 32) is None  # zero padding is every model's in a box
+    models = {m: next_frame_model(c, "state", 1, 4) for m, c in cfgs.items()}
     p1 = count_parameters(models["unet"])
     assert all(abs(count_parameters(models[k]) / p1 - 1) < 0.02 for k in ("sinenet-2", "sinenet-4", "sinenet-8"))
+    x = torch.randn(1, 4, 32, 32)
     g8, gcm = gmacs(models["sinenet-8"], x), gmacs(models["unet-compute-matched"], x)
     assert abs(gcm / g8 - 1) < 0.25 and gcm > 2 * gmacs(models["unet"], x)
     assert cfgs["sinenet-8-zeropad"]["padding_mode"] == "zeros" and cfgs["sinenet-8"]["padding_mode"] == "circular"
+    assert method_model("fno", "smoke", 4, 32)["padding"] == 8 and cfgs["fno"]["padding"] == 0
 
 
-def test_increment_wrapper_starts_at_persistence():
-    m = NextFrameFromIncrement(build_model("sinenet", fields=2, history=2, waves=2, channels=4), 2)
-    x = torch.randn(3, 4, 16, 16)
-    with torch.no_grad():
-        torch.testing.assert_close(m(x), x[:, 2:])
+def test_a_dry_run_spec_trains_alone_with_sciml_train(capsys, tmp_path):
+    spec = dry_run_specs(capsys, "--preset", "smoke", "--systems", "smoke", "--methods", "unet", "--seeds", "1",
+                         "--runs", str(tmp_path / "runs"))[0]
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec.to_dict()))
+    assert main(["train", str(tmp_path / "spec.yaml")]) == 0
+    scores = json.loads((tmp_path / "runs" / "smoke-unet-s1" / "history.json").read_text())
+    assert len(scores) == 1 and (tmp_path / "runs" / "smoke-unet-s1" / "eval.nc").is_file()
 
 
 def test_k_trend_line_reports_monotonicity_per_seed():
@@ -38,155 +104,54 @@ def test_k_trend_line_reports_monotonicity_per_seed():
     assert "seed 0: K=1 4.0000" in line and line.count("(falls monotonically)") == 1 and "(not monotone)" in line
 
 
-def test_targeted_rerun_options(tmp_path):
-    """--methods/--seeds/--first-seed/--target/--lr/--frame-dt reach the run: only the chosen rows, the page states them."""
-    import json
+def test_the_page_from_rows_alone_has_the_tables_and_data_notes(tmp_path):
+    """Rows without run folders (e.g. a page rendered while the first runs go): tables, K trend, notes, no figures."""
+    import argparse
 
-    from sciml.bench.sinenet import main
+    from sciml.bench.results import BenchResult
+    from sciml.bench.sinenet_report import report
 
-    main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--first-seed", "1", "--target", "state",
-          "--lr", "5e-4", "--frame-dt", "1.5", "--out", str(tmp_path)])
-    rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
-    assert {r["method"] for r in rows} == {"unet"} and {r["seed"] for r in rows} == {1}
-    page = (tmp_path / "sinenet.md").read_text()
-    assert "lr 0.0005" in page and "the next state" in page and "'frame_dt': 1.5" in page
-
-
-def test_size_overrides_reach_the_run(tmp_path):
-    """--channels/--epochs/--n-train override the preset (and its per-system dict) for the systems run."""
-    import json
-
-    from sciml.bench.sinenet import PRESETS, main, system_preset
-
-    assert PRESETS["default"]["channels"] == 8 and system_preset(PRESETS["default"], "ns")["epochs"] == 8  # defaults kept
-    main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--channels", "6",
-          "--epochs", "2", "--n-train", "2", "--out", str(tmp_path)])
-    rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
-    params = next(r["value"] for r in rows if r["metric"] == "params")
-    want = count_parameters(build_method(method_configs(1, True, 6, 16, 4)["unet"], 1, "state"))
-    assert params == want and want != count_parameters(build_method(method_configs(1, True, 4, 16, 4)["unet"], 1, "state"))
-    page = (tmp_path / "sinenet.md").read_text()
-    assert "'channels': 6" in page and "'epochs': 2" in page and "'n_train': 2" in page
+    res = BenchResult("sinenet", command="sciml bench sinenet")
+    for seed, (u, s8) in enumerate(((0.0132, 0.0125), (0.0140, 0.0130))):
+        for method, value in (("unet", u), ("sinenet-8", s8)):
+            res.add("ns", method, "rollout_rel_l2", value, seed=seed)
+            res.add("ns", method, "persistence_rollout_rel_l2", 0.4, seed=seed)
+            for metric, v in (("persistence_one_step_rel_l2", 0.09), ("n_train", 96), ("n_test", 8),
+                              ("train_windows", 1248), ("epochs", 8), ("optimizer_steps", 2496)):
+                res.add("ns", method, metric, v, seed=seed)
+        res.add("ns", "unet-lr-5e-4", "rollout_rel_l2", 0.02, seed=seed, ablation="lr-5e-4")
+    args = argparse.Namespace(preset="cpu", runs=tmp_path / "runs", out=tmp_path)
+    page = report(res, args)
+    assert "| unet | — | 0.0136 ± 0.0004 |" in page and "| sinenet-8 | — | 0.01275 ± 0.00025 |" in page
+    assert "Persistence (copy the last input frame), for scale: one-step 0.0900, rollout 0.4000" in page
+    assert "training on 96 trajectories (1248 windows), testing on 8 others; 8 epochs, 2496 optimiser steps" in page
+    assert "### ns: one setting changed" in page and "`lr-5e-4`: peak learning rate 5e-4" in page
+    assert "| unet-lr-5e-4 |" not in page.split("### ns")[0]  # ablations stay out of the main table
+    assert ".png" not in page and not list(tmp_path.glob("*.png"))
 
 
-def test_select_val_rollout_option(tmp_path):
-    """--select val-rollout: selected epoch and validation error rows, the page says how the model was chosen."""
-    import json
-
-    from sciml.bench.sinenet import main
-
-    main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--select", "val-rollout",
-          "--n-val", "1", "--out", str(tmp_path)])
-    rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
-    got = {r["metric"]: r["value"] for r in rows}
-    assert got["selected_epoch"] == 1 and 0 < got["val_rollout_rel_l2"] < 10
-    assert "validation trajectories carved from the training ones" in (tmp_path / "sinenet.md").read_text()
-
-
-def test_trajectory_pool_shares_the_test_set(tmp_path):
-    """--n-pool: training = the first n_train, test = the last n_test of one generated pool, so runs with
-    different --n-train are tested on the same trajectories; each NS trajectory is independent of the pool size."""
-    import numpy as np
-    import pytest
-
-    from sciml.bench.sinenet import main, trajectory_split
-    from sciml.data import make_dataset
-
-    tr, te, n = trajectory_split(24, 8)
-    assert n == 32 and list(tr) == list(range(24)) and list(te) == list(range(24, 32))
-    tr, te, n = trajectory_split(24, 8, n_pool=104)
-    assert n == 104 and list(tr) == list(range(24)) and list(te) == list(range(96, 104))
-    assert list(trajectory_split(96, 8, n_pool=104)[1]) == list(te)
-    with pytest.raises(ValueError):
-        trajectory_split(24, 8, n_pool=30)
-    small, big = (make_dataset("ns_vorticity", n=k, res=16, frames=2, seed=123) for k in (2, 4))
-    np.testing.assert_allclose(small.w.values, big.w.values[:2], atol=1e-3)
-    assert np.abs(big.w.values[2] - big.w.values[0]).max() > 0.1
-    main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--n-pool", "7",
-          "--out", str(tmp_path)])
-    page = (tmp_path / "sinenet.md").read_text()
-    assert "7 trajectories generated" in page and "the first 3" in page and "optimiser steps per model" in page
-    import json
-
-    rows = {r["metric"]: r["value"] for r in json.loads((tmp_path / "sinenet.json").read_text())["rows"]}
-    assert 0 < rows["train_one_step_rel_l2"] < 1 and rows["train_one_step_rel_l2"] != rows["one_step_rel_l2"]
-
-
-def test_budget_sizes_one_epoch_count_from_the_costliest_method(monkeypatch):
-    """--budget-s times the method with the most waves and caps the result at the preset's epochs."""
-    import sciml.bench.sinenet as sn
-
-    cfgs = {m: c for m, c in method_configs(1, True, 4, 16, 2).items() if m in ("unet", "sinenet-8", "fno")}
-    train = [(torch.randn(2, 16, 16), torch.randn(1, 16, 16)) for _ in range(6)]
-    seen = {}
-
-    def fake(model, batch, loss_fn, n, budget_s, max_epochs):
-        seen.update(waves=len(model.net.waves), x=batch[0].shape, n=n, budget=budget_s)
-        return max_epochs
-
-    monkeypatch.setattr(sn, "epochs_for_budget", fake)
-    p = {"budget_s": 7.0, "epochs": 5, "batch": 4}
-    assert sn.epochs_within_budget(cfgs, p, train, 1, "cpu") == 5
-    assert seen == {"waves": 8, "x": (4, 2, 16, 16), "n": 6, "budget": 7.0}
-    monkeypatch.undo()  # the real timing: a microsecond budget gives the minimum, one epoch
-    assert sn.epochs_within_budget(cfgs, {**p, "budget_s": 1e-6}, train, 1, "cpu") == 1
-
-
-def test_res_override_reaches_the_data(tmp_path):
-    import json
-
-    from sciml.bench.sinenet import main
-
-    main(["--preset", "quick", "--systems", "ns", "--methods", "unet", "--seeds", "1", "--res", "24",
-          "--out", str(tmp_path)])
-    rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
-    gm = next(r["value"] for r in rows if r["metric"] == "gmacs")
-    unet = build_method(method_configs(1, True, 4, 24, 4)["unet"], 1, "state")
-    assert abs(gm - gmacs(unet, torch.randn(1, 4, 24, 24))) < 1e-9
-    assert "'res': 24" in (tmp_path / "sinenet.md").read_text()
-
-
-def test_merge_joins_runs_split_by_method_and_keeps_their_curves(tmp_path):
-    """Two --merge runs into one folder give one page: every method's rows, seeds and rollout curve."""
-    import json
-
-    from sciml.bench.sinenet import main
-    from sciml.bench.sinenet_report import rollout_curves
-
-    common = ["--preset", "quick", "--systems", "ns", "--out", str(tmp_path), "--merge"]
-    main(common + ["--methods", "unet", "--seeds", "1"])
-    main(common + ["--methods", "fno", "--seeds", "2"])
-    d = json.loads((tmp_path / "sinenet.json").read_text())
-    seeds = {(r["method"], r["seed"]) for r in d["rows"] if r["metric"] == "rollout_rel_l2"}
-    assert seeds == {("unet", 0), ("fno", 0), ("fno", 1)}
-    curves = rollout_curves(d["rows"])["ns"]
-    assert len(curves["unet"]) == 1 and len(curves["fno"]) == 2 and len(curves["fno"][0]) == 2  # 2 rollout steps
-    row = next(r for r in d["rows"] if r["method"] == "fno" and r["metric"] == "rollout_rel_l2")
-    assert abs(row["value"] - sum(row["per_step"]) / 2) < 1e-12
-    assert d["meta"]["notes"]["ns"]["n_train"] == 3
-    page = (tmp_path / "sinenet.md").read_text()
-    assert "Rows merged from earlier runs" in page
-    assert page.index("| unet |") < page.index("| fno |")  # the issue's order, not the merge order
-    main(common + ["--methods", "sinenet-2", "--seeds", "1"])  # no U-Net / SineNet-8: the fields figure stays
-    page = (tmp_path / "sinenet.md").read_text()
-    assert page.index("| unet |") < page.index("| sinenet-2 |") < page.index("| fno |")
-    assert "![true vs predicted, last rollout step](sinenet_fields.png)" in page
-    # every row is credited to the run that produced it, not to the chained command of a later merge
-    rows = json.loads((tmp_path / "sinenet.json").read_text())["rows"]
-    assert {r["method"]: r["command"].split("--methods ")[1] for r in rows} == {
-        "unet": "unet --seeds 1", "fno": "fno --seeds 2", "sinenet-2": "sinenet-2 --seeds 1"}
-    # each run's wall time is kept under its own command; the page sums them
-    walls = json.loads((tmp_path / "sinenet.json").read_text())["meta"]["wall_s"]
-    assert [c.split("--methods ")[1] for c in walls] == ["unet --seeds 1", "fno --seeds 2", "sinenet-2 --seeds 1"]
-    assert all(w > 0 for w in walls.values())
-    assert f"{sum(walls.values()):.0f} s summed over the 3 commands" in page
-
-
-def test_wall_time_text_sums_the_merged_commands():
-    from sciml.bench.sinenet_report import wall_time_text
-
-    assert wall_time_text({"a": 10.0}, 10.0) == "10 s"
-    assert wall_time_text({"a": 10.0, "b": 25.4}, 25.4).startswith("25 s for the last command, 35 s summed over the 2")
+@pytest.mark.slow
+def test_a_reduced_smoke_run_writes_the_page_its_figures_and_resumes(tmp_path):
+    argv = ["--preset", "smoke", "--systems", "ns", "--methods", "unet", "sinenet-8", "--seeds", "0",
+            "--ablations", "state-target", "--ablation-methods", "unet",
+            "--out", str(tmp_path / "docs"), "--runs", str(tmp_path / "runs")]
+    assert run_benchmark(BENCHMARKS.get("sinenet"), argv) == 0
+    d = json.loads((tmp_path / "docs" / "sinenet_smoke.json").read_text())
+    got = {(r["method"], r["metric"]): r["value"] for r in d["rows"]}
+    assert {m for m, _ in got} == {"unet", "sinenet-8", "unet-state-target"}
+    for m in ("unet", "sinenet-8"):  # increments trained from persistence: better than persistence
+        assert 0 < got[(m, "rollout_rel_l2")] < got[(m, "persistence_rollout_rel_l2")]
+    assert got[("unet", "params")] == got[("unet-state-target", "params")]
+    page = (tmp_path / "docs" / "sinenet_smoke.md").read_text()
+    for text in ("## ns", "| unet |", "| sinenet-8 |", "K trend of rollout_rel_l2", "Persistence (copy the last",
+                 "### ns: one setting changed", "| unet-state-target |", "sinenet_smoke.png",
+                 "sinenet_smoke_fields.png"):
+        assert text in page, text
+    assert (tmp_path / "docs" / "sinenet_smoke.png").is_file() and (tmp_path / "docs" / "sinenet_smoke_fields.png").is_file()
+    assert not (tmp_path / "docs" / "sinenet.png").exists()  # the cpu page's figures are not overwritten
+    before = (tmp_path / "runs" / "ns-unet-s0" / "last.pt").stat().st_mtime_ns
+    assert run_benchmark(BENCHMARKS.get("sinenet"), argv) == 0  # every row reused
+    assert (tmp_path / "runs" / "ns-unet-s0" / "last.pt").stat().st_mtime_ns == before
 
 
 def test_budget_crossover_example_keeps_the_96_trajectory_runs_once_per_seed():
@@ -198,8 +163,8 @@ def test_budget_crossover_example_keeps_the_96_trajectory_runs_once_per_seed():
     ex = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ex)
 
-    def row(method, seed, value):
-        return dict(task="ns", method=method, metric="rollout_rel_l2", value=value, seed=seed)
+    def row(method, seed, value, metric="rollout_rel_l2"):
+        return dict(task="ns", method=method, metric=metric, value=value, seed=seed)
 
     checks = [dict(command="sciml bench sinenet --n-train 96 --epochs 2", rows=[row("unet", 0, 0.3)]),
               dict(command="sciml bench sinenet --n-train 24 --epochs 8", rows=[row("unet", 0, 9.0)]),
@@ -211,3 +176,8 @@ def test_budget_crossover_example_keeps_the_96_trajectory_runs_once_per_seed():
     got = ex.rollout_by_steps([(ex.check_steps(c), c["rows"]) for c in checks] + [(2496, table)])
     assert {m: dict(v) for m, v in got.items()} == {"unet": {624: [0.3], 2496: [0.2, 0.25]},
                                                    "sinenet-8": {4992: [0.1]}}
+    # the table's steps: from its rows' scores, or from the data notes of a page that kept them in its meta
+    scored = table + [row("unet", 0, 2496.0, "optimizer_steps"), row("unet", 0, 96.0, "n_train")]
+    assert ex.table_steps({"rows": scored}) == 2496
+    assert ex.table_steps({"rows": scored[:-1] + [row("unet", 0, 24.0, "n_train")]}) is None
+    assert ex.table_steps({"rows": [], "meta": {"notes": {"ns": {"steps": 2496, "n_train": 96}}}}) == 2496

@@ -21,11 +21,26 @@ def test_matches_the_reference_parameter_table():
 
 
 def test_compute_grows_with_waves_at_equal_parameters():
-    from sciml.bench.sinenet import gmacs
+    from sciml.utils.cost import gmacs
 
     x = torch.randn(1, 2, 32, 32)
     g = [gmacs(build_model("sinenet", waves=k, channels=8), x) for k in (1, 8)]
     assert g[1] > 2 * g[0]
+
+
+def test_compute_matched_unet_width_costs_what_the_waves_cost_and_leaves_the_rng_alone():
+    from sciml.models.sinenet import compute_matched_channels
+    from sciml.utils.cost import gmacs
+
+    torch.manual_seed(0)
+    c = compute_matched_channels(1, 4, 8, 8, 32, "circular")
+    after = torch.rand(1)
+    torch.manual_seed(0)
+    assert torch.equal(torch.rand(1), after)  # the models it builds draw from a forked RNG
+    x = torch.zeros(1, 4, 32, 32)
+    g8 = gmacs(build_model("sinenet", waves=8, channels=8, history=4), x)
+    costs = {w: gmacs(build_model("sinenet", waves=1, channels=w, history=4), x) for w in (c - 1, c, c + 1)}
+    assert c == 13 and min(costs, key=lambda w: abs(costs[w] - g8)) == c  # the closest width in GMACs
 
 
 def test_circular_padding_is_translation_equivariant_zero_is_not():
