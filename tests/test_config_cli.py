@@ -71,7 +71,8 @@ def test_pointwise_normalizer_from_yaml_survives_the_checkpoint(tmp_path, capsys
     assert main(["train", str(tmp_path / "c.yaml")]) == 0
     state = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
     norms = next(v for k, v in state.items() if "normal" in k)
-    assert tuple(torch.as_tensor(norms["u"]["mean"]).shape) == (16, 16)  # one mean per grid point
+    assert tuple(torch.as_tensor(norms["a"]["mean"]).shape) == (16, 16)  # one mean per grid point
+    assert tuple(state["state_dict"]["mean"].shape) == (1, 16, 16)  # the target's, decoded inside the model
     assert main(["evaluate", str(tmp_path / "run" / "best.pt"), str(tmp_path / "d.nc"),
                  "--out", str(tmp_path / "ev")]) == 0
     cfg["data"]["normalize"] = "per-pixel"

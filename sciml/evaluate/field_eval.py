@@ -10,6 +10,7 @@ from sciml.data import fingerprint, open_chunked, save_dataset, validate
 from sciml.errors import ConfigError, SchemaError
 from sciml.evaluate.evaluate import field_metrics, mean_predictor, predict_fields, require_finite_predictions
 from sciml.evaluate.report import metrics_table, plot_panels, write_report
+from sciml.models.wrappers import wrapped_model_name
 
 
 def scored_samples(ds: xr.Dataset, data_path: str | Path, extra: dict) -> tuple[np.ndarray, str, bool]:
@@ -63,10 +64,13 @@ def _training_mean(ds: xr.Dataset, targets: list[str], extra: dict, is_training_
     return train[targets].mean("sample").compute().expand_dims(sample=1)
 
 
-def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, checkpoint: dict) -> xr.Dataset:
+def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, checkpoint: dict,
+                         attrs: dict | None = None) -> xr.Dataset:
     """Predict, score against the truth and the training-mean baseline, write ``eval.nc``,
     ``report.md`` and a figure. On the training data only its held-out test split is scored
-    (:func:`scored_samples`); the result's ``scored`` attribute and the report say which samples."""
+    (:func:`scored_samples`); the result's ``scored`` attribute and the report say which samples.
+    ``rel_h1`` wraps around the edges when the checkpoint records ``periodic`` data. ``attrs`` (e.g. the
+    model's costs) are added to the result's attributes and listed in the report."""
     extra = checkpoint.get("extra", {})
     inputs, targets = extra.get("inputs", ["a"]), extra.get("targets", ["u"])
     # opened chunked: the fingerprint and the training mean stream; only the scored samples are loaded
@@ -78,11 +82,12 @@ def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, chec
                     source=f"{data_path} (scored samples)")
     train_mean = _training_mean(ds, list(targets), extra, is_training_data)
     pred = require_finite_predictions(predict_fields(model, test, inputs, targets, getattr(model, "normalizers", None)))
-    metrics = field_metrics(pred, test, targets, baseline=mean_predictor(train_mean, test, targets))
-    metrics.attrs["scored"] = scored
+    metrics = field_metrics(pred, test, targets, baseline=mean_predictor(train_mean, test, targets),
+                            periodic=bool(extra.get("periodic", False)))
+    metrics.attrs.update(scored=scored, **(attrs or {}))
     out = Path(out_dir)
     save_dataset(metrics, out / "eval.nc", overwrite=True)  # a rerun into the same folder replaces its own file
-    name = checkpoint["model"]["name"]
+    name = wrapped_model_name(checkpoint["model"])  # the network, not the decoded_output wrapper around it
     i = int(np.argsort(metrics["rel_l2"].values)[len(test.sample) // 2])  # the median sample
     t, p = test[targets[0]].isel(sample=i).values, pred[targets[0]].isel(sample=i).values
     fig = plot_panels({name: {"input " + inputs[0]: test[inputs[0]].isel(sample=i).values, "truth": t,
@@ -92,5 +97,6 @@ def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, chec
     table = metrics_table({name: metrics, "training mean": baseline}, list(names))
     write_report(out / "report.md", f"Evaluation of {name} on {Path(data_path).name}",
                  [f"Scored {scored}; mean ± std over samples.", table,
+                  *([", ".join(f"{k} {v:.4g}" for k, v in attrs.items())] if attrs else []),
                   f"![median sample]({fig.name})"])
     return metrics

@@ -25,3 +25,10 @@ class NeuralopFNO(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.float())
+
+    def state_dict(self, *args, **kwargs):
+        """The weights only: neuraloperator adds a ``_metadata`` entry holding its constructor arguments
+        (functions among them), which a sciml checkpoint cannot hold; the model's config rebuilds them."""
+        state = super().state_dict(*args, **kwargs)
+        state.pop("_metadata", None)
+        return state

@@ -20,6 +20,7 @@ import xarray as xr
 
 from sciml.data.params import Int, Real
 from sciml.data.registry import register_dataset
+from sciml.errors import ConfigError
 from sciml.pde.grf import grf_periodic
 from sciml.utils.progress import progress as report_progress
 
@@ -140,4 +141,39 @@ def make_ns_vorticity(n: int = 20, res: int = 64, seed: int = 0, nu: float = 1e-
                 "y": ("y", x, {"units": "1", "axis": "Y"}), "x": ("x", x, {"units": "1", "axis": "X"})},
         attrs={"title": "2-D Navier-Stokes vorticity on the periodic unit torus", "nu": nu,
                "forcing": f"{forcing_amplitude} (sin 2pi(x+y) + cos 2pi(x+y))"},
+    )
+
+
+@register_dataset("ns_vorticity_pairs", res=Int(ge=8), trajectories=Int(ge=1),
+                  pairs_per_trajectory=Int(ge=1, optional=True), nu=Real(gt=0), frame_dt=Real(gt=0),
+                  burn_in=Real(ge=0))
+def make_ns_vorticity_pairs(n: int = 100, res: int = 32, seed: int = 0, trajectories: int = 10,
+                            pairs_per_trajectory: int | None = None, nu: float = 1e-3, frame_dt: float = 1.0,
+                            burn_in: float = 2.0) -> xr.Dataset:
+    """One-step pairs ``(w0, w1)`` (sample, y, x): vorticity at a frame and ``frame_dt`` later.
+
+    ``trajectories`` runs of :func:`make_ns_vorticity` (same seed, same runs) give
+    ``pairs_per_trajectory`` consecutive pairs each (None: ``ceil(n / trajectories)``); the first ``n`` pairs
+    are kept in trajectory-major order, so a contiguous (unshuffled) split keeps whole trajectories
+    apart, except the one that straddles the boundary. The ``trajectory`` and ``time`` coordinates say
+    where each pair comes from.
+    """
+    per = pairs_per_trajectory or math.ceil(n / trajectories)
+    if per * trajectories < n:
+        raise ConfigError(f"dataset 'ns_vorticity_pairs': {trajectories} trajectories x {per} pairs give fewer "
+                          f"than n = {n} pairs; raise trajectories or pairs_per_trajectory")
+    runs = make_ns_vorticity(n=trajectories, res=res, seed=seed, nu=nu, frames=per, frame_dt=frame_dt,
+                             burn_in=burn_in)
+    w = runs["w"].values  # (trajectory, per + 1, y, x)
+    w0, w1 = (a.reshape(-1, res, res)[:n] for a in (w[:, :-1], w[:, 1:]))
+    traj, frame = np.divmod(np.arange(n), per)
+    dims = ("sample", "y", "x")
+    return xr.Dataset(
+        {"w0": (dims, w0, {"units": "1 / s", "long_name": "vorticity at t"}),
+         "w1": (dims, w1, {"units": "1 / s", "long_name": f"vorticity at t + {frame_dt}"})},
+        coords={"sample": np.arange(n), "trajectory": ("sample", traj),
+                "time": ("sample", runs["time"].values[frame], {"units": "s", "long_name": "time of w0"}),
+                "y": runs["y"], "x": runs["x"]},
+        attrs={"title": "2-D Navier-Stokes one-step vorticity pairs on the periodic unit torus", "nu": nu,
+               "forcing": runs.attrs["forcing"]},
     )

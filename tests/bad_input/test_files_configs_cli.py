@@ -157,7 +157,7 @@ CASES = [
     Case("unknown optimizer", lambda ws: train(ws, train={"optimizer": "adamm"}),
          r"train: optimizer must be one of .*, got 'adamm'; did you mean 'adam'"),
     Case("optimizer_kwargs torch rejects", lambda ws: train(ws, train={"optimizer_kwargs": {"betas_typo": 1}}),
-         r"optimizer 'adamw' with scheduler 'cosine' cannot be built .*optimizer_kwargs"),
+         r"optimizer 'adam' with scheduler 'onecycle' cannot be built .*optimizer_kwargs"),
     Case("onecycle cannot drive lbfgs", lambda ws: train(ws, train={"optimizer": "lbfgs", "scheduler": "onecycle"}),
          r"optimizer 'lbfgs' with scheduler 'onecycle' cannot be built"),
     Case("split without a train part", lambda ws: train(ws, data={"split": {"trian": 0.8, "test": 0.2}}),
@@ -182,7 +182,7 @@ CASES = [
          lambda ws: ["train", config(ws, {"recipe": "dcdm", "params": {"epochs": "many"}})],
          r"params\.epochs: expected an integer, got 'many'"),
     Case("--resume from another model's checkpoint", lambda ws: (foreign_last(ws), train(ws, "--resume"))[1],
-         r"holds a 'unet' model but the model is 'fno'; use the config that wrote it, or another out_dir"),
+         r"holds a 'unet' model but the model is 'decoded_output'; use the config that wrote it, or another out_dir"),
     Case("--epochs for train is not an option", lambda ws: train(ws, "--epochs", "3"),
          r"unrecognized arguments: --epochs 3"),
     # ---- sciml evaluate: checkpoints and data

@@ -1,97 +1,116 @@
-"""Smoke test of ``sciml bench operators`` (the quick preset, one task): the JSON has the issue's shape."""
+"""`sciml bench operators`: a declared sweep of field recipe runs; its specs run alone, its page lays out their
+scores."""
 import json
+from pathlib import Path
 
 import pytest
+import yaml
 
-from sciml.bench import operators
-from sciml.bench.results import keep_previous_rows
+from sciml.bench.operators import ABLATIONS, DEFAULT_METHODS, METHODS, PRESETS, TASKS, task_data
+from sciml.bench.operators_report import darcy_target, per_seed_ratios, verdict
+from sciml.bench.results import BenchResult
+from sciml.bench.runner import BENCHMARKS, build_parser, run_benchmark
+from sciml.cli import main
+from sciml.experiment import spec_from_dict
+
+
+def dry_run_docs(capsys, *argv):
+    capsys.readouterr()
+    assert main(["bench", "operators", "--dry-run", *argv]) == 0
+    return [d for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+
+
+def dry_run_specs(capsys, *argv):
+    return [spec_from_dict(d) for d in dry_run_docs(capsys, *argv)]
+
+
+def test_every_option_has_help_text():
+    parser = build_parser(BENCHMARKS.get("operators"))
+    for action in parser._actions:
+        assert action.help, action.option_strings
+    assert {"--tasks", "--methods", "--seeds"} <= {o for a in parser._actions for o in a.option_strings}
+
+
+def test_main_rows_measure_the_recipe_defaults_and_each_ablation_changes_one_thing(capsys, tmp_path):
+    docs = dry_run_docs(capsys, "--runs", str(tmp_path), "--methods", *METHODS, *ABLATIONS, "--seeds", "0", "1")
+    assert len(docs) == len(TASKS) * (len(METHODS) + len(ABLATIONS)) * 2
+    for doc in docs:
+        s = spec_from_dict(doc)
+        assert s.recipe == "field" and spec_from_dict(s.to_dict()) == s
+        if doc["name"].split("-")[1] in METHODS:  # the protocol is the recipe's: not set by the spec
+            assert "loss" not in doc and "normalize" not in doc["data"] and "params" not in doc
+            assert set(doc["train"]) == {"epochs", "batch_size", "lr", "progress"}
+            assert (s.train.optimizer, s.train.scheduler, s.train.grad_clip) == ("adam", "onecycle", 0.0)
+    by_name = {d["name"]: d for d in docs}
+    mgno = by_name["darcy_smooth-mgno-s1"]
+    for ablation, (section, change) in {"mgno_bilinear": ("model", {"prolongation": "bilinear"}),
+                                        "mgno_l2_h1": ("loss", {"name": "l2_h1"}),
+                                        "mgno_scalar_norm": ("data", {"normalize": True})}.items():
+        spec = by_name[f"darcy_smooth-{ablation}-s1"]
+        assert spec[section] == {**mgno.get(section, {}), **change}
+        assert {k: v for k, v in spec.items() if k not in (section, "name", "out_dir")} == \
+            {k: v for k, v in mgno.items() if k not in (section, "name", "out_dir")}
+    default = dry_run_docs(capsys, "--runs", str(tmp_path))
+    assert {d["name"].split("-")[1] for d in default} == set(DEFAULT_METHODS) and {d["seed"] for d in default} == {0}
+
+
+def test_the_tasks_data_are_the_published_pages():
+    """Darcy 1000 + 100 pairs at 64^2 (rough: its own draws), Helmholtz and NS 400 + 100 at 32^2; the NS pairs are
+    11 consecutive steps of each of 50 trajectories, in trajectory order, the last 100 held out."""
+    p, tasks = PRESETS["cpu"], {t.name: t for t in TASKS}
+    smooth, rough = (task_data(tasks[name], p, 3, Path("runs")) for name in ("darcy_smooth", "darcy_rough"))
+    assert smooth["params"] == {"n": 1100, "res": 64, "seed": 3} and rough["params"]["seed"] == 10_003
+    ns = task_data(tasks["ns"], p, 0, Path("runs"))
+    assert ns["params"] == {"n": 500, "res": 32, "seed": 0, "trajectories": 50, "pairs_per_trajectory": 11}
+    assert ns["periodic"] and not ns["split_shuffle"] and round(ns["split"]["test"] * 500) == 100
+    assert smooth["cache"] == str(Path("runs") / "data" / "darcy_smooth-s3.nc") != rough["cache"]  # per task, seed
+
+
+def test_every_method_of_a_task_and_seed_reads_one_data_file_and_epochs_override_the_preset(capsys, tmp_path):
+    docs = dry_run_docs(capsys, "--runs", str(tmp_path), "--tasks", "ns", "--seeds", "0", "1", "--epochs", "3")
+    caches = {(d["name"].split("-")[2], d["data"]["cache"]) for d in docs}
+    assert caches == {("s0", str(tmp_path / "data" / "ns-s0.nc")), ("s1", str(tmp_path / "data" / "ns-s1.nc"))}
+    assert {d["train"]["epochs"] for d in docs} == {3}
+
+
+def test_a_dry_run_spec_trains_alone_with_sciml_train(capsys, tmp_path):
+    spec = next(s for s in dry_run_specs(capsys, "--preset", "smoke", "--runs", str(tmp_path / "runs"),
+                                         "--tasks", "darcy_smooth", "--methods", "mgno"))
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec.to_dict()))
+    assert main(["train", str(path)]) == 0
+    scores = json.loads(capsys.readouterr().out.split("scores: ")[1].splitlines()[0])
+    assert 0 < scores["rel_l2"] < 1 and scores["params"] > 0 and scores["epochs"] == 1
 
 
 @pytest.mark.slow
-def test_quick_preset_writes_the_issue_shape(tmp_path):
-    assert operators.main(["--preset", "quick", "--tasks", "darcy_smooth", "--out", str(tmp_path)]) == 0
-    d = json.loads((tmp_path / "operators.json").read_text())
-    assert d["benchmark"] == "operators"
-    assert {r["method"] for r in d["rows"]} == {"mgno", "fno", "fno_neuralop", "unet"}
-    # the issue's six metrics, plus the epochs each model trained (recorded since --budget-s sizes them)
-    assert {r["metric"] for r in d["rows"]} == {"rel_l2", "h1", "params", "s_per_epoch", "peak_mem_mb", "infer_ms",
-                                                "epochs"}
-    assert {r["task"] for r in d["rows"]} == {"darcy_smooth"}
-    assert (tmp_path / "operators.png").exists() and "MgNO against the baselines" in (tmp_path / "operators.md").read_text()
+def test_a_reduced_smoke_run_writes_the_page(tmp_path):
+    argv = ["--preset", "smoke", "--tasks", "darcy_smooth", "--methods", "mgno", "fno", "unet",
+            "--out", str(tmp_path / "docs"), "--runs", str(tmp_path / "runs")]
+    assert run_benchmark(BENCHMARKS.get("operators"), argv) == 0
+    d = json.loads((tmp_path / "docs" / "operators_smoke.json").read_text())
+    assert {r["method"] for r in d["rows"]} == {"mgno", "fno", "unet"}
+    metrics = {r["metric"] for r in d["rows"]}
+    assert {"rel_l2", "rel_h1", "params", "gmacs", "s_per_epoch", "epochs", "peak_mem_mb", "infer_ms"} <= metrics
+    page = (tmp_path / "docs" / "operators_smoke.md").read_text()
+    assert "## darcy_smooth" in page and "MgNO against the baselines" in page and "| darcy_smooth | unet |" in page
+    assert (tmp_path / "docs" / "operators_smoke.png").is_file()
 
 
-def test_merge_keeps_other_tasks_rows_with_their_command():
-    from sciml.bench.results import BenchResult
-
-    old = BenchResult("operators", command="sciml bench operators --epochs 8")
-    for task in ("darcy_smooth", "ns"):
-        old.add(task, "mgno", "rel_l2", 0.5)
-    new = BenchResult("operators", command="sciml bench operators --tasks darcy_smooth --merge")
-    new.add("darcy_smooth", "mgno", "rel_l2", 0.25, command=new.command)
-    kept = keep_previous_rows(new, old.to_dict())
-    assert kept == ["ns"]
-    assert [(r["task"], r["value"], r["command"]) for r in new.rows] == [
-        ("ns", 0.5, "sciml bench operators --epochs 8"), ("darcy_smooth", 0.25, new.command.split(" && ")[1])]
-    assert new.command == "sciml bench operators --epochs 8 && sciml bench operators --tasks darcy_smooth --merge"
-
-
-def test_merge_keeps_the_rows_of_methods_not_rerun():
-    from sciml.bench.results import BenchResult
-
-    old = BenchResult("operators", command="sciml bench operators --epochs 8")
-    for method in ("mgno", "fno_neuralop"):
-        old.add("darcy_smooth", method, "rel_l2", 0.5)
-    new = BenchResult("operators", command="sciml bench operators --methods fno_neuralop --merge")
-    new.add("darcy_smooth", "fno_neuralop", "rel_l2", 0.25, command=new.command)
-    assert keep_previous_rows(new, old.to_dict()) == ["darcy_smooth"]
-    assert [(r["method"], r["value"], r["command"]) for r in new.rows] == [
-        ("mgno", 0.5, "sciml bench operators --epochs 8"),
-        ("fno_neuralop", 0.25, "sciml bench operators --methods fno_neuralop --merge")]
-
-
-def test_mgno_width_override_changes_only_mgno():
-    task = operators.TASKS[0]
-    base = operators.models_for(task, 64, "cpu")
-    narrow = operators.models_for(task, 64, "cpu", mgno_width=16)
-    assert base["mgno"]["width"] == 24 and narrow["mgno"]["width"] == 16  # the CPU preset: the paper's 24
-    assert narrow["mgno_bilinear"] == dict(narrow["mgno"], prolongation="bilinear")  # the ablation follows mgno
-    assert {k: v for k, v in narrow.items() if not k.startswith("mgno")} == {
-        k: v for k, v in base.items() if not k.startswith("mgno")}
-    assert operators.SIZES["cpu"]["mgno_width"] == 24  # the override does not leak into the preset table
-
-
-def test_merge_adds_a_new_seed_and_the_mean_is_over_all_seeds():
-    """A seed-2 run merged into a seed-0/1 file keeps the earlier seeds (it used to replace the method's rows)."""
-    from sciml.bench.operators_report import darcy_target, per_seed_ratios
-    from sciml.bench.results import BenchResult
-
-    old = BenchResult("operators", command="sciml bench operators --seeds 2")
-    for seed, (m, f) in enumerate([(0.010, 0.030), (0.020, 0.030)]):
-        old.add("darcy_smooth", "mgno", "rel_l2", m, seed=seed)
-        old.add("darcy_smooth", "fno", "rel_l2", f, seed=seed)
-        for method, h1, params in (("mgno", 0.04, 4.7e5), ("fno", 0.08, 1e6)):
-            old.add("darcy_smooth", method, "h1", h1, seed=seed)
-            old.add("darcy_smooth", method, "params", params, seed=seed)
-    new = BenchResult("operators", command="sciml bench operators --first-seed 2 --merge")
-    new.add("darcy_smooth", "mgno", "rel_l2", 0.030, seed=2, command=new.command)
-    new.add("darcy_smooth", "fno", "rel_l2", 0.090, seed=2, command=new.command)
-    assert keep_previous_rows(new, old.to_dict()) == ["darcy_smooth"]
-    assert sorted(r["seed"] for r in new.rows if r["method"] == "mgno" and r["metric"] == "rel_l2") == [0, 1, 2]
-    mean, std, n = new.summary()[("darcy_smooth", "mgno", "rel_l2")]
-    assert n == 3 and abs(mean - 0.02) < 1e-12 and abs(std - (2 / 3) ** 0.5 * 0.01) < 1e-12  # population std
-    assert abs(new.summary()[("darcy_smooth", "fno", "rel_l2")][0] - 0.05) < 1e-12
-    assert per_seed_ratios(new, "darcy_smooth") == pytest.approx({0: 3.0, 1: 1.5, 2: 3.0})
+def test_the_darcy_target_is_on_the_ratio_of_the_means_over_every_seed():
+    res = BenchResult("operators", command="sciml bench operators --seeds 0 1 2")
+    for seed, (m, f) in enumerate([(0.010, 0.030), (0.020, 0.030), (0.030, 0.090)]):
+        for method, err, h1, params in (("mgno", m, 0.04, 4.7e5), ("fno", f, 0.08, 1e6)):
+            res.add("darcy_smooth", method, "rel_l2", err, seed=seed)
+            res.add("darcy_smooth", method, "rel_h1", h1, seed=seed)
+            res.add("darcy_smooth", method, "params", params, seed=seed)
+    mean, std, n = res.summary()[("darcy_smooth", "mgno", "rel_l2")]
+    assert n == 3 and mean == pytest.approx(0.02) and std == pytest.approx((2 / 3) ** 0.5 * 0.01)  # population std
+    assert per_seed_ratios(res, "darcy_smooth") == pytest.approx({0: 3.0, 1: 1.5, 2: 3.0})
     # the target is on the ratio of the means (0.05 / 0.02), not the mean of the per-seed ratios (2.5 too here)
-    assert "= 2.50" in darcy_target(new) and "3 / 3 seeds" in darcy_target(new) and "**met**" in darcy_target(new)
-    # rerunning seed 2 replaces only seed 2's rows
-    again = BenchResult("operators", command="sciml bench operators --first-seed 2 --merge")
-    again.add("darcy_smooth", "mgno", "rel_l2", 0.5, seed=2, command=again.command)
-    keep_previous_rows(again, new.to_dict())
-    assert sorted((r["seed"], r["value"]) for r in again.rows if r["method"] == "mgno" and r["metric"] == "rel_l2") == [(0, 0.01), (1, 0.02), (2, 0.5)]
-
-
-def test_first_seed_runs_the_seeds_from_it(monkeypatch, tmp_path):
-    seen = []
-    monkeypatch.setattr(operators, "run_task", lambda task, p, seed, *a, **k: seen.append((task.name, seed)))
-    operators.main(["--tasks", "darcy_smooth", "--first-seed", "2", "--seeds", "2", "--out", str(tmp_path)])
-    assert seen == [("darcy_smooth", 2), ("darcy_smooth", 3)]
+    text = darcy_target(res)
+    assert "= 2.50" in text and "3 / 3 seeds" in text and "**met**" in text
+    res.add("darcy_smooth", "unet", "rel_l2", 0.01, seed=0)
+    res.add("darcy_smooth", "unet", "rel_h1", 0.05, seed=0)
+    res.add("darcy_smooth", "unet", "params", 2.35e5, seed=0)
+    assert "| darcy_smooth | unet | 0.50 | 1.25 | 0.50 | yes (L2) |" in verdict(res)
