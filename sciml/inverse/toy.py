@@ -65,3 +65,34 @@ def train_toy(loss: str, steps: int = 1500, batch_size: int = 2000, seed: int = 
 def evaluate_toy(model, y: np.ndarray) -> np.ndarray:
     with torch.no_grad():
         return model(torch.tensor(y, dtype=torch.float32)[:, None]).numpy()[:, 0]
+
+
+#: the observations the toy's denoisers are compared on, and the inner range the errors are taken over
+TOY_Y = np.linspace(-4, 4, 161)
+INNER = 3.0
+
+
+def toy_errors(f: np.ndarray, y: np.ndarray = TOY_Y) -> dict[str, float]:
+    """How far a learned denoiser ``f(y)`` is from each truth: ``max_err_soft`` / ``_mmse`` / ``_median`` (max
+    absolute error over ``|y| <= 3``) and the fitted threshold ``lambda`` = mean(|y| - |f(y)|) over ``|y| >= 2``
+    (soft-thresholding, the MAP denoiser, has lambda 1)."""
+    mean, median = posterior_stats(y)
+    inner, big = np.abs(y) <= INNER, np.abs(y) >= 2
+    out = {f"max_err_{k}": float(np.abs(f - truth)[inner].max())
+           for k, truth in (("soft", soft_threshold(y)), ("mmse", mean), ("median", median))}
+    out["lambda"] = float(np.mean(np.abs(y[big]) - np.abs(f[big])))
+    return out
+
+
+def toy_regulariser(model, half_width: float = 3.0, n: int = 61) -> tuple[np.ndarray, np.ndarray]:
+    """The learned ``R(x)`` of a toy LPN on ``n`` points of ``[-half_width, half_width]``, shifted to ``R(0) = 0``
+    (``n`` odd, so 0 is a grid point); the MAP prior's regulariser is ``|x|``."""
+    import warnings
+
+    from sciml.inverse.prior import prior_value
+
+    xs = torch.linspace(-half_width, half_width, n)[:, None]
+    with warnings.catch_warnings():  # the tails of f(y) = x are solved loosely; the check is against |x|
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = prior_value(model, xs, iters=200).numpy()
+    return xs[:, 0].numpy(), r - r[n // 2]
