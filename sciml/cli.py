@@ -9,6 +9,7 @@ from pathlib import Path
 from sciml._version import __version__
 from sciml.errors import SciMLError
 from sciml.utils.arguments import ArgumentParser
+from sciml.utils.progress import set_quiet
 
 
 def _parse_params(pairs: list[str]) -> dict:
@@ -105,26 +106,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="sciml", description=__doc__)
     p.add_argument("--version", action="version", version=f"sciml {__version__}")
     p.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress reports (bars on a terminal, periodic lines otherwise); also SCIML_QUIET=1")
     sub = p.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="make, inspect and list datasets").add_subparsers(dest="data_cmd", required=True)
     mk = data.add_parser("make", help="generate a registered dataset and save it")
-    mk.add_argument("name")
+    mk.add_argument("name", help="a registered dataset generator (`sciml data list` lists them)")
     mk.add_argument("--out", required=True, help="output file (.nc, .zarr or .h5)")
     mk.add_argument("--n", type=int, default=None, help="number of samples")
     mk.add_argument("--res", type=int, default=None, help="grid resolution")
-    mk.add_argument("--seed", type=int, default=0)
+    mk.add_argument("--seed", type=int, default=0, help="random seed of the generator (same seed, same data)")
     mk.add_argument("--param", action="append", metavar="KEY=VALUE", help="generator parameter (repeatable)")
     mk.add_argument("--overwrite", action="store_true",
                     help="replace an existing OUT (only a file, or a store that sciml wrote)")
     mk.set_defaults(fn=cmd_data_make)
     info = data.add_parser("info", help="print a dataset's summary")
-    info.add_argument("file")
+    info.add_argument("file", help="a dataset file (.nc, .zarr or .h5)")
     info.set_defaults(fn=cmd_data_info)
     data.add_parser("list", help="list registered datasets").set_defaults(fn=cmd_data_list)
 
     tr = sub.add_parser("train", help="train from an experiment YAML")
-    tr.add_argument("config")
+    tr.add_argument("config", help="an experiment spec YAML (keys: docs/reference/config.md)")
     tr.add_argument("--out-dir", default=None, help="override the config's out_dir")
     tr.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt if present")
     tr.add_argument("--no-eval", action="store_true", help="skip the test-set evaluation")
@@ -140,15 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("recipes", help="list the recipes an experiment spec can name").set_defaults(fn=cmd_recipes)
 
     be = sub.add_parser("bench", help="run a benchmark (no name: list them)")
-    be.add_argument("name", nargs="?")
+    be.add_argument("name", nargs="?", help="the benchmark to run (omit to list them)")
     be.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark")
     be.set_defaults(fn=cmd_bench)
 
     de = sub.add_parser("demo", help="the quick start: Darcy data, FNO and U-Net, a report")
-    de.add_argument("--out", default="runs/demo")
-    de.add_argument("--n", type=int, default=400)
-    de.add_argument("--res", type=int, default=32)
-    de.add_argument("--epochs", type=int, default=20)
+    de.add_argument("--out", default="runs/demo", help="folder of the demo's data, checkpoints and report")
+    de.add_argument("--n", type=int, default=400, help="number of Darcy samples to generate")
+    de.add_argument("--res", type=int, default=32, help="grid resolution of the samples")
+    de.add_argument("--epochs", type=int, default=20, help="training epochs of each model")
     de.set_defaults(fn=cmd_demo)
     return p
 
@@ -157,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run one command. A user error (any :class:`SciMLError`) prints one line and returns 2; ``--debug``
     re-raises it with its traceback. Any other exception is a bug and propagates with its traceback."""
     args = build_parser().parse_args(argv)
+    if args.quiet:
+        set_quiet(True)
     try:
         return args.fn(args)
     except SciMLError as exc:

@@ -17,9 +17,10 @@ from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError
 from sciml.evaluate import metrics_table, plot_panels, predict_fields, write_report
 from sciml.experiment import ExperimentSpec, run_experiment
-from sciml.operators import DataConfig
 from sciml.models import count_parameters, load_model
+from sciml.operators import DataConfig
 from sciml.train import TrainConfig
+from sciml.train.checkpoint import load_checkpoint
 
 MODELS = {  # MgNO at the operators bench's width; run_demo sets its levels from the grid (32^2 -> 4)
     "mgno": {"name": "mgno", "width": 24, "layers": 4},
@@ -90,6 +91,4 @@ def run_demo(out_dir: str | Path = "runs/demo", n: int = 400, res: int = 32, epo
 
 
 def _split(ckpt_path: Path) -> dict:
-    from sciml.train.checkpoint import load_checkpoint
-
     return load_checkpoint(ckpt_path)["extra"]["split"]

@@ -35,6 +35,7 @@ RECIPE_MODULES = (
     "sciml.pinn.task",          # physics-informed fits: PIG, PINN
     "sciml.linalg.recipe",      # DCDM training and linear-solver measurements
     "sciml.climate.recipes",    # ClimateBench emulators: LPS, CNN-LSTM, Prithvi
+    "sciml.discovery.recipe",   # MEDIDA: structural model-error discovery on two-layer QG
 )
 
 Evaluate = Callable[[Path, Optional[Path], Path], Any]

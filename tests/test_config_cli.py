@@ -83,3 +83,27 @@ def test_pointwise_normalizer_from_yaml_survives_the_checkpoint(tmp_path, capsys
 def test_cli_entry_point_runs():
     out = subprocess.run([sys.executable, "-m", "sciml", "bench"], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0 and "available benchmarks" in out.stdout
+
+
+def _every_command(parser, prog="sciml"):
+    import argparse
+
+    yield prog, parser
+    for action in parser._actions:  # argparse keeps its subcommands only in this private list
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                assert helps.get(name), f"`{prog} {name}` has no one-line description in `{prog} --help`"
+                yield from _every_command(sub, f"{prog} {name}")
+
+
+def test_every_option_of_every_command_has_a_help_text():
+    import argparse
+
+    from sciml.cli import build_parser
+
+    for prog, parser in _every_command(build_parser()):
+        for action in parser._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            assert action.help, f"`{prog}`: {action.option_strings or action.dest} has no help text"

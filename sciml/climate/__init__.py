@@ -5,7 +5,7 @@ from sciml.climate.metrics import (format_score_table, global_nrmse, score_table
 
 
 def generate_climatebench(*args, **kwargs):
-    """See :func:`sciml.climate.generator.generate_climatebench` (imported lazily: it reads datasets/)."""
+    """See :func:`sciml.climate.generator.generate_climatebench` (imported on first use: it reads the package data in sciml/climate/data)."""
     from sciml.climate.generator import generate_climatebench as gen
     return gen(*args, **kwargs)
 

@@ -10,6 +10,7 @@ factors are least-squares calibrated to NorESM2-LM's diagnosed historical ERF
 from __future__ import annotations
 
 import os
+from importlib import resources
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,9 +26,11 @@ _VARS = {"co2": "Emissions|CO2", "ch4": "Emissions|CH4", "so2": "Emissions|Sulfu
 
 
 def datasets_dir() -> Path:
-    """``datasets/climate`` of the repository (override with ``SCIML_CLIMATE_DATA``)."""
+    """The folder of the generator's real inputs (emissions, forcing, pattern-scaling fields): the package data
+    ``sciml/climate/data`` (see its PROVENANCE.md), or the folder ``SCIML_CLIMATE_DATA`` names."""
     env = os.environ.get("SCIML_CLIMATE_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "datasets" / "climate"
+    # package data of an installed wheel or a checkout; both are plain folders (sciml is not zip-imported)
+    return Path(env) if env else Path(str(resources.files("sciml.climate") / "data"))
 
 
 @lru_cache(maxsize=4)

@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 from scipy.ndimage import gaussian_filter
 
+from sciml._version import __version__
 from sciml.climate.forcing import (EXPERIMENTS, SSPS, datasets_dir, effective_forcing, experiment_emissions,
                                    two_layer_ebm)
 from sciml.climate.io import OUTPUT_VARS, write_climatebench
@@ -228,8 +229,21 @@ def generate_climatebench(out_dir: str | Path, members: int = 3, seed: int = 0,
     gen, paths = ClimateGenerator(seed=seed, members=members), []
     for exp in experiments:
         x, y = gen.experiment(exp)
-        paths += list(write_climatebench(out_dir, exp, x, y))
+        paths += list(write_climatebench(out_dir, exp, x, y, attrs=synthetic_attrs(exp, members, seed)))
     return paths
+
+
+def synthetic_attrs(exp: str, members: int, seed: int) -> dict[str, str]:
+    """Global attributes that say a file is synthetic and what made it (CF ``source``/``history``; no time
+    stamp, so the same seed writes the same file)."""
+    return {
+        "title": f"Synthetic ClimateBench-format data: {exp}",
+        "source": ("SYNTHETIC, not model output: sciml's offline ClimateBench generator (a two-layer energy-balance "
+                   "model forced by RCMIP emissions, NorESM2-LM pattern scaling and AR(1) internal variability; "
+                   "see sciml/climate/data/PROVENANCE.md)"),
+        "history": f"sciml {__version__}: generate_climatebench(experiment={exp!r}, members={members}, seed={seed})",
+        "synthetic": "true",
+    }
 
 
 @register_dataset("climatebench_synthetic", res=Choice(96), experiment=Choice(*EXPERIMENTS))

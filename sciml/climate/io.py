@@ -78,15 +78,28 @@ def _check_finite(ds: xr.Dataset, names: Iterable[str], path: Path) -> None:
                                  "files are complete, so the file is damaged or not a ClimateBench file")
 
 
+RELEASE_FOLDERS = ("train_val", "test")  # the layout of the Zenodo release as unpacked
+
+
+def experiment_paths(data_dir: str | Path, exp: str) -> dict[str, Path]:
+    """``{"inputs": path, "outputs": path}`` of ``exp`` in ``data_dir``: a flat folder of ``inputs_{exp}.nc`` /
+    ``outputs_{exp}.nc``, or the release layout (``train_val/`` with the training experiments, ``test/`` with
+    ssp245)."""
+    d = Path(data_dir)
+    for folder in (d, *(d / sub for sub in RELEASE_FOLDERS)):
+        paths = {k: folder / f"{k}_{exp}.nc" for k in ("inputs", "outputs")}
+        if all(p.exists() for p in paths.values()):
+            return paths
+    raise FileNotFoundError(f"no ClimateBench files inputs_{exp}.nc and outputs_{exp}.nc in {d} or in its "
+                            f"{'/ or '.join(RELEASE_FOLDERS)}/ folders; point to the folder that holds them "
+                            "(a flat folder, or the release unpacked as train_val/ and test/)")
+
+
 def load_experiment(data_dir: str | Path, exp: str, members: int | Sequence[int] | None = None,
                     strict_years: bool = True) -> tuple[xr.Dataset, xr.Dataset]:
-    """Read ``inputs_{exp}.nc`` and ``outputs_{exp}.nc``; ``members``: count (first N) or indices."""
-    d = Path(data_dir)
-    paths = {k: d / f"{k}_{exp}.nc" for k in ("inputs", "outputs")}
-    for p in paths.values():
-        if not p.exists():
-            raise FileNotFoundError(f"{p} does not exist (expected ClimateBench files inputs_{exp}.nc/outputs_{exp}.nc "
-                                    f"in {d})")
+    """Read ``inputs_{exp}.nc`` and ``outputs_{exp}.nc`` (see :func:`experiment_paths` for where);
+    ``members``: count (first N) or indices."""
+    paths = experiment_paths(data_dir, exp)
     x = _normalise(xr.load_dataset(paths["inputs"]), paths["inputs"])
     y = _normalise(xr.load_dataset(paths["outputs"]), paths["outputs"])
     for ds, names, p in ((x, INPUT_VARS, paths["inputs"]), (y, OUTPUT_VARS, paths["outputs"])):
@@ -128,14 +141,19 @@ def load_climatebench(data_dir: str | Path, experiments: Sequence[str] = TRAIN_E
     return {e: load_experiment(data_dir, e, members, strict_years) for e in experiments}
 
 
-def write_climatebench(data_dir: str | Path, exp: str, inputs: xr.Dataset, outputs: xr.Dataset) -> tuple[Path, Path]:
+def write_climatebench(data_dir: str | Path, exp: str, inputs: xr.Dataset, outputs: xr.Dataset,
+                       attrs: dict[str, str] | None = None) -> tuple[Path, Path]:
     """Write ``inputs_{exp}.nc``/``outputs_{exp}.nc`` in the released schema (see module docstring).
 
-    ``inputs``/``outputs`` use ``latitude``/``longitude``; outputs get renamed to ``lat``/``lon``.
+    ``inputs``/``outputs`` use ``latitude``/``longitude``; outputs get renamed to ``lat``/``lon``. ``attrs``
+    become global attributes of both files (e.g. ``source`` and ``history``). Data variables are stored as
+    float32 with zlib compression: one member of one scenario (86 years on the 96 x 144 grid) is about 15 MB.
     """
     d = Path(data_dir)
     x = inputs[list(INPUT_VARS)].copy()
     y = outputs[list(OUTPUT_VARS)].transpose("member", "time", "latitude", "longitude").copy()
+    for ds in (x, y):
+        ds.attrs.update(attrs or {})
     for ds, units in ((x, INPUT_UNITS), (y, OUTPUT_UNITS)):
         for v, u in units.items():
             ds[v].attrs.update(units=u, long_name=LONG_NAMES[v])

@@ -15,11 +15,27 @@ from typing import Any, Iterable
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 import xarray as xr
 
-from sciml.errors import MissingVariableError
+from sciml.errors import DimensionError, MissingVariableError
 
 Stat = float | torch.Tensor
+
+
+def resample_to_grid(field: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """A field on a vertex-centred grid of the domain, ``(n_1, ..., n_d)``, resampled to ``shape`` (same
+    domain, end points included, as sciml's generators lay out their grids) by multilinear interpolation.
+
+    Pointwise statistics are functions on the domain, not on one grid: resampling them lets a
+    discretisation-invariant model (FNO, MgNO) trained with pointwise normalisers run at another resolution.
+    """
+    if len(shape) != field.ndim or field.ndim not in (1, 2, 3):
+        raise DimensionError(f"pointwise statistics on a {tuple(field.shape)} grid cannot be applied to data on "
+                             f"a {shape} grid (a different number of dimensions); use data of the training grid's "
+                             "dimension")
+    mode = ("linear", "bilinear", "trilinear")[field.ndim - 1]
+    return F.interpolate(field[None, None], size=shape, mode=mode, align_corners=True)[0, 0]
 
 
 @dataclass
@@ -90,7 +106,11 @@ class Normalizer:
 
     def _stats(self, v: torch.Tensor) -> tuple[Stat, Stat]:
         if isinstance(self.mean, torch.Tensor):
-            return self.mean.to(v.device, v.dtype), torch.as_tensor(self.std).to(v.device, v.dtype)
+            mean, std = self.mean.to(v.device, v.dtype), torch.as_tensor(self.std).to(v.device, v.dtype)
+            grid = tuple(v.shape[v.ndim - mean.ndim:]) if mean.ndim else ()
+            if mean.ndim and grid != tuple(mean.shape):
+                mean, std = resample_to_grid(mean, grid), resample_to_grid(std, grid)
+            return mean, std
         return self.mean, self.std
 
     def encode(self, v: torch.Tensor) -> torch.Tensor:

@@ -20,7 +20,15 @@ import xarray as xr
 
 from sciml._version import __version__
 from sciml.config import check_kwargs
-from sciml.data.params import N_RULE, SEED_RULE, Relation, Rule, check_output_finite, check_params
+from sciml.data.io import open_dataset, save_dataset
+from sciml.data.params import (
+    N_RULE,
+    SEED_RULE,
+    Relation,
+    Rule,
+    check_output_finite,
+    check_params,
+)
 from sciml.errors import ConfigError
 from sciml.registry import Registry
 
@@ -93,8 +101,6 @@ def make_or_reuse(path: str | Path, name: str, n: int | None = None, res: int | 
     run being resumed was trained on the old data: an error says so); a file without sciml's
     provenance attributes is never overwritten (an error says so).
     """
-    from sciml.data.io import open_dataset, save_dataset
-
     path = Path(path)
     wanted = provenance(name, n, res, seed, **params)
     if path.exists():

@@ -17,6 +17,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from sciml.discovery.library import histories, stepped_library
+from sciml.discovery.regression import sparse_fit
 from sciml.pde.qg import QGModel
 
 Fill = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -79,8 +81,6 @@ def observation_space_fit(model: QGModel, analyses: torch.Tensor, obs: torch.Ten
     the forecast error at a point includes whatever the analysis absorbed since that point was
     last observed (ADR 0064). Returns (coef, stderr), each (2, n_terms).
     """
-    from sciml.discovery.library import histories, stepped_library
-    from sciml.discovery.regression import sparse_fit
     hist, _ = histories(analyses.to(model.device, model.dtype))
     target = obs[3:].to(hist)
     H = model.psi if observed == "psi" else (lambda x: x)

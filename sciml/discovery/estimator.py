@@ -6,6 +6,7 @@ import torch
 
 from sciml.discovery.library import EQUATIONS, TERMS, design_matrices, increments, library, lowpass, window_sums
 from sciml.discovery.regression import sparse_fit
+from sciml.models.medida import equation_text
 from sciml.pde.qg import QGModel
 
 
@@ -47,11 +48,8 @@ class ModelErrorDiscovery:
         return pd.DataFrame(rows, columns=["equation", "term", "coefficient", "stderr"])
 
     def equation(self) -> str:
-        parts = []
-        for i, eq in enumerate(self.equations):
-            rhs = " ".join(f"{c:+.4g} {t}" for c, t in zip(self.coef_[i], self.terms) if c != 0) or "0"
-            parts.append(f"{eq} (missing) = {rhs}")
-        return "\n".join(parts)
+        """The discovered missing tendency as text, one line per equation."""
+        return equation_text(self.coef_, self.terms, self.equations)
 
     def correction(self):
         """The discovered tendency as a function ``q (..., 2, ny, nx) -> dq/dt``."""

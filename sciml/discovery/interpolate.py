@@ -16,6 +16,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 
+from sciml.train import TrainConfig, Trainer
+
 
 class RFFMLP(nn.Module):
     """``n_nets`` independent MLPs on Gaussian Fourier features. Input (n_nets, P, 2) in [-pi, pi),
@@ -63,7 +65,6 @@ def rff_interpolate(values: torch.Tensor, mask: torch.Tensor, steps: int = 1500,
     grid (same dtype as ``values``). ``depth=0``: no hidden layer, the linear readout on ``n_freq``
     features is solved exactly (:func:`rff_ridge_interpolate`; use many features, e.g. 2**20).
     """
-    from sciml.train import TrainConfig, Trainer
     F, C, ny, nx = values.shape
     if depth == 0:
         return rff_ridge_interpolate(values, mask, sigma, n_freq, seed=seed)

@@ -12,33 +12,9 @@ import math
 
 import torch
 
+# the candidate terms and their spectra are defined beside the correction model that evaluates them
+from sciml.models.medida import EQUATIONS, TERMS, library, library_hat  # noqa: F401
 from sciml.pde.qg import AB3, QGModel
-
-TERMS = ("psi1", "psi2", "lap_psi1", "lap_psi2", "lap2_psi1", "lap2_psi2",
-         "dx_psi1", "dx_psi2", "dx_q1", "dx_q2", "J(psi1,q1)", "J(psi2,q2)")
-EQUATIONS = ("q1_t", "q2_t")
-
-
-def library_hat(model: QGModel, qh: torch.Tensor) -> torch.Tensor:
-    """Spectra of the candidate terms of :data:`TERMS`: (..., n_terms, ny, nk) from ``qh`` (..., 2, ny, nk).
-
-    The same terms serve both layer equations. ``q_k`` itself is left out: it is an exact linear
-    combination of ``lap_psi_k``, ``psi1`` and ``psi2``. Jacobians are computed exactly as the
-    model computes them (same dealiasing), spectrally.
-    """
-    ph = model.invert(qh)
-    jh = model.jacobian_hat(ph, qh)
-    lap = -model.wv2 * ph
-    cols = [ph[..., 0, :, :], ph[..., 1, :, :], lap[..., 0, :, :], lap[..., 1, :, :],
-            -model.wv2 * lap[..., 0, :, :], -model.wv2 * lap[..., 1, :, :],
-            model.ik * ph[..., 0, :, :], model.ik * ph[..., 1, :, :],
-            model.ik * qh[..., 0, :, :], model.ik * qh[..., 1, :, :], jh[..., 0, :, :], jh[..., 1, :, :]]
-    return torch.stack(cols, dim=-3)
-
-
-def library(model: QGModel, q: torch.Tensor) -> torch.Tensor:
-    """Candidate terms in physical space: (..., n_terms, ny, nx) from ``q`` (..., 2, ny, nx)."""
-    return model.ifft(library_hat(model, model.fft(q)))
 
 
 def stepped_library(model: QGModel, q_hist: torch.Tensor) -> torch.Tensor:

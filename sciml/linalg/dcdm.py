@@ -14,17 +14,18 @@ from __future__ import annotations
 import functools
 import math
 import warnings
+from collections.abc import Callable
 from importlib import resources
-from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
-import torch.nn.functional as F
 
 from sciml.errors import DimensionError, NonFiniteError, SchemaError
 from sciml.linalg.checks import Monitor, as_real_vector, check_solver_args, check_system
+from sciml.linalg.dcdm_proposals import DirectionProposer
+from sciml.models import load_model
 
 SHIPPED = "dcdm_poisson3d.pt"
 DEFAULT_MAXITER = 200  # each iteration applies a network: 200 ends in seconds to a minute up to 128^3
@@ -40,8 +41,6 @@ def load_shipped_model(device: str | torch.device = "cpu") -> torch.nn.Module:
 
 @functools.lru_cache(maxsize=4)
 def _shipped(device: str) -> torch.nn.Module:
-    from sciml.models import load_model
-
     with resources.as_file(resources.files("sciml") / "assets" / SHIPPED) as path:
         return load_model(path).to(device).eval()
 
@@ -107,136 +106,38 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
     converged, ``> 0`` the iterations spent otherwise (``maxiter``, default 200, reached; no halving
     of the residual in 60 iterations; or a breakdown), with a ConvergenceWarning and the best
     iterate seen. ``maxiter = 0`` runs no iteration. Complex input raises LinearSystemError."""
-    is_torch_A = callable(A) and not (sp.issparse(A) or isinstance(A, (spla.LinearOperator, np.ndarray)))
-    b_np = as_real_vector(b)
     maxiter = check_solver_args(rtol, atol, maxiter, DEFAULT_MAXITER)
-    if not is_torch_A:
-        A, b_np = check_system(A, b_np)
-    elif not np.all(np.isfinite(b_np)):
-        raise NonFiniteError("b has NaN/Inf entries")
+    levels = _check_options(prolong, levels)
+    A, b_np, Aop, device = _prepare_system(A, b, device)
     n = b_np.size
-    device = torch.device(device) if device else (b.device if torch.is_tensor(b) else torch.device("cpu"))
-    if model is None:
-        model = load_shipped_model(device)
-    elif isinstance(model, str) and model != "identity":  # a checkpoint path
-        from sciml.models import load_model
-
-        model = load_model(model)
-    net_dim = getattr(model, "dim", None)
-    if isinstance(model, torch.nn.Module):
-        if net_dim is None:
-            raise SchemaError("the model has no 'dim' attribute; DCDM needs a grid network (sciml 'dcdm' model)")
-        grid_shape = tuple(grid_shape) if grid_shape else infer_grid_shape(n, net_dim)
-        if len(grid_shape) != net_dim:
-            raise DimensionError(f"the model is {net_dim}-D but grid_shape {grid_shape} is {len(grid_shape)}-D; "
-                                 f"use a {len(grid_shape)}-D model")
-        if math.prod(grid_shape) != n:
-            raise DimensionError(f"grid_shape {grid_shape} holds {math.prod(grid_shape)} cells but b has {n} entries")
-        model = model.to(device).eval()
-    solid_np = solid_from_matrix(A, b_np) if solid is None else np.asarray(solid, dtype=bool).ravel()
-    fluid = torch.as_tensor(~solid_np, dtype=torch.float64, device=device)
-    Aop = _as_torch_operator(A, device, n)
-    bt = torch.as_tensor(b_np, device=device)
-    x = torch.zeros(n, dtype=torch.float64, device=device) if x0 is None else torch.as_tensor(
-        as_real_vector(x0, "x0"), device=device).clone()
-    if x.numel() != n:
-        raise DimensionError(f"x0 has {x.numel()} entries but b has {n}")
+    model, grid_shape = _resolve_model(model, n, grid_shape, device)
+    if levels != 1 and not isinstance(model, torch.nn.Module):
+        raise ValueError("levels > 1 or 'auto' needs a grid network (a 'dcdm' model)")
+    levels = auto_levels(grid_shape) if levels == "auto" else levels
+    x = _initial_guess(x0, n, device)
     if not b_np.any():  # scipy: the solution of A x = 0 is 0
         return np.zeros(n), 0
+    bt = torch.as_tensor(b_np, device=device)
+    solid_np = solid_from_matrix(A, b_np) if solid is None else np.asarray(solid, dtype=bool).ravel()
+    fluid = torch.as_tensor(~solid_np, dtype=torch.float64, device=device)
+    propose = DirectionProposer(model, grid_shape, fluid, device, prolong, amp)
     r = bt - Aop(x)
     mon = Monitor(float(bt.norm()), rtol, atol, STAGNATION_WINDOW, "dcdm_solve", history)
     best_x, best = x.clone(), float(r.norm())
-    dirs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
-
-    if prolong not in ("linear", "nearest"):
-        raise ValueError(f"prolong must be 'linear' or 'nearest', got {prolong!r}")
-    if isinstance(levels, str) and levels != "auto" or not isinstance(levels, str) and levels < 1:
-        raise ValueError(f"levels must be a positive int or 'auto', got {levels!r}")
-    if (levels == "auto" or levels > 1) and not isinstance(model, torch.nn.Module):
-        raise ValueError("levels > 1 or 'auto' needs a grid network (a 'dcdm' model)")
-    levels = auto_levels(grid_shape) if levels == "auto" else int(levels)
-    offset: dict[int, torch.Tensor] = {}  # per level: a zero_offset net's residual-independent part, once per solve
-    masks = {0: fluid.reshape(1, 1, *grid_shape)} if isinstance(model, torch.nn.Module) else {}
-
-    def net_apply(rg: torch.Tensor, level: int) -> torch.Tensor:
-        rn = rg / rg.norm()
-        inp = torch.cat([rn, masks[level]], 1) if getattr(model, "use_mask", False) else rn
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp and device.type == "cuda"):
-            if getattr(model, "zero_offset", False):  # body(r) - body(0): same as model(inp), half the cost
-                if level not in offset:
-                    offset[level] = model.offset(inp.float()).double()
-                return (model.body(inp.float()).double() - offset[level]) * masks[level]
-            return model(inp.float()).double() * masks[level]
-
-    def propose(r: torch.Tensor, level: int = 0) -> torch.Tensor | None:
-        if isinstance(model, str) and model == "identity":
-            return r.clone()
-        if not isinstance(model, torch.nn.Module):
-            return torch.as_tensor(model(r), dtype=torch.float64, device=device).reshape(-1)
-        rg = r.reshape(1, 1, *grid_shape)
-        if level == 0:
-            return net_apply(rg, 0).reshape(-1)
-        f, pool = 2**level, (F.avg_pool3d if len(grid_shape) == 3 else F.avg_pool2d)
-        if level not in masks:  # coarse cells at least half fluid
-            masks[level] = (pool(masks[0], f, ceil_mode=True) >= 0.5).double()
-        rc = pool(rg * masks[0], f, ceil_mode=True) * masks[level]
-        if not rc.norm() > 0:
-            return None
-        # cell-centred linear interpolation: injection's piecewise-constant blocks put energy into their
-        # jumps (q^T A q), which shrinks the coarse step (ADR 0099)
-        mode = "nearest" if prolong == "nearest" else ("trilinear" if len(grid_shape) == 3 else "bilinear")
-        qc = F.interpolate(net_apply(rc, level), scale_factor=f, mode=mode,
-                           **({} if mode == "nearest" else {"align_corners": False}))
-        return (qc[(...,) + tuple(slice(0, g) for g in grid_shape)] * masks[0]).reshape(-1)
-
     if mon.start(best) or maxiter == 0:
         return x.cpu().numpy(), mon.info(maxiter)
-
-    def orthogonalise(v: torch.Tensor, extra=()) -> torch.Tensor:
-        for p, Ap, pAp in [d for step in (dirs[-k:] if k > 0 else []) for d in step] + list(extra):
-            v = v - (v @ Ap) / pAp * p
-        return v
-
-    for it in range(1, maxiter + 1):
-        q = orthogonalise(propose(r))
-        Aq = Aop(q)
-        qAq = q @ Aq
-        if not torch.isfinite(qAq) or qAq <= 0:  # degenerate proposal: fall back to steepest descent
-            q, Aq = r.clone(), Aop(r)
-            qAq = q @ Aq
-            if not qAq > 0:
-                mon.breakdown(f"r^T A r = {float(qAq):.3g} <= 0 (A is not positive definite)")
-                break
-        if safeguard:
-            # energy-norm error reduction of this step, (q^T r)^2 / q^T A q, against what the residual
-            # direction alone would give; if the net's proposal is worse, minimise over span{q, s}
-            s = orthogonalise(r.clone())
-            As = Aop(s)
-            sAs = s @ As
-            if sAs > 0 and (q @ r) ** 2 / qAq < (1 - 1e-10) * (s @ r) ** 2 / sAs:
-                G = torch.stack([torch.stack([qAq, q @ As]), torch.stack([q @ As, sAs])])
-                g = torch.stack([q @ r, s @ r])
-                if torch.linalg.cond(G) < 1e12:
-                    c = torch.linalg.solve(G, g)
-                    q, Aq = c[0] * q + c[1] * s, c[0] * Aq + c[1] * As
-                else:
-                    q, Aq = s, As
-                qAq = q @ Aq
-        step = [(q, Aq, qAq)]
-        for level in range(1, levels):  # coarse-grid proposals, A-orthogonal to everything above
-            c = propose(r, level)
-            if c is None:
-                continue
-            c = orthogonalise(c, step)
-            Ac = Aop(c)
-            cAc = c @ Ac
-            if torch.isfinite(cAc) and cAc > 1e-12 * qAq * float(c.norm() / q.norm().clamp_min(1e-300)) ** 2:
-                step.append((c, Ac, cAc))
+    recent = RecentDirections(k)
+    for _ in range(maxiter):
+        try:
+            step = _fine_direction(propose(r), r, Aop, recent, safeguard)
+        except NotPositiveDefinite as err:
+            mon.breakdown(str(err))
+            break
+        step += _coarse_directions(propose, r, levels, step[0], Aop, recent)
         for p, Ap, pAp in step:  # mutually A-orthogonal: exact minimisation over their span
             x = x + (p @ r) / pAp * p
         r = bt - Aop(x)
-        dirs.append(step)
-        dirs = dirs[-max(k, 1):]
+        recent.add(step)
         if callback is not None:
             callback(x.cpu().numpy())
         rnorm = float(r.norm())
@@ -245,3 +146,127 @@ def dcdm_solve(A, b, model: torch.nn.Module | Callable | str | None = None, grid
         if mon.update(rnorm):
             break
     return (x if mon.converged else best_x).cpu().numpy(), mon.info(maxiter)
+
+
+def _check_options(prolong: str, levels: int | str) -> int | str:
+    """Validate ``prolong`` and ``levels`` (a positive int or "auto")."""
+    if prolong not in ("linear", "nearest"):
+        raise ValueError(f"prolong must be 'linear' or 'nearest', got {prolong!r}")
+    if isinstance(levels, str) and levels != "auto" or not isinstance(levels, str) and levels < 1:
+        raise ValueError(f"levels must be a positive int or 'auto', got {levels!r}")
+    return levels if levels == "auto" else int(levels)
+
+
+def _prepare_system(A, b, device):
+    """Check ``A`` and ``b`` and return (A, b as float64 numpy (n,), the torch operator v -> A v, device).
+    The device is ``device`` when given, else ``b``'s when it is a tensor, else the CPU."""
+    is_torch_A = callable(A) and not (sp.issparse(A) or isinstance(A, (spla.LinearOperator, np.ndarray)))
+    b_np = as_real_vector(b)
+    if not is_torch_A:
+        A, b_np = check_system(A, b_np)
+    elif not np.all(np.isfinite(b_np)):
+        raise NonFiniteError("b has NaN/Inf entries")
+    device = torch.device(device) if device else (b.device if torch.is_tensor(b) else torch.device("cpu"))
+    return A, b_np, _as_torch_operator(A, device, b_np.size), device
+
+
+def _resolve_model(model, n: int, grid_shape, device):
+    """The model to propose directions (None: the shipped one; a str other than "identity": a checkpoint
+    path) and, for a grid network, the grid the n unknowns lie on (checked against its dimension)."""
+    if model is None:
+        model = load_shipped_model(device)
+    elif isinstance(model, str) and model != "identity":
+        model = load_model(model)
+    if not isinstance(model, torch.nn.Module):
+        return model, grid_shape
+    net_dim = getattr(model, "dim", None)
+    if net_dim is None:
+        raise SchemaError("the model has no 'dim' attribute; DCDM needs a grid network (sciml 'dcdm' model)")
+    grid_shape = tuple(grid_shape) if grid_shape else infer_grid_shape(n, net_dim)
+    if len(grid_shape) != net_dim:
+        raise DimensionError(f"the model is {net_dim}-D but grid_shape {grid_shape} is {len(grid_shape)}-D; "
+                             f"use a {len(grid_shape)}-D model")
+    if math.prod(grid_shape) != n:
+        raise DimensionError(f"grid_shape {grid_shape} holds {math.prod(grid_shape)} cells but b has {n} entries")
+    return model.to(device).eval(), grid_shape
+
+
+def _initial_guess(x0, n: int, device) -> torch.Tensor:
+    """``x0`` as a float64 tensor (n,) on ``device`` (zeros when None)."""
+    if x0 is None:
+        return torch.zeros(n, dtype=torch.float64, device=device)
+    x = torch.as_tensor(as_real_vector(x0, "x0"), device=device).clone()
+    if x.numel() != n:
+        raise DimensionError(f"x0 has {x.numel()} entries but b has {n}")
+    return x
+
+
+class RecentDirections:
+    """The directions of the last ``k`` iterations, each stored as (p, A p, p^T A p)."""
+
+    def __init__(self, k: int):
+        self.k, self.steps = k, []
+
+    def add(self, step: list) -> None:
+        self.steps = (self.steps + [step])[-max(self.k, 1):]
+
+    def orthogonalise(self, v: torch.Tensor, extra=()) -> torch.Tensor:
+        """``v`` made A-orthogonal to the last ``k`` iterations' directions and to ``extra``."""
+        for p, Ap, pAp in [d for step in (self.steps[-self.k:] if self.k > 0 else []) for d in step] + list(extra):
+            v = v - (v @ Ap) / pAp * p
+        return v
+
+
+class NotPositiveDefinite(ArithmeticError):
+    """r^T A r <= 0 for a residual r: the solve breaks down."""
+
+
+def _fine_direction(proposal, r, Aop, recent: RecentDirections, safeguard: bool) -> list:
+    """The fine-grid step [(q, A q, q^T A q)] from the network's ``proposal``: orthogonalised, replaced by
+    the residual when degenerate, safeguarded. Raises NotPositiveDefinite when r^T A r <= 0."""
+    q = recent.orthogonalise(proposal)
+    Aq = Aop(q)
+    qAq = q @ Aq
+    if not torch.isfinite(qAq) or qAq <= 0:  # degenerate proposal: fall back to steepest descent
+        q, Aq = r.clone(), Aop(r)
+        qAq = q @ Aq
+        if not qAq > 0:
+            raise NotPositiveDefinite(f"r^T A r = {float(qAq):.3g} <= 0 (A is not positive definite)")
+    if safeguard:
+        q, Aq, qAq = _safeguarded(q, Aq, qAq, r, Aop, recent)
+    return [(q, Aq, qAq)]
+
+
+def _safeguarded(q, Aq, qAq, r, Aop, recent: RecentDirections):
+    """Compare the energy-norm error reduction of the step along ``q``, (q^T r)^2 / q^T A q, with what the
+    residual direction alone would give; if the network's proposal is worse, minimise over span{q, s}."""
+    s = recent.orthogonalise(r.clone())
+    As = Aop(s)
+    sAs = s @ As
+    if not (sAs > 0 and (q @ r) ** 2 / qAq < (1 - 1e-10) * (s @ r) ** 2 / sAs):
+        return q, Aq, qAq
+    G = torch.stack([torch.stack([qAq, q @ As]), torch.stack([q @ As, sAs])])
+    g = torch.stack([q @ r, s @ r])
+    if torch.linalg.cond(G) < 1e12:
+        c = torch.linalg.solve(G, g)
+        q, Aq = c[0] * q + c[1] * s, c[0] * Aq + c[1] * As
+    else:
+        q, Aq = s, As
+    return q, Aq, q @ Aq
+
+
+def _coarse_directions(propose: DirectionProposer, r, levels: int, fine, Aop, recent: RecentDirections) -> list:
+    """Coarse-grid proposals for levels 1 .. levels - 1, each A-orthogonal to everything above it; a
+    proposal whose energy is negligible against the fine step's is dropped."""
+    step = [fine]
+    q, _, qAq = fine
+    for level in range(1, levels):
+        c = propose(r, level)
+        if c is None:
+            continue
+        c = recent.orthogonalise(c, step)
+        Ac = Aop(c)
+        cAc = c @ Ac
+        if torch.isfinite(cAc) and cAc > 1e-12 * qAq * float(c.norm() / q.norm().clamp_min(1e-300)) ** 2:
+            step.append((c, Ac, cAc))
+    return step[1:]

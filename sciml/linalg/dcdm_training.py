@@ -4,14 +4,25 @@ from __future__ import annotations
 import numpy as np
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
 from sciml.config import ConfigPath
+from sciml.data import make_dataset, open_dataset, save_dataset
 from sciml.data.params import Choice, Int, Real
-from sciml.data.registry import register_dataset
+from sciml.data.registry import make_or_reuse, register_dataset
 from sciml.linalg.lanczos import biased_rhs, ritz_pairs
-from sciml.pde.poisson import (apply_poisson, box_obstacles, fill_enclosed, poisson_matrix, random_obstacles,
-                               sphere_obstacles)
+from sciml.models import build_model, load_model
+from sciml.models.dcdm import rebuild
+from sciml.pde.poisson import (
+    apply_poisson,
+    box_obstacles,
+    fill_enclosed,
+    poisson_matrix,
+    random_obstacles,
+    sphere_obstacles,
+)
+from sciml.train import TrainConfig, Trainer
+from sciml.train.checkpoint import save_checkpoint
+from sciml.utils.progress import progress
 
 OPEN_FACES = ("y+",)
 
@@ -43,7 +54,7 @@ def make_dcdm_ritz(n: int = 1200, res: int = 16, seed: int = 0, geometries: int 
     shape = (res,) * 3
     per = int(np.ceil(n / geometries))
     bs, solids = [], []
-    for _ in tqdm(range(geometries), desc="lanczos", leave=False):
+    for _ in progress(range(geometries), desc="lanczos", unit="geometry"):
         solid = random_obstacles(shape, rng) if obstacles == "simple" else mixed_obstacles(shape, rng)
         A = poisson_matrix(solid, OPEN_FACES)
         v0 = A @ (rng.standard_normal(A.shape[0]) * ~solid.ravel())
@@ -102,10 +113,6 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
     (ADR 0096); with ``init`` its weights are kept."""
     from pathlib import Path
 
-    from sciml.data import make_dataset, open_dataset, save_dataset
-    from sciml.data.registry import make_or_reuse
-    from sciml.models import build_model
-    from sciml.train import Trainer, TrainConfig
 
     out = Path(out_dir)
     data_path = Path(data) if data else out / "ritz.nc"
@@ -116,12 +123,8 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
                            lanczos_steps=lanczos_steps, obstacles=obstacles)
     torch.manual_seed(seed)
     if init:
-        from sciml.models import load_model
-
         model = load_model(init)
         if wide or zero_offset is not None:
-            from sciml.models.dcdm import rebuild
-
             grow = ({"wide": list(wide)} if wide else {}) | ({} if zero_offset is None else {"zero_offset": zero_offset})
             model = rebuild(model, **grow)
     else:
@@ -130,7 +133,6 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
     if residuals:  # the solver's own residuals with the starting net (as grown/flagged above), ADR 0096
         import xarray as xr
 
-        from sciml.train.checkpoint import save_checkpoint
 
         res_path = out / "residuals.nc"
         if not res_path.exists():

@@ -16,6 +16,7 @@ import scipy.sparse.linalg as spla
 
 from sciml.errors import DimensionError
 from sciml.linalg.checks import Monitor, as_real_vector, check_solver_args, check_system
+from sciml.utils import require
 
 # CG's residual is not monotone and may plateau for long stretches on large, ill-conditioned systems: on a
 # 1024^2 Poisson matrix it went 500 iterations without halving and then converged. The window grows with
@@ -125,8 +126,6 @@ def ic0_grid(A: sp.spmatrix, shape: tuple[int, ...]) -> Callable[[np.ndarray], n
 
 def amg(A: sp.spmatrix) -> Callable[[np.ndarray], np.ndarray]:
     """pyamg smoothed-aggregation V-cycle as a preconditioner (``pip install 'sciml[bench]'``)."""
-    from sciml.utils import require
-
     pyamg = require("pyamg", extra="bench")
     ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(A))
     return ml.aspreconditioner(cycle="V")

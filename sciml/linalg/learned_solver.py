@@ -20,8 +20,15 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from sciml.errors import ConvergenceWarning, DimensionError, LinearSystemError
+from sciml.errors import (
+    ConvergenceWarning,
+    DimensionError,
+    LinearSystemError,
+    NonFiniteError,
+)
 from sciml.linalg.checks import as_real_vector, check_solver_args, check_system
+from sciml.linalg.dcdm import dcdm_solve, load_shipped_model
+from sciml.linalg.learned_vcycle import load_shipped_smoother
 from sciml.linalg.multigrid import Multigrid
 from sciml.linalg.stencil import GridOperator
 from sciml.linalg.torch_krylov import flexible_pcg
@@ -91,8 +98,6 @@ class LearnedSolver:
         if self.method == "dcdm":
             self._setup_dcdm()
         elif self.method == "learned":
-            from sciml.linalg.learned_vcycle import load_shipped_smoother
-
             self._check_trained_for(op)
             net = self.options.get("smoother") or load_shipped_smoother(len(op.shape), self.device)
             self.mg = Multigrid(op, **{**self.options, "smoother": net})
@@ -119,8 +124,6 @@ class LearnedSolver:
                           ConvergenceWarning, stacklevel=4)
 
     def _setup_dcdm(self) -> None:
-        from sciml.linalg.dcdm import load_shipped_model
-
         model = self.options.get("model") or load_shipped_model(self.device)
         if getattr(model, "dim", None) != len(self.grid_shape):
             raise DimensionError(f"the DCDM model is {getattr(model, 'dim', '?')}-D but the grid {self.grid_shape} "
@@ -156,8 +159,6 @@ class LearnedSolver:
         if bt.numel() != self.n:
             raise DimensionError(f"b has {bt.numel()} entries but the solver's grid {self.grid_shape} has {self.n}")
         if not bool(torch.isfinite(bt).all()):
-            from sciml.errors import NonFiniteError
-
             raise NonFiniteError("b has NaN/Inf entries")
         x0t = None if x0 is None else torch.as_tensor(as_real_vector(x0, "x0"), device=self.device)
         if x0t is not None and x0t.numel() != self.n:
@@ -167,8 +168,6 @@ class LearnedSolver:
             x, info = flexible_pcg(self.op.apply, bt, self.mg.vcycle, rtol, atol, maxiter, x0t, callback, history,
                                    name=name, window=STAGNATION[self.method])
         else:
-            from sciml.linalg.dcdm import dcdm_solve
-
             opts = {k: v for k, v in self.options.items() if k in ("levels", "k", "prolong", "safeguard")}
             x, info = dcdm_solve(self.op.apply, bt, model=self.model, grid_shape=self.grid_shape, rtol=rtol,
                                  atol=atol, maxiter=maxiter, x0=x0t, callback=callback, history=history,

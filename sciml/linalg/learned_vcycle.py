@@ -18,31 +18,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sciml.linalg.stencil import GridOperator, _side
+from sciml.linalg.families import FAMILIES, make_system
+from sciml.linalg.multigrid import Multigrid
+from sciml.linalg.smoother_weights import level_features
+from sciml.linalg.stencil import GridOperator
+from sciml.models import build_model, load_model
+from sciml.train.checkpoint import save_checkpoint
 
 SHIPPED = {2: "mg_smoother2d.pt", 3: "mg_smoother3d.pt"}
-
-
-def level_features(op: GridOperator, active: torch.Tensor) -> torch.Tensor:
-    """(2 dim + 2, *grid): each face's coupling / diagonal (lower and upper neighbour per axis),
-    the row excess / diagonal, and the active mask."""
-    d = op.diag
-    feats = []
-    for a, w in enumerate(op.off):
-        lo, hi = torch.zeros_like(d), torch.zeros_like(d)
-        _side(lo, a, False).copy_(w)  # coupling to the lower neighbour, stored at the upper cell
-        _side(hi, a, True).copy_(w)
-        feats += [lo / d, hi / d]
-    feats += [op.row_excess() / d, active.to(d.dtype)]
-    return torch.stack(feats) * active.to(d.dtype)
-
-
-@torch.no_grad()
-def predict_weights(net: torch.nn.Module, levels) -> list[torch.Tensor]:
-    """One weight field per level (all but the coarsest, which is solved exactly)."""
-    p = next(net.parameters())
-    return [net(level_features(lv.op, lv.active).to(p.device, p.dtype)[None])[0, 0].to(lv.op.diag)
-            for lv in levels[:-1]]
 
 
 def load_shipped_smoother(dim: int, device="cpu") -> torch.nn.Module:
@@ -52,8 +35,6 @@ def load_shipped_smoother(dim: int, device="cpu") -> torch.nn.Module:
 
 @functools.lru_cache(maxsize=4)
 def _shipped(dim: int, device: str) -> torch.nn.Module:
-    from sciml.models import load_model
-
     with resources.as_file(resources.files("sciml") / "assets" / SHIPPED[dim]) as path:
         return load_model(path).to(device).eval()
 
@@ -136,10 +117,6 @@ def train_smoother(dim: int, shapes, steps: int = 300, systems: int = 24, lr: fl
                    channels: int = 12, log_every: int = 50, objective: str = "energy", kernel: int = 1):
     """Train an :class:`MGSmootherNet` on random systems of every family (2-D or 3-D); returns
     ``(net, history)``. ``shapes``: grid shapes to draw systems on."""
-    from sciml.linalg.families import FAMILIES, make_system
-    from sciml.linalg.multigrid import Multigrid
-    from sciml.models import build_model
-
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = build_model("mg_smoother", dim=dim, channels=channels, kernel=kernel)
@@ -180,7 +157,6 @@ def main(argv=None) -> int:
     import argparse
     from pathlib import Path
 
-    from sciml.train.checkpoint import save_checkpoint
 
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--dim", type=int, choices=(2, 3), required=True)

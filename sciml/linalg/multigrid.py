@@ -22,6 +22,7 @@ import math
 import scipy.sparse.linalg as spla
 import torch
 
+from sciml.linalg.smoother_weights import predict_weights
 from sciml.linalg.stencil import GridOperator
 
 COARSEST_CELLS = 512  # the dense coarse solve: 512 unknowns, a 1 MB Cholesky factor
@@ -203,8 +204,6 @@ class Multigrid:
             fine.transfer = _Transfer(fine.op, fine.active, coarse.op.shape)
         self.weights = [torch.full_like(lv.op.diag, self.omega) for lv in self.levels[:-1]]
         if smoother is not None:  # the learned V-cycle: per-cell weights from the network, once per matrix
-            from sciml.linalg.learned_vcycle import predict_weights
-
             self.weights = predict_weights(smoother, self.levels)
             for lv, w in zip(self.levels, self.weights):
                 lv.winv = torch.where(lv.active, w / lv.op.diag, 1.0 / lv.op.diag)

@@ -13,13 +13,20 @@ import xarray as xr
 
 from sciml.data.params import Choice, Int, Real
 from sciml.data.registry import register_dataset
-from sciml.pde.poisson import fill_enclosed, poisson_matrix, random_obstacles, rhs_blobs, rhs_divergence
+from sciml.linalg.dcdm import dcdm_solve, load_shipped_model
+from sciml.linalg.dcdm_training import OPEN_FACES, mixed_obstacles
+from sciml.models import load_model
+from sciml.pde.poisson import (
+    fill_enclosed,
+    poisson_matrix,
+    random_obstacles,
+    rhs_blobs,
+    rhs_divergence,
+)
 
 
 def solve_residuals(model, A, b: np.ndarray, solid: np.ndarray, maxiter: int = 100, rtol: float = 1e-6) -> np.ndarray:
     """Normalised residuals ``(K + 1, n)`` of a DCDM solve (the paper's loop, ``safeguard=False``), r_0 first."""
-    from sciml.linalg.dcdm import dcdm_solve
-
     rs = [b / np.linalg.norm(b)]
 
     def keep(x):
@@ -43,10 +50,7 @@ def make_dcdm_residuals(model: str | None = None, problems: int = 16, res: int =
     the iterations). Same schema as ``dcdm_ritz``: ``b`` and ``solid`` (sample, z, y, x)."""
     import torch
 
-    from sciml.linalg.dcdm import load_shipped_model
-    from sciml.linalg.dcdm_training import OPEN_FACES, mixed_obstacles
 
-    from sciml.models import load_model
 
     net = load_shipped_model() if model is None else load_model(model).eval()
     rng = np.random.default_rng(seed)

@@ -1,5 +1,7 @@
 """Export a trained ``dcdm`` checkpoint as the package's shipped model (weights + config only, < 1 MB).
 
+From the shell::
+
     python -m sciml.linalg.ship runs/dcdm32/best.pt [--dest sciml/assets/dcdm_poisson3d.pt] [--zero-offset]
 """
 from __future__ import annotations

@@ -11,8 +11,10 @@ from typing import Any, Callable
 import torch.nn as nn
 
 from sciml.config import check_kwargs
-from sciml.errors import ConfigError, SciMLError
+from sciml.data.normalize import Normalizers
+from sciml.errors import CheckpointError, ConfigError, SciMLError
 from sciml.registry import Registry
+from sciml.train.checkpoint import load_checkpoint
 
 MODELS: Registry[type[nn.Module]] = Registry("model", ["sciml.models"])
 
@@ -48,10 +50,6 @@ def model_names() -> list[str]:
 
 def load_model(path: str, map_location: str | None = "cpu") -> nn.Module:
     """Rebuild a model from a sciml checkpoint alone; normalisers land on ``model.normalizers``."""
-    from sciml.train.checkpoint import load_checkpoint
-
-    from sciml.errors import CheckpointError
-
     ckpt = load_checkpoint(path, map_location=map_location)
     model = build_model(ckpt["model"]["name"], **ckpt["model"]["config"])
     try:
@@ -59,8 +57,6 @@ def load_model(path: str, map_location: str | None = "cpu") -> nn.Module:
     except RuntimeError as exc:  # weights that do not fit the config stored beside them
         raise CheckpointError(f"{str(path)!r}: its weights do not fit its own model config "
                               f"({str(exc).splitlines()[0]}); the file is damaged, re-create it") from exc
-    from sciml.data.normalize import Normalizers
-
     model.normalizers = Normalizers.from_state(ckpt.get("normalizers"))
     model.eval()
     return model

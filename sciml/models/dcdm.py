@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from sciml.models import register_model
+from sciml.models import build_model, register_model
 
 
 def _conv(dim: int):
@@ -115,8 +115,6 @@ def rebuild(model: DCDMNet, **overrides) -> DCDMNet:
     """A ``dcdm`` net with ``model``'s config changed by ``overrides`` (e.g. ``zero_offset=True`` or more
     ``wide`` blocks) and ``model``'s weights loaded. New zero-initialised ``wide`` blocks may be added (the
     output is unchanged); any other mismatch raises, naming the keys."""
-    from sciml.models import build_model
-
     new = build_model("dcdm", **{**model.sciml_config["config"], **overrides})
     try:
         missing, unexpected = new.load_state_dict(model.state_dict(), strict=False)

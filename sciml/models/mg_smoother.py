@@ -1,7 +1,7 @@
 """The learned V-cycle's network: per-cell smoother weights from the local operator (MgNO-style).
 
 (L, C, *grid) operator features of every level -> (L, 1, *grid) Jacobi weights in (0, 1). The
-features (:func:`sciml.linalg.learned_vcycle.level_features`) are the cell's couplings and row
+features (:func:`sciml.linalg.smoother_weights.level_features`) are the cell's couplings and row
 excess divided by its diagonal, plus the active (non-solid) mask, so the net sees coefficient
 jumps, obstacles and walls, and is invariant to scaling the matrix. One net serves all levels
 (each level's operator is another input). The weights are computed once per matrix (setup), so a

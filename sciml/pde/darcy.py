@@ -17,11 +17,12 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
 from sciml.data.params import Int, Real
 from sciml.data.registry import register_dataset
 from sciml.pde.grf import grf_neumann
+from sciml.utils import require
+from sciml.utils.progress import progress as report_progress
 
 
 def darcy_coefficient(field, high: float = 12.0, low: float = 3.0) -> np.ndarray:
@@ -100,7 +101,7 @@ def solve_darcy(a, f: float | np.ndarray = 1.0, solver: str = "direct", progress
     (boundary rows/columns zero).
     ``solver``: ``"direct"`` (banded Cholesky up to res 192, SuperLU above), ``"banded"``, ``"splu"``,
     or ``"amg"`` (pyamg smoothed aggregation + CG, rtol 1e-10).
-    ``progress``: tqdm bar; ``None`` shows it for n >= 50.
+    ``progress``: a progress report (see :mod:`sciml.utils.progress`); ``None`` shows it for n >= 50.
     ``workers``: threads solving samples concurrently (the result does not depend on it). SuperLU releases
     the GIL, so threads pay off above res 192 (the ``"direct"`` default there); the banded path holds it.
     ``None``: one per core, up to 16, when SuperLU runs at least 16 samples; else 1.
@@ -119,8 +120,6 @@ def solve_darcy(a, f: float | np.ndarray = 1.0, solver: str = "direct", progress
     if solver == "direct":
         solver = "banded" if res <= _BANDED_MAX_RES else "splu"
     if solver == "amg":
-        from sciml.utils import require
-
         pyamg = require("pyamg", extra="bench")
     h2 = (1.0 / (res - 1)) ** 2
     u = np.zeros_like(a)
@@ -139,7 +138,7 @@ def solve_darcy(a, f: float | np.ndarray = 1.0, solver: str = "direct", progress
         workers = min(16, os.cpu_count() or 1) if solver == "splu" and n >= 16 else 1
     show = n >= 50 if progress is None else progress
     with ThreadPoolExecutor(max(1, workers)) as pool:  # each sample writes its own slice of u
-        for _ in tqdm(pool.map(solve_one, range(n)), total=n, desc="darcy", disable=not show, leave=False):
+        for _ in report_progress(pool.map(solve_one, range(n)), total=n, desc="darcy", unit="sample", enabled=show):
             pass
     return u[0] if single else u
 

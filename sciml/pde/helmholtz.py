@@ -12,11 +12,11 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 import xarray as xr
-from tqdm.auto import tqdm
 
 from sciml.data.params import Choice, Int, Real, Relation
 from sciml.data.registry import register_dataset
 from sciml.pde.grf import grf_neumann
+from sciml.utils.progress import progress as report_progress
 
 
 def helmholtz_matrix(k2: np.ndarray, boundary: str = "absorbing") -> sp.csr_matrix:
@@ -58,7 +58,7 @@ def solve_helmholtz(c: np.ndarray, omega: float, f: np.ndarray, boundary: str = 
         raise ValueError("wave speed c must be positive everywhere")
     n, res, _ = c.shape
     u = np.zeros((n, res, res), dtype=complex if boundary == "absorbing" else float)
-    for s in tqdm(range(n), desc="helmholtz", disable=not progress or n < 50, leave=False):
+    for s in report_progress(range(n), desc="helmholtz", unit="sample", enabled=progress and n >= 50):
         A = helmholtz_matrix((omega / c[s]) ** 2, boundary)
         if boundary == "dirichlet":
             u[s, 1:-1, 1:-1] = spla.spsolve(A.tocsc(), f[1:-1, 1:-1].ravel()).reshape(res - 2, res - 2)

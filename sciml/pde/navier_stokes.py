@@ -17,11 +17,11 @@ import math
 import numpy as np
 import torch
 import xarray as xr
-from tqdm.auto import tqdm
 
 from sciml.data.params import Int, Real
 from sciml.data.registry import register_dataset
 from sciml.pde.grf import grf_periodic
+from sciml.utils.progress import progress as report_progress
 
 
 def kolmogorov_forcing(res: int, amplitude: float = 0.1, device=None, dtype=torch.float64) -> torch.Tensor:
@@ -95,7 +95,7 @@ class NavierStokes2D:
         span = t_out / frames
         w_hat = torch.fft.rfft2(w0)
         out = [w0]
-        for _ in tqdm(range(frames), desc="navier-stokes", disable=not progress, leave=False):
+        for _ in report_progress(range(frames), desc="navier-stokes", unit="frame", enabled=progress):
             n = self._substeps(w_hat, span)
             for _ in range(n):
                 w_hat = self.step(w_hat, span / n)

@@ -58,5 +58,8 @@ def all_reduce_sum(t: torch.Tensor, info: DistInfo) -> torch.Tensor:
 
 
 def cleanup() -> None:
+    """Leave the process group together: the barrier keeps one rank from tearing down its gloo
+    connections while another still uses them (which aborts that rank when the machine is loaded)."""
     if dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()

@@ -15,6 +15,8 @@ from typing import Callable
 
 import torch
 
+from sciml.errors import RegistryError
+
 _EPS = 1e-30
 
 
@@ -123,8 +125,6 @@ METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 
 
 def get_metric(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-    from sciml.errors import RegistryError
-
     if name not in METRICS:
         raise RegistryError(f"unknown metric {name!r}; known: {sorted(METRICS)}")
     return METRICS[name]

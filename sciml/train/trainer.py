@@ -4,7 +4,8 @@ Every model that learns goes through :class:`Trainer`: supervised operators with
 batches, and methods with their own objective (PINNs, LPN, DCDM) through ``compute_loss``.
 It handles device choice, bf16 autocast on CUDA, optional ``torch.compile``, gradient
 clipping, per-step LR schedules, atomic checkpoints with exact resume, early stopping, a
-NaN/Inf guard, tqdm progress, ``history.json`` and ``torchrun`` (DDP) without code changes.
+NaN/Inf guard, progress reports (:mod:`sciml.utils.progress`), ``history.json`` and ``torchrun`` (DDP)
+without code changes.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from typing import Any, Callable
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
-from tqdm.auto import tqdm
 
 from sciml.errors import CheckpointError, ConfigError, TrainingDivergedError
 from sciml.train import distributed as D
@@ -27,6 +27,7 @@ from sciml.train.metrics import get_metric
 from sciml.train.optim import build_optimizer, build_scheduler
 from sciml.train.seed import rng_state, seed_everything, set_rng_state
 from sciml.utils.files import write_json
+from sciml.utils.progress import progress
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 ComputeLoss = Callable[[nn.Module, Any], "torch.Tensor | tuple[torch.Tensor, dict[str, float]]"]
@@ -41,6 +42,20 @@ def to_device(batch: Any, device: torch.device) -> Any:
     if isinstance(batch, dict):
         return {k: to_device(v, device) for k, v in batch.items()}
     return batch
+
+
+def target_decoder(data: Any) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """``(B, C, ...)`` normalised targets -> physical units, for a dataset that encodes its targets (one with
+    ``targets`` names and ``normalizers`` holding some of them, e.g. FieldDataset); None otherwise.
+
+    Validation metrics are computed after decoding so that ``val_rel_l2`` has the definition and units of
+    the test metric ``rel_l2`` (a relative error changes under the normaliser's shift). ``val_loss`` stays the
+    training objective, on the normalised fields.
+    """
+    names, norms = getattr(data, "targets", None), getattr(data, "normalizers", None)
+    if not names or not norms or not any(name in norms for name in names):
+        return None
+    return lambda t: norms.decode_stack(list(names), t)
 
 
 class Trainer:
@@ -93,6 +108,7 @@ class Trainer:
         self.train_data, self.val_data = train_data, val_data
         self.train_loader = self._loader(train_data, shuffle=True) if train_data is not None else None
         self.val_loader = self._val_loader(val_data) if val_data is not None else None
+        self.decode_target = target_decoder(val_data)
         self.steps_per_epoch = config.steps_per_epoch or len(self.train_loader)
         if self.train_loader is not None:
             self.steps_per_epoch = min(self.steps_per_epoch, len(self.train_loader))
@@ -200,6 +216,8 @@ class Trainer:
                     pred = self.net(x).float()
                 n = x.shape[0]
                 sums[0] += float(self.loss_fn(pred, y)) * n
+                if self.decode_target is not None:  # metrics in physical units, as the test metrics
+                    pred, y = self.decode_target(pred), self.decode_target(y)
                 for i, name in enumerate(self.cfg.val_metrics):
                     sums[1 + i] += get_metric(name)(pred, y).sum().double()
             count += n
@@ -270,13 +288,13 @@ class Trainer:
         if resume_from is not None:
             self.resume(resume_from)
         show = self.cfg.progress and self.dist.is_main
-        bar = tqdm(total=self.cfg.epochs, initial=self.epoch, desc=type(unwrap(self.net)).__name__,
-                   disable=not show, unit="epoch")
+        bar = progress(total=self.cfg.epochs, initial=self.epoch, desc=type(unwrap(self.net)).__name__,
+                       unit="epoch", enabled=show)
         end = self.cfg.epochs if stop_after is None else min(stop_after, self.cfg.epochs)
         while self.epoch < end:
             t0, total, logs_sum = time.perf_counter(), 0.0, {}
-            inner = tqdm(self._batches(), total=self.steps_per_epoch, leave=False,
-                         disable=not show or self.steps_per_epoch < 20, desc=f"epoch {self.epoch + 1}")
+            inner = progress(self._batches(), total=self.steps_per_epoch, level=1,
+                             enabled=show and self.steps_per_epoch >= 20, desc=f"epoch {self.epoch + 1}")
             for batch in inner:
                 loss, logs = self._step(batch)
                 total += loss

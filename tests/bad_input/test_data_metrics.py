@@ -309,7 +309,7 @@ def _lpn(name, bad):
 
 
 def _medida_rel(bad):
-    from sciml.bench.medida import rel
+    from sciml.discovery.medida import rel
 
     b = torch.randn(2, 8, 8, dtype=torch.float64)
     a = b.clone()

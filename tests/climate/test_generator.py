@@ -59,3 +59,16 @@ def test_noise_amplitudes_are_realistic(gen):
     gm_pr = gen.gmean(n["pr"]).std() * 86400
     assert 0.005 < gm_pr < 0.03  # annual global-mean pr std [mm/day], CMIP6 ~0.01-0.02
     assert 0.05 < gen.gmean(n["tas"]).std() < 0.2  # annual global-mean tas std [K]
+
+
+def test_generated_files_say_they_are_synthetic_and_what_made_them(tmp_path):
+    import xarray as xr
+
+    from sciml.climate.generator import generate_climatebench
+
+    paths = generate_climatebench(tmp_path, members=1, seed=4, experiments=("ssp126",))
+    for p in paths:
+        attrs = xr.open_dataset(p).attrs
+        assert attrs["source"].startswith("SYNTHETIC") and attrs["synthetic"] == "true"
+        assert "members=1, seed=4" in attrs["history"] and "ssp126" in attrs["history"]
+        assert xr.open_dataset(p)[next(iter(xr.open_dataset(p).data_vars))].dtype == "float32"

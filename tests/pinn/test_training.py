@@ -4,15 +4,18 @@ from __future__ import annotations
 import torch
 
 from sciml.models import build_model
+from sciml.pinn.physics_training import PhysicsLoss, train_physics
 from sciml.pinn.problems import get_problem
-from sciml.pinn.physics_training import PhysicsLoss, relative_l2, train_physics
 from sciml.pinn.sampling import CollocationSampler
+from sciml.utils.floating_point import denormals_flushed
 
 
 def test_adam_then_lbfgs_reduces_loss_and_reports_final_error():
     p = get_problem("helmholtz2d")
     m = build_model("pig", lower=p.lower, upper=p.upper, n_gaussians=40, sigma0=0.2)
+    assert not denormals_flushed()
     out = train_physics(m, p, adam_steps=40, lbfgs_steps=2, lbfgs_max_iter=10, n_colloc=128, eval_every=20)
+    assert not denormals_flushed()  # the process-wide flag is restored: later code keeps IEEE subnormals
     hist = out["history"]
     assert len(hist) == 3  # two Adam epochs + one L-BFGS epoch
     assert hist[1]["train_loss"] < 0.5 * hist[0]["train_loss"]

@@ -85,10 +85,11 @@ def _ship(path, ws):
 def _medida_cache(path, ws, monkeypatch):
     from types import SimpleNamespace
 
-    from sciml.bench.medida import cached_spin_up
+    from sciml.discovery.medida import cached_spin_up
 
     monkeypatch.setenv("SCIML_CACHE", str(ws))
-    path.rename(ws / "medida_qg8_5.pt")
+    (ws / "medida_qg8_5").mkdir()
+    path.rename(ws / "medida_qg8_5" / "seed0.pt")
     cached_spin_up(SimpleNamespace(nx=8), 5)
 
 
@@ -113,7 +114,7 @@ def _load_tensors(path, ws):
 LIBRARY_LOADERS = {"load_checkpoint": _load_checkpoint, "load_model": _load_model, "load_tensors": _load_tensors,
                    "Trainer.fit(resume_from)": _resume, "evaluate_checkpoint": _evaluate,
                    "dcdm_solve(model=path)": _dcdm_solve, "dcdm_residuals dataset": _dcdm_residuals,
-                   "linalg.ship": _ship, "bench medida spin-up cache": _medida_cache}
+                   "linalg.ship": _ship, "medida spin-up cache": _medida_cache}
 
 
 @pytest.fixture
@@ -126,7 +127,7 @@ def ws(tmp_path):
 def test_library_loaders_refuse_a_pickle_payload(name, ws, monkeypatch):
     path = write_payload(ws / "evil.pt", ws / "pwned")
     loader = LIBRARY_LOADERS[name]
-    args = (path, ws, monkeypatch) if name.startswith("bench medida") else (path, ws)
+    args = (path, ws, monkeypatch) if name.startswith("medida") else (path, ws)
     with pytest.raises(CheckpointError, match="refused: it holds pickled Python objects.*could run code"):
         loader(*args)
     assert not (ws / "pwned").exists()
