@@ -120,3 +120,16 @@ def test_laplace_toy_checkpoint_rebuilds_and_scores_with_sciml_evaluate(tmp_path
     with pytest.raises(ConfigError, match="loss must be"):
         run_experiment(spec_from_dict({"recipe": "laplace_toy", "out_dir": str(tmp_path / "t2"),
                                        "params": {"loss": "huber"}}))
+
+
+def test_the_specs_on_the_lpn_page_load():
+    """The YAML specs shown in docs/lpn.md are valid specs of these recipes."""
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "lpn.md").read_text()
+    specs = [spec_from_dict(yaml.safe_load(b)) for b in re.findall(r"^```yaml\n(.*?)^```", page, flags=re.S | re.M)]
+    assert [s.recipe for s in specs] == ["denoiser", "restoration"]
+    assert specs[1].params["prior"] == str(Path(specs[0].out_dir) / "lpn.pt")
