@@ -14,6 +14,7 @@ import numpy as np
 from sciml.data.io import open_dataset
 from sciml.inverse.images import TEST_IMAGES
 from sciml.inverse.restoration import METHODS, TASKS, VAL_CROPS
+from sciml.train.checkpoint import load_checkpoint
 from sciml.utils.files import save_figure
 
 DENOISE, TOY = "denoise", "laplace_toy"
@@ -39,9 +40,9 @@ def _setup(res, args: argparse.Namespace, seed: int) -> list[str]:
         t, steps = nets["lpn"]["training"], {m: nets[m]["scores"] for m in nets}
         secs = {m: summ.get((DENOISE, m, "train_s"), (float("nan"),))[0] for m in nets}
         text += (f"LPN and DnCNN were trained in this run on the same {t['n_patches']} {t['res']}x{t['res']} training "
-                 f"patches at noise {t['sigma_train']} (LPN {_net(nets['lpn']['training']['model'])}: "
+                 f"patches at noise {t['sigma_train']} (LPN {_net(args, 'lpn', seed)}: "
                  f"{steps['lpn'].get('l1_steps', 0):.0f} l1 + {steps['lpn'].get('pm_steps', 0):.0f} proximal-matching "
-                 f"steps, {secs['lpn']:.0f} s; DnCNN {_net(nets['dncnn']['training']['model'])}: "
+                 f"steps, {secs['lpn']:.0f} s; DnCNN {_net(args, 'dncnn', seed)}: "
                  f"{steps['dncnn'].get('mse_steps', 0):.0f} MSE steps, {secs['dncnn']:.0f} s). ")
     elif args.pretrained:
         text += "The LPN and the DnCNN are the nets shipped with sciml (`sciml.inverse.pretrained`). "
@@ -55,10 +56,16 @@ def _setup(res, args: argparse.Namespace, seed: int) -> list[str]:
     return [text + "wall_s: median seconds per image; strength, iters: the tuned values.", ""]
 
 
-def _net(model: dict[str, Any]) -> str:
-    """A net's options in words, e.g. ``(hidden 16, layers 4)`` (the rest: the recipe's defaults)."""
-    opts = ", ".join(f"{k} {v}" for k, v in model.items() if k != "name")
-    return f"({opts})" if opts else "(the recipe's default net)"
+def _net(args: argparse.Namespace, method: str, seed: int) -> str:
+    """The architecture of the ``denoise`` row's net in words, from its checkpoint, e.g. ``(16 channels, 4 layers)``."""
+    config = load_checkpoint(_run(args, DENOISE, method, seed) / f"{method}.pt")["model"]["config"]
+    words = [f"{config['hidden']} channels", f"{config.get('layers', config.get('depth'))} "
+             + ("layers" if method == "lpn" else "convs")]
+    if config.get("strides"):
+        words.append(f"strides {tuple(config['strides'])}")
+    if method == "lpn":
+        words.append(f"beta {config['beta']:g}, {config['padding_mode']} padding")
+    return "(" + ", ".join(words) + ")"
 
 
 def _denoising(res, summ) -> list[str]:

@@ -229,8 +229,10 @@ def run_laplace_toy(out_dir: Path, resume: bool = False, seed: int = 0, device: 
                     loss: str = "prox_matching", steps: int = 500, batch_size: int = 2000, hidden: int = 50,
                     layers: int = 4, beta: float = 10.0, gamma: tuple[float, float] = (0.5, 0.1),
                     lr: float = 5e-3) -> Path:
-    """The 1-D Laplacian toy of Fang et al.: a dense LPN trained with ``loss`` (l2, l1, prox_matching) on
-    x ~ Laplace(1), y = x + N(0, 1); writes ``out_dir/toy_lpn.pt`` (trained on the CPU: a 50-wide net)."""
+    """The 1-D Laplacian toy of Fang et al.: a dense LPN trained with one loss; writes ``out_dir/toy_lpn.pt``.
+
+    ``loss``: l2, l1 or prox_matching, on x ~ Laplace(1), y = x + N(0, 1); ``steps`` Adam steps on batches of
+    ``batch_size`` fresh draws (see :func:`~sciml.inverse.toy.train_toy`). Trained on the CPU: a 50-wide net."""
     if resume:
         raise ConfigError("recipe 'laplace_toy' cannot resume; rerun it (a run takes seconds)")
     if loss not in ("l2", "l1", "prox_matching"):
