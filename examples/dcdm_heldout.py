@@ -1,6 +1,6 @@
 """Held-out selection check for DCDM checkpoints (ADR 0096): iterations to rtol 1e-4 of the paper's
 loop (``safeguard=False``) on problems that are neither in training nor the benchmark's instances
-(``sciml.bench.dcdm.problem`` with seed 7; the benchmark uses seed 0).
+(:func:`sciml.linalg.families.shipped_family_system` with seed 7).
 
     python examples/dcdm_heldout.py shipped runs/dcdm32zr/best.pt [--grids 32 64] [--unseen] [--k 8]
 """
@@ -12,8 +12,9 @@ import time
 import numpy as np
 import torch
 
-from sciml.bench.dcdm import problem
 from sciml.linalg import dcdm_solve, load_shipped_model
+from sciml.linalg.families import shipped_family_system
+from sciml.models import load_model
 
 
 def main(argv=None) -> int:
@@ -26,10 +27,8 @@ def main(argv=None) -> int:
     p.add_argument("--k", type=int, default=2, help="directions to A-orthogonalise against (paper: 2)")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
-    from sciml.models import load_model
-
     cases = [(f"train_family_{n}", n, False) for n in a.grids] + ([("unseen_64", 64, True)] if a.unseen else [])
-    probs = {name: problem(n, a.seed, unseen) for name, n, unseen in cases}
+    probs = {name: shipped_family_system(n, a.seed, unseen) for name, n, unseen in cases}
     for m in a.models:
         net = load_shipped_model() if m == "shipped" else load_model(m).eval()
         for name, (A, b, solid) in probs.items():

@@ -23,6 +23,7 @@ wrong type is a :class:`~sciml.errors.ConfigError` naming the field. Example::
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import os
 from dataclasses import asdict, dataclass, field
@@ -138,10 +139,26 @@ def run_experiment(spec: ExperimentSpec, resume: bool = False, evaluate: bool | 
 
 
 def evaluate_checkpoint(checkpoint: str | Path, data: str | Path | None = None, out_dir: str | Path | None = None):
-    """``sciml evaluate``: score a checkpoint with the evaluator of the recipe that made it.
+    """``sciml evaluate``: score a run's artefact with the evaluator of the recipe that made it.
 
-    ``data=None`` scores the run's own held-out data; ``out_dir`` defaults to ``eval/`` beside the checkpoint.
+    ``checkpoint`` is a ``.pt`` checkpoint or a JSON artefact (e.g. a ``linear_solver`` measurement) that
+    names its ``"recipe"``. ``data=None`` scores the run's own held-out data; ``out_dir`` defaults to
+    ``eval/`` beside the artefact.
     """
-    extra = load_checkpoint(checkpoint).get("extra", {})
     out = Path(out_dir) if out_dir is not None else Path(checkpoint).parent / "eval"
-    return RECIPES.get(recipe_of_checkpoint(extra)).score(checkpoint, data, out)
+    return RECIPES.get(recipe_of_artefact(checkpoint)).score(checkpoint, data, out)
+
+
+def recipe_of_artefact(path: str | Path) -> str:
+    """The recipe that wrote ``path``: a JSON artefact's ``"recipe"`` key, or a checkpoint's ``extra``."""
+    path = Path(path)
+    if path.suffix != ".json":
+        return recipe_of_checkpoint(load_checkpoint(path).get("extra", {}))
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ConfigError(f"cannot read {str(path)!r} as a JSON artefact ({err}); pass a run's checkpoint "
+                          "or the JSON file its recipe wrote") from None
+    if not isinstance(doc, dict) or not doc.get("recipe"):
+        raise ConfigError(f"{str(path)!r} names no recipe; pass a run's checkpoint or the JSON file its recipe wrote")
+    return str(doc["recipe"])

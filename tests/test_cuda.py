@@ -24,10 +24,10 @@ def test_pig_trains_on_cuda():
 def test_dcdm_and_gpu_cg_match_cpu_iterations():
     import numpy as np
 
-    from sciml.bench.dcdm import problem
     from sciml.linalg import cg, dcdm_solve
+    from sciml.linalg.families import shipped_family_system
 
-    A, b, solid = problem(32, 0)
+    A, b, solid = shipped_family_system(32, 0)
     h_cpu, h_gpu, h_cg, h_cg_gpu = [], [], [], []
     x, info = dcdm_solve(A, b, rtol=1e-6, history=h_cpu, solid=solid.ravel())
     xg, info_g = dcdm_solve(A, torch.as_tensor(b, device="cuda"), rtol=1e-6, history=h_gpu, solid=solid.ravel())

@@ -39,7 +39,7 @@ regression (the kernel limit of the random-feature model), sigma chosen by 5-fol
 cross-validation on the observed points (ADR 0098). `rff_mlp` is the trained 2 x 256 tanh
 RFF-MLP: it fits the observed points but not the rest (its implicit prior is the problem, not the
 optimiser). Cubic interpolation (spectral bias) selects wrong terms. `spectral` (band-limited
-least squares, ADR 0063) is a documented extra, not the issue's method.
+least squares, ADR 0063) is a documented extra beside the main rows.
 
 At 25 % no snapshot interpolator works. The 64^2 model's q is band-limited by its filter to
 |k| ~ 25 (about 1960 real Fourier unknowns per layer) and 1024 points cannot pin them down: even

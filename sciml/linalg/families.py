@@ -12,6 +12,9 @@ obstacle mask. Families:
   of the domain; contrast ~1e3), Dirichlet on x- and x+;
 - ``inclusions``: background k = 1 with box and ball inclusions of k = 1e-4 and 1e4 (contrast
   1e8), Dirichlet on x- and x+.
+
+:func:`shipped_family_system` draws from the family the shipped DCDM network was trained on (3-D
+spheres and boxes) or, with ``unseen=True``, from shapes it never saw (pillars and a porous medium).
 """
 from __future__ import annotations
 
@@ -19,7 +22,15 @@ import numpy as np
 from scipy import ndimage
 
 from sciml.linalg.stencil import from_coefficients
-from sciml.pde.poisson import (box_obstacles, fill_enclosed, poisson_matrix, rhs_divergence, sphere_obstacles)
+from sciml.pde.poisson import (
+    box_obstacles,
+    cylinder_obstacles,
+    fill_enclosed,
+    poisson_matrix,
+    porous_obstacles,
+    rhs_divergence,
+    sphere_obstacles,
+)
 
 FAMILIES = ("constant", "obstacles", "obstacles_dirichlet", "lognormal", "inclusions")
 
@@ -61,3 +72,19 @@ def make_system(family: str, shape: tuple[int, ...], seed: int = 0):
         A = from_coefficients(k, dirichlet=("x-", "x+")).to_csr()
     b = rhs_divergence(solid, rng).ravel()
     return A, b, solid
+
+
+def shipped_family_system(n: int, seed: int = 0, unseen: bool = False):
+    """``(A, b, solid)`` on an ``n``^3 grid with no-flux obstacles and an open top (y+), ``b`` the unit-norm
+    divergence of a random velocity field. ``unseen=False``: spheres and boxes, the shapes the shipped
+    DCDM network was trained on; ``unseen=True``: pillars and a porous medium (12 % solid, smoothed over
+    ``n``/16 cells), shapes it never saw. The random stream starts at ``1000 + seed``, a range the
+    training recipe never draws from, so every instance is held out."""
+    shape = (n, n, n)
+    rng = np.random.default_rng(1000 + seed)
+    if unseen:
+        solid = cylinder_obstacles(shape, 3, rng=rng) | porous_obstacles(shape, 0.12, smooth=n / 16, rng=rng)
+    else:
+        solid = sphere_obstacles(shape, 2, rng=rng) | box_obstacles(shape, 2, rng=rng)
+    solid = fill_enclosed(solid)
+    return poisson_matrix(solid), rhs_divergence(solid, rng).ravel(), solid

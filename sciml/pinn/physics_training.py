@@ -11,6 +11,7 @@ import time
 
 import torch
 
+from sciml.pinn.budgets import resolve_training
 from sciml.pinn.causal import causal_residual_loss
 from sciml.pinn.jet import Jet, model_jet
 from sciml.pinn.problems import Problem
@@ -91,23 +92,30 @@ def predict_grid(model, problem: Problem, chunk: int = 16384):
     return pred.reshape(shape).numpy(), ref.reshape(shape).numpy()
 
 
-def train_physics(model, problem: Problem, adam_steps: int = 2000, lbfgs_steps: int = 0, n_colloc: int = 1000,
-                  n_constraint: int | None = None, lr: float = 1e-2, lr_decay: float = 0.9995,
-                  sampling: str = "resampled", resample_every: int = 1, lbfgs_max_iter: int = 20,
-                  eval_every: int = 500, seed: int = 0, device: str = "cpu", progress: bool = False,
-                  causal_eps: float | None = None, causal_slices: int = 32) -> dict:
-    """Train ``model`` on ``problem``: Adam (``adam_steps``, lr x ``lr_decay`` per step), then an
-    L-BFGS phase (``lbfgs_steps`` outer steps of up to ``lbfgs_max_iter`` iterations) on frozen points.
+def train_physics(model, problem: Problem, adam_steps: int | None = None, lbfgs_steps: int | None = None,
+                  n_colloc: int | None = None, n_constraint: int | None = None, lr: float | None = None,
+                  lr_decay: float | None = None, sampling: str = "resampled", resample_every: int = 1,
+                  lbfgs_max_iter: int | None = None, eval_every: int | None = None, seed: int = 0,
+                  device: str = "cpu", progress: bool = False, causal_eps: float | None = None,
+                  causal_slices: int | None = None) -> dict:
+    """Train ``model`` on ``problem``: Adam (``adam_steps`` of ``n_colloc`` interior points and
+    ``n_constraint`` (default ``n_colloc``) BC/IC points, lr x ``lr_decay`` per step), then an L-BFGS phase
+    (``lbfgs_steps`` outer steps of up to ``lbfgs_max_iter`` iterations) on frozen points.
     ``causal_eps``/``causal_slices``: causal weighting of the residual (see :class:`PhysicsLoss`).
+    A setting left None is the problem's default (:func:`sciml.pinn.budgets.resolve_training`: its CPU
+    budget and loss options; ``causal_eps=0`` turns causal weighting off); ``eval_every`` divides ``adam_steps``.
 
     Returns {"history": [...], "rel_l2": final error (not the best), "wall_s": training time
-    (validation excluded)}.
+    (validation excluded), "settings": the budget trained with}.
     """
     from sciml.train import TrainConfig, Trainer
 
-    sampler = CollocationSampler(problem, n_colloc, sampling, resample_every, seed=seed, device=device)
-    loss = PhysicsLoss(problem, sampler, n_constraint or n_colloc, seed=seed, causal_eps=causal_eps,
-                       causal_slices=causal_slices)
+    b = resolve_training(problem, dict(
+        adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, lbfgs_max_iter=lbfgs_max_iter, n_colloc=n_colloc, lr=lr,
+        lr_decay=lr_decay, causal_eps=causal_eps, causal_slices=causal_slices, eval_every=eval_every))
+    sampler = CollocationSampler(problem, b["n_colloc"], sampling, resample_every, seed=seed, device=device)
+    loss = PhysicsLoss(problem, sampler, n_constraint or b["n_colloc"], seed=seed, causal_eps=b["causal_eps"],
+                       causal_slices=b["causal_slices"])
     eval_time = [0.0]
 
     def validate(m):  # its time is not training time: subtracted from wall_s
@@ -116,20 +124,20 @@ def train_physics(model, problem: Problem, adam_steps: int = 2000, lbfgs_steps: 
         eval_time[0] += time.perf_counter() - t
         return out
 
+    def phase(**cfg) -> list[dict]:
+        cfg = TrainConfig(grad_clip=None, amp=False, device=device, seed=seed, progress=progress,
+                          monitor="val_rel_l2", **cfg)
+        return Trainer(model, cfg, compute_loss=loss, validate_fn=validate).fit()
+
     problem.reference()  # build (and cache) the reference before the clock starts
     history, t0 = [], time.perf_counter()
     with flush_denormals():  # exp() underflow makes subnormals: ~8x slower without this
-        if adam_steps > 0:
-            per = min(eval_every, adam_steps)
-            cfg = TrainConfig(epochs=max(adam_steps // per, 1), steps_per_epoch=per, lr=lr, optimizer="adam",
-                              scheduler="exponential", scheduler_kwargs={"gamma": lr_decay}, grad_clip=None,
-                              amp=False, device=device, seed=seed, progress=progress, monitor="val_rel_l2")
-            history += Trainer(model, cfg, compute_loss=loss, validate_fn=validate).fit()
-        if lbfgs_steps > 0:
+        if b["adam_steps"] > 0:  # whole epochs of eval_every steps (it divides adam_steps)
+            history += phase(epochs=b["adam_steps"] // b["eval_every"], steps_per_epoch=b["eval_every"], lr=b["lr"],
+                             optimizer="adam", scheduler="exponential", scheduler_kwargs={"gamma": b["lr_decay"]})
+        if b["lbfgs_steps"] > 0:
             loss.freeze()
-            cfg = TrainConfig(epochs=1, steps_per_epoch=lbfgs_steps, lr=1.0, optimizer="lbfgs", scheduler="none",
-                              optimizer_kwargs={"max_iter": lbfgs_max_iter}, grad_clip=None, amp=False,
-                              device=device, seed=seed, progress=progress, monitor="val_rel_l2")
-            history += Trainer(model, cfg, compute_loss=loss, validate_fn=validate).fit()
+            history += phase(epochs=1, steps_per_epoch=b["lbfgs_steps"], lr=1.0, optimizer="lbfgs", scheduler="none",
+                             optimizer_kwargs={"max_iter": b["lbfgs_max_iter"]})
     wall = time.perf_counter() - t0 - eval_time[0]
-    return {"history": history, "rel_l2": relative_l2(model, problem), "wall_s": wall}
+    return {"history": history, "rel_l2": relative_l2(model, problem), "wall_s": wall, "settings": b}

@@ -47,8 +47,13 @@ class Problem:
     :meth:`residual`, :meth:`constraints` and :meth:`exact` or :meth:`reference`.
 
     ``res_weight`` multiplies the mean squared residual in the loss (same for every method);
-    ``constraint_weight`` multiplies each BC/IC mean square. ``pig_defaults`` are the PIG settings
-    (Gaussians per channel, sigma0) used by the benchmark for this problem.
+    ``constraint_weight`` multiplies each BC/IC mean square.
+
+    Defaults of the ``pinn`` recipe on this problem (:func:`sciml.pinn.budgets.training_budget`):
+    ``pig_defaults`` (PIG's Gaussians per channel and sigma0) and ``train_defaults`` (overrides of the shared
+    CPU training budget) are what a spec that leaves them out runs; ``loss_defaults`` (e.g. causal
+    weighting) apply in every preset; ``paper_budget`` and ``paper_pig`` are the paper's budget and PIG
+    size (the ``gpu`` preset).
     """
 
     name: str = ""
@@ -58,6 +63,10 @@ class Problem:
     res_weight: float = 1.0
     constraint_weight: float = 1.0
     pig_defaults: dict = {}
+    train_defaults: dict = {}
+    loss_defaults: dict = {}
+    paper_budget: dict = {}
+    paper_pig: dict = {}
     time_dependent: bool = False
 
     @property

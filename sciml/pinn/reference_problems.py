@@ -41,6 +41,8 @@ class NonlinearDiffusion(Problem):
     time_dependent = True
     coef = 0.05
     pig_defaults = {"n_gaussians": 200, "sigma0": 0.1}
+    paper_budget = {"n_colloc": 16**3, "adam_steps": 100000, "lr": 1e-3}
+    paper_pig = {"n_gaussians": 4000, "sigma0": 0.1, "truncate_k": 64}
     ref_n = 257
 
     def residual(self, x, jet):
@@ -67,6 +69,10 @@ class AllenCahn(Problem):
     lower, upper = [0.0, -1.0], [1.0, 1.0]
     time_dependent = True
     pig_defaults = {"n_gaussians": 100, "sigma0": 0.05}
+    train_defaults = {"adam_steps": 5000, "n_colloc": 400, "lr_decay": 0.9995}  # the causal march in t is long
+    loss_defaults = {"causal_eps": 1.0, "causal_slices": 32}  # without it the trivial states u = +-1 win
+    paper_budget = {"n_colloc": 10000, "adam_steps": 50000}
+    paper_pig = {"n_gaussians": 800, "sigma0": 0.05}
     constraint_weight = 100.0  # the IC must win early, or the trivial u = +-1 states take over
 
     def residual(self, x, jet):

@@ -1,108 +1,153 @@
-"""`sciml bench dcdm --quick`: every method runs, converges on the easy grids, and the page has the ratios."""
+"""`sciml bench dcdm`: a declared sweep of linear_solver measurements; its specs run alone, its page keeps the
+same-run ratios, and the gpu preset is the same benchmark on the device."""
 import json
+from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
+import yaml
 
-from sciml.bench.dcdm import main, run_method
-from sciml.linalg.families import make_system
+from sciml.bench.dcdm import PRESETS, plan
+from sciml.bench.dcdm_report import goal_lines
+from sciml.bench.results import BenchResult
+from sciml.bench.runner import BENCHMARKS, build_parser, run_benchmark
+from sciml.cli import main
+from sciml.experiment import run_experiment, spec_from_dict
+from sciml.linalg.families import FAMILIES
+from sciml.linalg.measure import DEVICE_METHODS, METHODS
+
+TOY = ["--preset", "smoke", "--grids", "12x10x8", "16x16", "--families", "obstacles", "--methods", "cg", "mg_pcg",
+       "amg_sa", "--repeats", "1", "--threads", "1"]
 
 
-def test_quick_bench_writes_rows_ratios_and_plot(tmp_path):
-    main(["--quick", "--families", "obstacles", "--methods", "cg", "mg_pcg", "amg_sa", "--repeats", "1",
-          "--threads", "1", "--out", str(tmp_path)])
-    data = json.loads((tmp_path / "dcdm.json").read_text())
+def run_dcdm(argv, tmp_path):
+    assert run_benchmark(BENCHMARKS.get("dcdm"), [*argv, "--out", str(tmp_path / "docs"),
+                                                  "--runs", str(tmp_path / "runs")]) == 0
+
+
+def dry_specs(argv, capsys):
+    assert main(["bench", "dcdm", "--dry-run", *argv]) == 0
+    return [spec_from_dict(d) for d in yaml.safe_load_all(capsys.readouterr().out) if d]
+
+
+def test_every_option_has_help_text():
+    parser = build_parser(BENCHMARKS.get("dcdm"))
+    for action in parser._actions:
+        assert action.help, action.option_strings
+    options = {o for a in parser._actions for o in a.option_strings}
+    assert {"--grids", "--families", "--methods", "--threads", "--repeats", "--cap-s", "--device"} <= options
+    assert parser.parse_args([]).threads == 2
+
+
+def test_cpu_dry_run_is_the_published_sweep_of_specs_that_load(capsys, tmp_path):
+    specs = dry_specs(["--runs", str(tmp_path)], capsys)
+    published = json.loads(Path("docs/benchmarks/dcdm.json").read_text())["rows"]
+    cells = {(r["task"], r["method"]) for r in published}
+    assert {(s.name.split("-")[0], s.name.split("-")[1]) for s in specs} == cells   # the page's cells, once each
+    assert len(specs) == len(cells) == 155
+    assert all(s.recipe == "linear_solver" and s.device == "cpu" and s.params["threads"] == 2 for s in specs)
+    fast = {s.params["method"]: s.params["repeats"] for s in specs}
+    assert fast == {m: 3 if m in ("mg_pcg", "mg_learned", "amg_sa") else 1 for m in METHODS}
+    assert all(spec_from_dict(s.to_dict()) == s for s in specs)
+
+
+def test_a_dry_run_spec_runs_alone_with_sciml_train(capsys, tmp_path):
+    (spec,) = dry_specs(["--grids", "16,14,12", "--families", "obstacles", "--methods", "mg_pcg", "--runs",
+                         str(tmp_path / "runs")], capsys)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec.to_dict()))
+    assert main(["train", str(path)]) == 0
+    scores = json.loads(capsys.readouterr().out.split("scores: ")[1].splitlines()[0])
+    measured = json.loads((tmp_path / "runs" / "obstacles_16x14x12-mg_pcg" / "measurement.json").read_text())
+    assert scores["iterations"] == measured["median"]["iterations"] and 3 <= scores["iterations"] <= 20
+    assert scores["repeats"] == 3 and len(measured["runs"]) == 3 and measured["threads"] == 2
+
+
+def test_the_plan_keeps_slow_rows_and_dcdm_where_they_finish():
+    big, small = (128, 128, 128), (64, 64, 64)
+    assert plan(big, "lognormal", METHODS, 10**6) == ["amg_sa", "mg_pcg", "mg_learned"]
+    assert plan(big, "obstacles", METHODS, 10**6) == [m for m in METHODS if m != "dcdm_cnn"]
+    assert plan(small, "obstacles", METHODS, 10**6) == list(METHODS)
+    assert "dcdm_cnn" not in plan((256, 256), "obstacles", METHODS, 10**6)
+    assert "dcdm_cnn" not in plan(small, "constant", METHODS, 10**6)
+
+
+def test_a_reduced_run_writes_rows_ratios_and_plot(tmp_path):
+    run_dcdm(TOY, tmp_path)
+    data = json.loads((tmp_path / "docs" / "dcdm_smoke.json").read_text())
+    assert data["meta"] == {"preset": "smoke", "threads": 1, "repeats": 1, "cap_s": 20.0, "rtol": 1e-6}
     its = {(r["task"], r["method"]): r["value"] for r in data["rows"] if r["metric"] == "iterations"}
-    assert its[("obstacles_96x96", "mg_pcg")] < its[("obstacles_96x96", "cg")] / 5
-    page = (tmp_path / "dcdm.md").read_text()
-    assert "| obstacles_24x20x18 |" in page and "MG / SA" in page
-    assert (tmp_path / "dcdm.png").stat().st_size > 0
+    assert its[("obstacles_16x16", "mg_pcg")] < its[("obstacles_16x16", "cg")] / 2
+    assert {r["grid"] == [12, 10, 8] for r in data["rows"] if r["task"] == "obstacles_12x10x8"} == {True}
+    page = (tmp_path / "docs" / "dcdm_smoke.md").read_text()
+    assert "| obstacles_12x10x8 |" in page and "MG / SA" in page and "## 16x16" in page
+    assert "Reused" not in page
+    assert (tmp_path / "docs" / "dcdm_smoke.png").stat().st_size > 0
 
 
-def test_a_capped_run_reports_no_total():
-    A, b, _ = make_system("inclusions", (40, 40), seed=0)
-    out = run_method("cg", A, b, (40, 40), cap_s=0.0, device=__import__("torch").device("cpu"))
-    assert not out["reached"] and np.isnan(out["total_s"]) and out["final_rel_residual"] > 1e-6
-
-
-def _scipy_iterations(A, b, M=None) -> int:
-    import scipy.sparse.linalg as spla
-
-    count = [0]
-    x, info = spla.cg(A, b, rtol=1e-6, atol=0.0, M=M, maxiter=10000, callback=lambda _x: count.__setitem__(0, count[0] + 1))
-    assert info == 0
-    return count[0]
-
-
-@pytest.mark.parametrize("family, shape", [("obstacles", (40, 36)), ("obstacles_dirichlet", (16, 14, 12))])
-def test_device_cg_rows_match_scipy_iterations(family, shape):
-    """The torch-loop CG and Jacobi-PCG rows (the device rows, here on the CPU) need the iterations scipy's CG does."""
-    import scipy.sparse as sp
-
-    A, b, _ = make_system(family, shape, seed=0)
-    cg = run_method("cg", A, b, shape, cap_s=60.0, device=torch.device("cpu"), torch_loop=True)
-    jac = run_method("jacobi_pcg", A, b, shape, cap_s=60.0, device=torch.device("cpu"), torch_loop=True)
-    assert cg["reached"] and jac["reached"]
-    assert abs(cg["iterations"] - _scipy_iterations(A, b)) <= 2
-    assert abs(jac["iterations"] - _scipy_iterations(A, b, sp.diags(1.0 / A.diagonal()))) <= 2
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_cg_row_matches_the_cpu_row():
-    shape = (16, 14, 12)
-    A, b, _ = make_system("obstacles", shape, seed=0)
-    cpu = run_method("cg", A, b, shape, cap_s=60.0, device=torch.device("cpu"))
-    gpu = run_method("cg", A, b, shape, cap_s=60.0, device=torch.device("cuda"))
-    assert gpu["reached"] and abs(gpu["iterations"] - cpu["iterations"]) <= 2 and gpu["peak_gpu_mem_mb"] > 0
+def test_rows_reused_from_an_earlier_run_enter_no_ratio(tmp_path):
+    run_dcdm(TOY, tmp_path)
+    run_dcdm(TOY, tmp_path)   # every row reused: their timings come from another run
+    page = (tmp_path / "docs" / "dcdm_smoke.md").read_text()
+    assert "Reused from an earlier run" in page and "- obstacles_16x16 mg_pcg" in page
+    assert "| obstacles_16x16 | — | — | — | — | — | — | — |" in page
 
 
 def test_gpu_preset_without_cuda_is_a_one_line_user_error(monkeypatch, capsys, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    with pytest.raises(SystemExit) as e:
-        main(["--preset", "gpu", "--out", str(tmp_path)])
+    assert main(["bench", "dcdm", "--preset", "gpu", "--out", str(tmp_path), "--runs", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
-    assert e.value.code == 2 and err.count("\n") == 1 and err.startswith("sciml: error:") and "--device cpu" in err
+    assert err.count("\n") == 1 and err.startswith("sciml: error:") and "--device cpu" in err
     assert not list(tmp_path.iterdir())
 
 
-def test_gpu_preset_deadline_skips_later_grids_and_keeps_what_finished(monkeypatch, tmp_path):
-    """A fake clock that advances 100 s per system built (the warm-up's too): with a 250 s deadline the
-    first grid runs, the second is built but its rows are skipped, the third is not built; the page lists
-    the skipped ones."""
-    import time
-    from types import SimpleNamespace
+@pytest.mark.parametrize("argv, message", [(["--device", "cpu"], "--device goes with --preset gpu"),
+                                           (["--preset", "gpu", "--methods", "ic0_pcg"], "run on the CPU only"),
+                                           (["--repeats", "0"], "must be >= 1")])
+def test_options_that_do_not_fit_the_preset_are_user_errors(argv, message, capsys, tmp_path):
+    assert main(["bench", "dcdm", *argv, "--dry-run"]) == 2
+    assert message in capsys.readouterr().err
 
-    from sciml.bench import dcdm_gpu
 
-    now = [0.0]
-    monkeypatch.setattr(dcdm_gpu, "time", SimpleNamespace(monotonic=lambda: now[0], perf_counter=time.perf_counter))
-    real_make = dcdm_gpu.make_system
+def test_gpu_preset_dry_run_declares_the_device_rows(capsys, tmp_path):
+    specs = dry_specs(["--preset", "gpu", "--runs", str(tmp_path)], capsys)
+    assert {s.params["method"] for s in specs} == set(DEVICE_METHODS)
+    assert all(s.device == "cuda" and s.params["torch_loop"] and s.params["warmup"] for s in specs)
+    assert all(s.params["repeat_below_s"] == 2.0 and s.params["cap_s"] == PRESETS["gpu"]["cap_s"] for s in specs)
+    assert specs[0].name == "constant_128x128x128-cg_cuda"           # the goal's grid runs first
+    # 6 grids x 5 families x 4 methods, and DCDM on the 4 3-D grids x 2 families
+    assert len({s.name for s in specs}) == len(specs) == 6 * len(FAMILIES) * 4 + 4 * 2
 
-    def make(*args, **kw):
-        now[0] += 100.0
-        return real_make(*args, **kw)
 
-    monkeypatch.setattr(dcdm_gpu, "make_system", make)
-    main(["--preset", "gpu", "--device", "cpu", "--grids", "12x10x8", "16x16", "20x20", "--families", "constant",
-          "--methods", "cg", "mg_pcg", "--repeats", "1", "--deadline-s", "250", "--threads", "1", "--out", str(tmp_path)])
-    data = json.loads((tmp_path / "dcdm_gpu.json").read_text())
-    assert {(r["task"], r["method"]) for r in data["rows"]} == {("constant_12x10x8", "cg"), ("constant_12x10x8", "mg_pcg")}
-    assert data["meta"]["skipped"] == ["constant_16x16 cg (deadline)", "constant_16x16 mg_pcg (deadline)",
-                                       "constant_20x20: all rows (deadline)"]
-    page = (tmp_path / "dcdm_gpu.md").read_text()
-    assert "- constant_20x20: all rows (deadline)" in page and "| constant | cg |" in page
+def test_gpu_preset_rehearsed_on_the_cpu_writes_its_page(tmp_path):
+    run_dcdm(["--preset", "gpu", "--device", "cpu", "--grids", "12x10x8", "--families", "constant", "--methods",
+              "cg", "mg_pcg", "--repeats", "2", "--threads", "1"], tmp_path)
+    data = json.loads((tmp_path / "docs" / "dcdm_gpu.json").read_text())
+    its = {r["method"]: r["value"] for r in data["rows"] if r["metric"] == "iterations"}
+    assert set(its) == {"cg", "mg_pcg"} and its["mg_pcg"] < its["cg"]
+    repeats = {r["method"]: r["value"] for r in data["rows"] if r["metric"] == "repeats"}
+    assert repeats == {"cg": 2, "mg_pcg": 2}   # both well under 2 s: repeated
+    page = (tmp_path / "docs" / "dcdm_gpu.md").read_text()
+    assert "## Goal: learned solver vs GPU CG at 128^3" in page and "| constant | cg |" in page
 
 
 def test_goal_table_reads_the_speedups_from_the_rows():
-    from sciml.bench.dcdm_gpu import goal_lines
-    from sciml.bench.results import BenchResult
-
     res = BenchResult("dcdm_gpu", command="test")
     for method, total, solve in (("cg_cuda", 2.0, 1.9), ("mg_learned_cuda", 0.25, 0.1), ("mg_pcg_cuda", 0.5, 0.4)):
         for fam, scale in (("constant", 1.0), ("inclusions", 4.0)):
             for metric, v in (("total_s", total * (scale if method == "cg_cuda" else 1.0)), ("solve_s", solve)):
                 res.add(f"{fam}_128x128x128", method, metric, v, family=fam, grid=[128, 128, 128])
-    lines = goal_lines(res.rows, torch.device("cuda"))
+    lines = goal_lines(res.rows, "cuda")
     assert "| constant | 2 | 0.25 | 0.5 | 8 | 4 | 19 | yes |" in lines
     assert "| inclusions | 8 | 0.25 | 0.5 | 32 | 16 | 19 | yes |" in lines
+
+
+@pytest.mark.parametrize("method", ["mg_pcg", "mg_learned", "amg_rs"])
+def test_the_recipe_reproduces_the_published_iterations(method, tmp_path):
+    """The library measurement needs the iterations of the published page's cell (times depend on the machine)."""
+    published = json.loads(Path("docs/benchmarks/dcdm.json").read_text())["rows"]
+    want = next(r["value"] for r in published if (r["task"], r["method"], r["metric"]) ==
+                ("obstacles_256x256", method, "iterations"))
+    spec = spec_from_dict({"recipe": "linear_solver", "name": "t", "out_dir": str(tmp_path), "device": "cpu",
+                           "params": {"family": "obstacles", "grid": [256, 256], "method": method, "threads": 1}})
+    assert run_experiment(spec)["scores"]["iterations"] == want

@@ -4,9 +4,9 @@ from importlib import resources
 import numpy as np
 import pytest
 
-from sciml.bench.dcdm import problem
 from sciml.linalg import dcdm_solve, ic0_grid, load_shipped_model, pcg
 from sciml.linalg.dcdm import auto_levels
+from sciml.linalg.families import shipped_family_system
 from sciml.pde.poisson import poisson_matrix, rhs_blobs, sphere_obstacles
 
 
@@ -32,7 +32,7 @@ def test_default_model_solves_out_of_the_box():
 @pytest.mark.slow
 @pytest.mark.parametrize("levels", [1, "auto"])
 def test_beats_ic0_on_unseen_64_obstacles(levels):
-    A, b, solid = problem(64, 0, unseen=True)  # pillars + porous medium: never in training
+    A, b, solid = shipped_family_system(64, 0, unseen=True)  # pillars + porous medium: never in training
     h_dc, h_ic = [], []
     _, info_ic = pcg(A, b, ic0_grid(A, solid.shape), rtol=1e-4, history=h_ic)
     assert info_ic == 0
@@ -99,7 +99,7 @@ def test_linear_prolongation_and_auto_levels_beat_injection():
     grid >= 8 cells per side: 3 levels at 32^3) fewer than levels=2."""
     assert [auto_levels((n,) * 3) for n in (4, 8, 16, 32, 64, 128)] == [1, 1, 2, 3, 4, 5]
     assert auto_levels((64, 32, 128)) == 3
-    A, b, solid = problem(32, 0)
+    A, b, solid = shipped_family_system(32, 0)
     hs = {}
     for key, kw in {"nearest": dict(levels=3, prolong="nearest"), "linear": dict(levels=3),
                     "two": dict(levels=2), "auto": dict(levels="auto")}.items():

@@ -1,4 +1,4 @@
-"""``sciml train`` with ``task: pinn``: the shipped YAML, shrunk, runs and writes a loadable model."""
+"""``sciml train`` with ``recipe: pinn``: the shipped YAML, shrunk, runs and writes a loadable model."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sciml.config import from_dict
 from sciml.errors import ConfigError
 from sciml.experiment import ExperimentSpec, run_experiment, spec_from_dict
 from sciml.models import load_model
