@@ -3,7 +3,8 @@
 ``denoiser`` trains an LPN or a DnCNN on natural-image patches (checkpoint ``KIND.pt``); its evaluator
 scores the denoiser alone on held-out patches and, for an LPN, the learned regulariser against the noise.
 ``restoration`` measures one PnP-ADMM restoration task with one prior (tuned on validation crops, scored on
-held-out test crops; artefact ``restoration.nc``); a learned prior is a ``denoiser`` checkpoint, which the
+held-out test crops; artefact ``restoration.json``, naming the recipe and the images in ``restoration.nc``
+beside it); a learned prior is a ``denoiser`` checkpoint, which the
 run trains first when the spec says how (``prior_training``) and the file is not there yet, so every spec
 runs alone. ``laplace_toy`` trains the paper's 1-D Laplacian toy LPN with one loss (checkpoint ``toy_lpn.pt``)
 and scores it against the exact MAP, MMSE and median denoisers. The defaults are what ``sciml bench lpn``
@@ -164,18 +165,22 @@ def resolve_prior(method: str, prior: str | None, prior_training: dict[str, Any]
 
 
 def evaluate_restoration(artefact: Path, data: Path | None, out_dir: Path) -> xr.Dataset:
-    """Scores of a ``restoration.nc``: per test image PSNR and SSIM of the restoration against the truth
-    (:mod:`sciml.inverse.metrics`) and the restoration's wall time; attrs: their means (``wall_s``: the median
-    seconds per image), the tuned ``strength`` and ``iters``."""
+    """Scores of a restoration run (its ``restoration.json``, or the ``restoration.nc`` it names): per test
+    image PSNR and SSIM of the restoration against the truth (:mod:`sciml.inverse.metrics`) and the
+    restoration's wall time; attrs: their means (``wall_s``: the median seconds per image), the tuned
+    ``strength`` and ``iters``."""
     _no_data(data, "restoration")
+    artefact = Path(artefact)
+    if artefact.suffix == ".json":
+        artefact = artefact.parent / json.loads(artefact.read_text())["images"]
     with open_dataset(artefact) as stored:
         ds = stored.load()
     restored, truth = ds["restored"].values, ds["truth"].values
     p = np.array([psnr(a, b) for a, b in zip(restored, truth)])
     s = np.array([ssim(a, b) for a, b in zip(restored, truth)])
     out = xr.Dataset({"psnr_db": ("sample", p, {"units": "dB", "long_name": "PSNR, peak 1"}),
-                      "ssim": ("sample", s, {"units": "1", "long_name": "structural similarity, peak 1"}),
-                      }, coords={"sample": ds["sample"].values})
+                      "ssim": ("sample", s, {"units": "1", "long_name": "structural similarity, peak 1"})},
+                     coords={"sample": ds["sample"].values})
     out.attrs = {"task": ds.attrs["task"], "method": ds.attrs["method"], "psnr_db": float(p.mean()),
                  "ssim": float(s.mean()), "wall_s": float(np.median(ds["seconds"].values)),
                  "strength": float(ds.attrs["strength"]), "iters": int(ds.attrs["iters"])}
@@ -188,20 +193,28 @@ def run_restoration(out_dir: Path, resume: bool = False, seed: int = 0, device: 
                     prior_training: dict[str, Any] | None = None, size: int = 48, ct_angles: int = 20,
                     iter_grid: tuple[int, ...] = (10, 20, 30), bm3d_iters: int = 4,
                     strengths: list[float] | None = None) -> Path:
-    """Restore held-out images with PnP-ADMM and one prior, tuned on validation crops; writes ``restoration.nc``.
+    """Restore held-out images with PnP-ADMM and one prior, tuned on validation crops; writes ``restoration.json``.
 
     ``task``: deblur_noise0.02 / deblur_noise0.04 (Gaussian blur, sigma 1 px) or ct_sparse (``ct_angles``
     views), on ``size x size`` crops. ``method``: lpn, dncnn (``prior``: their denoiser checkpoint;
     ``prior_training``: the denoiser recipe's parameters that make it, run first if the file is missing), tv
     or bm3d (``bm3d_iters`` iterations, one setting). Strength (``strengths``, None: the task's grid) and the
-    iteration count (``iter_grid``) are chosen on the validation crops' mean PSNR. ``seed``: the noise draw."""
+    iteration count (``iter_grid``) are chosen on the validation crops' mean PSNR. ``seed``: the noise draw.
+    The images (test crops, measurements, restorations) and per-image times go to ``restoration.nc``; the
+    returned ``restoration.json`` names the recipe (so ``sciml evaluate`` scores it) and the settings."""
     if resume:
         raise ConfigError("recipe 'restoration' cannot resume; rerun it (a run takes seconds)")
     model = resolve_prior(method, prior, prior_training, seed, device)
     ds = restore_test_images(task, method, model, size, ct_angles, tuple(iter_grid), bm3d_iters, strengths, seed,
                              device)
-    ds.attrs.update(size=size, ct_angles=ct_angles, iter_grid=list(iter_grid), seed=seed, prior=str(prior or ""))
-    return save_dataset(ds, Path(out_dir) / "restoration.nc", overwrite=True)
+    settings = {"task": task, "method": method, "size": size, "ct_angles": ct_angles, "iter_grid": list(iter_grid),
+                "bm3d_iters": bm3d_iters, "seed": seed, "prior": str(prior or "")}
+    ds.attrs.update({k: v for k, v in settings.items() if k not in ds.attrs})
+    images = save_dataset(ds, Path(out_dir) / "restoration.nc", overwrite=True)
+    return write_json(Path(out_dir) / "restoration.json", {"recipe": "restoration", "images": images.name,
+                                                           "settings": settings, "tuned": {
+                                                               "strength": ds.attrs["strength"],
+                                                               "iters": ds.attrs["iters"]}})
 
 
 # ---------------------------------------------------------------- laplace_toy: the paper's 1-D toy

@@ -71,6 +71,8 @@ def test_a_learned_restoration_trains_its_prior_first_and_then_reuses_it(tmp_pat
     assert spec_from_dict(spec.to_dict()) == spec
     first = run_experiment(spec)["scores"]
     assert prior.is_file() and first["iters"] in (2, 4) and math.isfinite(first["psnr_db"])
+    artefact = tmp_path / "r-lpn" / "restoration.json"                  # names its recipe: sciml evaluate scores it
+    assert evaluate_checkpoint(artefact, out_dir=tmp_path / "ev").attrs["psnr_db"] == first["psnr_db"]
     # the same weights as the denoiser recipe's own run of this seed (the restoration seeds it the same way)
     run_experiment(denoiser_spec(tmp_path / "alone"))
     a, b = load_model(str(prior)).state_dict(), load_model(str(tmp_path / "alone" / "den" / "lpn.pt")).state_dict()
