@@ -17,8 +17,10 @@ import warnings
 
 import torch
 
-from sciml.bench.lpn import denoising_psnr, make_task, mean_psnr, test_crops, val_crops
 from sciml.inverse import pnp_admm
+from sciml.inverse.image_priors import heldout_denoising
+from sciml.inverse.metrics import mean_psnr
+from sciml.inverse.restoration import make_task, test_crops, val_crops
 from sciml.inverse.images import sample_patches
 from sciml.inverse.matching import DenoisingObjective
 from sciml.inverse.denoiser_training import train_lpn, train_steps
@@ -38,9 +40,10 @@ VARIANTS = {"base": {}, "beta30": {"beta": 30.0}, "beta100": {"beta": 100.0}, "l
 
 def pnp_score(model, rhos=(0.05, 0.1, 0.15, 0.2, 0.3), counts=(10, 20, 30)) -> tuple:
     """(val PSNR, rho, iterations, test PSNR) of the validation-best setting on deblur_noise0.02."""
-    op, noise, disk = make_task("deblur_noise0.02", 48, 20)
-    xv, xt = (torch.tensor(c(48, disk))[:, None] for c in (val_crops, test_crops))
-    yv, yt = op.measure(xv, noise, seed=7), op.measure(xt, noise, seed=0)  # the bench's seeds
+    task = make_task("deblur_noise0.02", 48, 20)
+    op, noise = task.op, task.noise
+    xv, xt = (torch.tensor(c(48, task.disk))[:, None] for c in (val_crops, test_crops))
+    yv, yt = op.measure(xv, noise, seed=7), op.measure(xt, noise, seed=0)  # the restoration recipe's seeds
     best = (-1.0,)
     for rho in rhos:
         pv, pt = {}, {}
@@ -79,10 +82,10 @@ def main() -> None:
         model.eval()
         if name == "unconstrained":
             print(f"  path weights < 0 after training: {sum(int((w < 0).sum()) for w in model.psi.path_weights())}")
-        den = denoising_psnr({name: model}, 32, 0)
+        den = heldout_denoising(model, 32, 0)
         val, rho, k, test = pnp_score(model)
-        print(f"{name}: {args.steps} steps in {secs:.0f} s | denoising {den[(name, 0.05)]:.2f} dB at 0.05, "
-              f"{den[(name, 0.02)]:.2f} at 0.02 | PnP deblur 0.02: val {val:.2f} (rho {rho}, {k} its), "
+        print(f"{name}: {args.steps} steps in {secs:.0f} s | denoising {den[0.05]:.2f} dB at 0.05, "
+              f"{den[0.02]:.2f} at 0.02 | PnP deblur 0.02: val {val:.2f} (rho {rho}, {k} its), "
               f"test {test:.2f} dB", flush=True)
 
 

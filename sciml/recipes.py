@@ -36,6 +36,7 @@ RECIPE_MODULES = (
     "sciml.linalg.recipe",      # DCDM training and linear-solver measurements
     "sciml.climate.recipes",    # ClimateBench emulators: LPS, CNN-LSTM, Prithvi
     "sciml.discovery.recipe",   # MEDIDA: structural model-error discovery on two-layer QG
+    "sciml.inverse.recipe",     # LPN/PnP: learned image priors, PnP restoration, the 1-D Laplacian toy
 )
 
 Evaluate = Callable[[Path, Optional[Path], Path], Any]

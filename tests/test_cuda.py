@@ -54,20 +54,21 @@ def test_operator_forward_backward_on_cuda_odd_grid(name):
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net_gpu.parameters() if p.requires_grad)
 
 
-def test_lpn_bench_evaluates_on_cuda_like_on_the_cpu():
+def test_lpn_restoration_evaluates_on_cuda_like_on_the_cpu():
     import copy
 
-    from sciml.bench import lpn as lpn_bench
-    from sciml.bench.results import BenchResult
-    from tests.bench.test_lpn_bench import TINY, tiny_models
+    from sciml.inverse.image_priors import heldout_denoising, prior_vs_noise
+    from sciml.inverse.restoration import restore_test_images
+    from sciml.models import build_model
 
+    torch.manual_seed(0)
+    tiny = {"lpn": build_model("lpn", hidden=4, layers=2, beta=10.0, alpha=0.01, padding_mode="circular").eval()}
     scores = {}
     for device in ("cpu", "cuda"):
-        models = {k: copy.deepcopy(m).to(device) for k, m in tiny_models().items()}
-        res = BenchResult("lpn", "test", device)
-        lpn_bench.run_task("ct_sparse", TINY, models, ["tv", "lpn"], res, 0, {}, device)
-        scores[device] = {r["method"]: r["value"] for r in res.rows if r["metric"] == "psnr_db"}
-        scores[device]["denoise"] = lpn_bench.denoising_psnr(models, 16, 0, device=device)[("lpn", 0.05)]
-        scores[device]["prior"] = lpn_bench.prior_vs_noise(models["lpn"], 16, 0, levels=(0.1,), device=device)[1][0]
+        lpn = copy.deepcopy(tiny["lpn"]).to(device)
+        scores[device] = {m: restore_test_images("ct_sparse", m, lpn if m == "lpn" else None, size=24, ct_angles=8,
+                                                 iter_grid=(3, 6), device=device).attrs["psnr_db"] for m in ("tv", "lpn")}
+        scores[device]["denoise"] = heldout_denoising(lpn, 16, 0, device=device)[0.05]
+        scores[device]["prior"] = prior_vs_noise(lpn, 16, 0, levels=(0.1,), device=device)[0.1]
     for key, value in scores["cpu"].items():
         assert abs(scores["cuda"][key] - value) <= 0.05 * max(1.0, abs(value)), (key, scores)

@@ -14,14 +14,13 @@ import torch
 
 from sciml.inverse.matching import DenoisingObjective
 from sciml.nn.icnn import attach_projection
+from sciml.train import TrainConfig, Trainer
 from sciml.utils.device import sync
 
 
 def train_steps(model, objective, steps: int, lr: float, device: str = "auto", seed: int = 0,
                 grad_clip: float | None = 1.0, scheduler: str = "none", out_dir=None) -> list[dict]:
     """Run ``steps`` optimiser steps of ``objective`` on ``model`` (Adam); returns the Trainer history."""
-    from sciml.train import TrainConfig, Trainer
-
     # a few epochs so the history shows the trend, each of equal length, so exactly ``steps`` steps run
     epochs = max(e for e in range(1, max(1, min(10, steps // 100)) + 1) if steps % e == 0)
     cfg = TrainConfig(epochs=epochs, batch_size=1, lr=lr, optimizer="adam", scheduler=scheduler,

@@ -21,6 +21,7 @@ import torch
 from sciml.errors import ConvergenceError
 from sciml.inverse.operators import LinearOperator
 from sciml.inverse.tv import tv_prox
+from sciml.utils.optional import require
 
 Denoiser = Callable[[torch.Tensor], torch.Tensor]
 
@@ -49,8 +50,6 @@ def make_denoiser(kind: str, model=None, weight: float = 0.05, sigma: float = 0.
     if kind == "identity":
         return lambda v: v
     if kind == "bm3d":
-        from sciml.utils import require
-
         bm3d = require("bm3d", extra="bench")
 
         def run(v: torch.Tensor) -> torch.Tensor:

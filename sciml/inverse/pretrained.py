@@ -25,6 +25,7 @@ import torch.nn as nn
 
 from sciml.errors import RegistryError
 from sciml.models import load_model
+from sciml.train.checkpoint import load_checkpoint
 
 #: registry name -> file under ``sciml/assets``
 SHIPPED = {"lpn": "lpn_natural_images.pt", "dncnn": "dncnn_natural_images.pt"}
@@ -49,6 +50,4 @@ def pretrained(name: str = "lpn", device: str = "cpu") -> nn.Module:
 
 def pretrained_provenance(name: str = "lpn") -> dict[str, Any]:
     """What the shipped net was trained on and how: data, steps, seconds, hardware, command, scores."""
-    from sciml.train.checkpoint import load_checkpoint
-
     return dict(load_checkpoint(pretrained_path(name), expected_model=name)["extra"].get("provenance", {}))

@@ -30,10 +30,15 @@ def invert_prox(model, x: torch.Tensor, iters: int = 100, tol: float = 1e-3) -> 
         return obj
 
     with torch.enable_grad():
-        opt.step(closure)
+        try:
+            opt.step(closure)
+        except RuntimeError as exc:  # the line search overflowed: psi(y) - <x, y> has no minimum within float range
+            warnings.warn(f"prior_value: f(y) = x has no solution within float range ({exc}); x lies outside the "
+                          "range of the learned prox. R is NaN there.", RuntimeWarning, stacklevel=2)
+            return torch.full_like(x, float("nan")), torch.full((x.shape[0],), float("inf"), device=x.device)
         fy = model(y.detach().requires_grad_(True)).detach()
     res = (fy - x).flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1).clamp_min(1e-8)
-    if bool((res > tol).any()):
+    if bool((~(res <= tol)).any()):  # NaN residuals fail too
         warnings.warn(f"prior_value: f(y) = x solved only to relative residual {float(res.max()):.2g} "
                       f"(> {tol:g}); x may lie outside the range of the learned prox (e.g. outside "
                       "the training intensity range). R values there are unreliable.", RuntimeWarning,

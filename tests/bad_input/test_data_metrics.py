@@ -303,7 +303,7 @@ def _metrics_table_cell(bad):
 
 
 def _lpn(name, bad):
-    from sciml.bench import lpn
+    from sciml.inverse import metrics as lpn
 
     ref = np.random.default_rng(0).random((16, 16))
     x = ref.copy()

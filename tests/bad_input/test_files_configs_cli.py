@@ -202,8 +202,9 @@ CASES = [
     # ---- sciml bench, sciml demo, the command line itself
     Case("unknown benchmark flag", lambda ws: ["bench", "dcdm", "--bogus"],
          r"unrecognized arguments: --bogus \(see `sciml bench dcdm --help`\)"),
-    Case("bench lpn --load-models of an empty folder",
-         lambda ws: ["bench", "lpn", "--load-models", mkdir(ws, "nets"), "--out", str(ws / "o"), "--methods", "lpn"],
+    Case("bench lpn --priors of an empty folder",
+         lambda ws: ["bench", "lpn", "--priors", mkdir(ws, "nets"), "--out", str(ws / "o"), "--runs", str(ws / "r"),
+                     "--methods", "lpn", "--tasks", "deblur_noise0.02"],
          r"checkpoint '.*nets/lpn\.pt' does not exist"),
     Case("demo with too few samples", lambda ws: ["demo", "--out", str(ws / "d"), "--n", "3"],
          r"demo --n must be an integer of at least 10"),

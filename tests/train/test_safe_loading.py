@@ -150,12 +150,13 @@ def _cli_train_resume(path, ws):
 
 def _cli_bench_lpn(path, ws):
     (ws / "nets").mkdir()
-    path.rename(ws / "nets" / "lpn.pt")  # --load-models reads lpn.pt first
-    return ["bench", "lpn", "--load-models", str(ws / "nets"), "--out", str(ws / "bench"), "--methods", "lpn"]
+    path.rename(ws / "nets" / "lpn.pt")  # --priors restores with DIR/lpn.pt
+    return ["bench", "lpn", "--priors", str(ws / "nets"), "--out", str(ws / "bench"), "--runs", str(ws / "runs"),
+            "--methods", "lpn", "--tasks", "deblur_noise0.02"]
 
 
 @pytest.mark.parametrize("argv_for", [_cli_evaluate, _cli_train_resume, _cli_bench_lpn],
-                         ids=["sciml evaluate", "sciml train --resume", "sciml bench lpn --load-models"])
+                         ids=["sciml evaluate", "sciml train --resume", "sciml bench lpn --priors"])
 def test_commands_refuse_a_pickle_payload_in_one_line(argv_for, ws, capsys):
     argv = argv_for(write_payload(ws / "evil.pt", ws / "pwned"), ws)
     assert main(argv) == 2
