@@ -93,8 +93,10 @@ def register_benchmark(bench: Benchmark) -> Benchmark:
 
 
 def spec_key(spec: ExperimentSpec) -> str:
-    """A stable digest of everything the spec says (its YAML), used to recognise finished runs."""
-    return hashlib.sha256(yaml.safe_dump(spec.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+    """A stable digest of everything the spec says (its YAML) but the folder it runs in, used to recognise
+    finished runs: a run folder moved or copied under another ``--runs`` is still the same experiment."""
+    described = {k: v for k, v in spec.to_dict().items() if k != "out_dir"}
+    return hashlib.sha256(yaml.safe_dump(described, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def finished_scores(spec: ExperimentSpec) -> dict[str, float] | None:

@@ -56,6 +56,13 @@ def test_a_changed_spec_is_not_reused(tmp_path, capsys):
     assert capsys.readouterr().out.count("ran") == 4
 
 
+def test_a_run_folder_moved_under_other_runs_is_reused(tmp_path, capsys):
+    assert run_benchmark(TOY, ["--out", str(tmp_path / "docs"), "--runs", str(tmp_path / "runs")]) == 0
+    (tmp_path / "runs").rename(tmp_path / "moved")
+    assert run_benchmark(TOY, ["--out", str(tmp_path / "docs"), "--runs", str(tmp_path / "moved")]) == 0
+    assert capsys.readouterr().out.count("reused") == 2
+
+
 def test_dry_run_prints_specs_that_load_and_run_alone(tmp_path, capsys):
     assert run_benchmark(TOY, ["--dry-run", "--runs", str(tmp_path / "runs")]) == 0
     docs = capsys.readouterr().out.split("---\n")
