@@ -1,13 +1,8 @@
 """Climate emulation: ClimateBench I/O and metrics, the offline generator, emulator helpers."""
+from sciml.climate.generator import generate_climatebench
 from sciml.climate.io import load_climatebench, write_climatebench
 from sciml.climate.metrics import (format_score_table, global_nrmse, score_table, spatial_nrmse, spatial_rmse,
                                    total_nrmse)
-
-
-def generate_climatebench(*args, **kwargs):
-    """See :func:`sciml.climate.generator.generate_climatebench` (imported on first use: it reads the package data in sciml/climate/data)."""
-    from sciml.climate.generator import generate_climatebench as gen
-    return gen(*args, **kwargs)
 
 
 __all__ = ["load_climatebench", "write_climatebench", "spatial_nrmse", "global_nrmse", "total_nrmse",

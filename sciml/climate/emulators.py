@@ -15,9 +15,14 @@ import torch.nn as nn
 import xarray as xr
 from torch.utils.data import Dataset
 
+from sciml._version import __version__
 from sciml.climate.io import INPUT_VARS, OUTPUT_VARS, PREDICTION_FILE, TEST_EXPERIMENT, write_outputs
 from sciml.climate.metrics import format_score_table, score_table, spatial_rmse
+from sciml.climate.sources import evaluation_experiment
 from sciml.evaluate.evaluate import require_finite_predictions
+from sciml.models import build_model
+from sciml.train import TrainConfig, Trainer
+from sciml.train.seed import seed_everything
 from sciml.utils.files import write_text
 
 WINDOW = 10
@@ -115,8 +120,6 @@ def fit_pattern_scaling(data: Mapping[str, tuple[xr.Dataset, xr.Dataset]]) -> nn
     each cell and variable = c + d x global tas. Returns the fitted model; ``model.predict(co2)`` maps
     cumulative CO2 (N,) [GtCO2] to the four output maps (N, 4, H, W) in the same units.
     """
-    from sciml.models import build_model
-
     first = next(iter(data.values()))[0]
     grid = (first.sizes["latitude"], first.sizes["longitude"])
     co2 = torch.tensor(np.concatenate([x.CO2.values for x, _ in data.values()]), dtype=torch.float32)
@@ -153,8 +156,6 @@ def score_model(model: nn.Module, x_test: xr.Dataset, x_hist: xr.Dataset,
 def prediction_attrs(model_name: str, data: str | Path | None, checkpoint: str | Path | None = None,
                      experiment: str = TEST_EXPERIMENT) -> dict[str, str]:
     """Global attributes of a prediction file: what predicted it, from which data."""
-    from sciml._version import __version__
-
     return {"source": f"sciml {__version__} emulator {model_name!r} prediction of {experiment}", "model": model_name,
             "experiment": experiment, "checkpoint": str(Path(checkpoint).resolve()) if checkpoint else "",
             "data": str(Path(data).resolve()) if data is not None else "the offline generator (sciml.climate.generator)"}
@@ -177,8 +178,6 @@ def evaluate_climatebench(model: nn.Module, data_path: str | Path | None, out_di
     the same names with ``_eval{k}`` against every other truth. Writes ``report.md`` and the prediction
     ``prediction_ssp245.nc`` (2015-2100, outputs schema) into ``out_dir``.
     """
-    from sciml.climate.sources import evaluation_experiment
-
     x_hist, x_test, truths = evaluation_experiment(data_path, seed)
     pred = predict_scenario(model, x_test, x_hist)
     out, name = Path(out_dir), checkpoint["model"]["name"]
@@ -202,10 +201,6 @@ def train_emulator(name: str, config: dict, train: Dataset, lat: np.ndarray, out
                    metadata: dict | None = None) -> nn.Module:
     """Build ``name`` and fit it with the shared Trainer (weighted MSE); checkpoints go to ``out_dir``,
     recording ``metadata`` (e.g. the data directory) beside the recipe's name."""
-    from sciml.models import build_model
-    from sciml.train import TrainConfig, Trainer
-    from sciml.train.seed import seed_everything
-
     seed_everything(seed)  # before the model draws its initial weights: same seed, same run
     model = build_model(name, **config)
     if init_state is not None:

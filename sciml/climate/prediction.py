@@ -17,6 +17,8 @@ from sciml.climate.io import (OUTPUT_VARS, PREDICTION_FILE, TEST_EXPERIMENT, _no
                               write_outputs)
 from sciml.climate.metrics import score_table
 from sciml.errors import DimensionError, InputFileError, MissingVariableError, NonFiniteError, SchemaError
+from sciml.models import load_model
+from sciml.train.checkpoint import load_checkpoint
 
 
 def write_scenario_prediction(checkpoint: str | Path, data_dir: str | Path, path: str | Path,
@@ -27,9 +29,6 @@ def write_scenario_prediction(checkpoint: str | Path, data_dir: str | Path, path
     An SSP's first windows reach back into ``inputs_historical.nc``; the outputs file of ``experiment``
     is not needed. NonFiniteError if the emulator predicts NaN/Inf.
     """
-    from sciml.models import load_model
-    from sciml.train.checkpoint import load_checkpoint
-
     model = load_model(str(checkpoint))
     inputs = load_inputs(data_dir, experiment)
     history = load_inputs(data_dir, "historical") if experiment.startswith("ssp") else None

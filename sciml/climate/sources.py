@@ -10,15 +10,15 @@ from pathlib import Path
 
 import xarray as xr
 
+from sciml.climate.generator import ClimateGenerator
 from sciml.climate.io import TEST_EXPERIMENT, TRAIN_EXPERIMENTS, load_climatebench
+from sciml.errors import ConfigError
 
 GENERATED_MEMBERS = 50        # ensemble size of the generated experiments
 GENERATED_TRUTHS = (3, 50)    # generated ssp245 truths: the ClimateBench protocol's 3-member mean, and 50
 
 
 def _generator(seed: int):
-    from sciml.climate.generator import ClimateGenerator
-
     return ClimateGenerator(seed=seed, members=GENERATED_MEMBERS)
 
 
@@ -31,8 +31,6 @@ def training_experiments(data: str | Path | None, members: int | None,
         return load_climatebench(data, TRAIN_EXPERIMENTS, members=members)
     gen = _generator(seed)
     if members is not None and not 1 <= members <= GENERATED_MEMBERS:
-        from sciml.errors import ConfigError
-
         raise ConfigError(f"members={members}: the generated ensemble has 1 to {GENERATED_MEMBERS} members")
     return {e: gen.member_mean(e, range(members or 3)) for e in TRAIN_EXPERIMENTS}
 

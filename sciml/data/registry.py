@@ -21,14 +21,7 @@ import xarray as xr
 from sciml._version import __version__
 from sciml.config import check_kwargs
 from sciml.data.io import open_dataset, save_dataset
-from sciml.data.params import (
-    N_RULE,
-    SEED_RULE,
-    Relation,
-    Rule,
-    check_output_finite,
-    check_params,
-)
+from sciml.data.params import N_RULE, SEED_RULE, Relation, Rule, check_output_finite, check_params
 from sciml.errors import ConfigError
 from sciml.registry import Registry
 

@@ -12,14 +12,8 @@ from sciml.data.registry import make_or_reuse, register_dataset
 from sciml.linalg.lanczos import biased_rhs, ritz_pairs
 from sciml.models import build_model, load_model
 from sciml.models.dcdm import rebuild
-from sciml.pde.poisson import (
-    apply_poisson,
-    box_obstacles,
-    fill_enclosed,
-    poisson_matrix,
-    random_obstacles,
-    sphere_obstacles,
-)
+from sciml.pde.poisson import (apply_poisson, box_obstacles, fill_enclosed, poisson_matrix, random_obstacles,
+                               sphere_obstacles)
 from sciml.train import TrainConfig, Trainer
 from sciml.train.checkpoint import save_checkpoint
 from sciml.utils.progress import progress

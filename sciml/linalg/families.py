@@ -22,15 +22,8 @@ import numpy as np
 from scipy import ndimage
 
 from sciml.linalg.stencil import from_coefficients
-from sciml.pde.poisson import (
-    box_obstacles,
-    cylinder_obstacles,
-    fill_enclosed,
-    poisson_matrix,
-    porous_obstacles,
-    rhs_divergence,
-    sphere_obstacles,
-)
+from sciml.pde.poisson import (box_obstacles, cylinder_obstacles, fill_enclosed, poisson_matrix, porous_obstacles,
+                               rhs_divergence, sphere_obstacles)
 
 FAMILIES = ("constant", "obstacles", "obstacles_dirichlet", "lognormal", "inclusions")
 

@@ -20,12 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from sciml.errors import (
-    ConvergenceWarning,
-    DimensionError,
-    LinearSystemError,
-    NonFiniteError,
-)
+from sciml.errors import ConvergenceWarning, DimensionError, LinearSystemError, NonFiniteError
 from sciml.linalg.checks import as_real_vector, check_solver_args, check_system
 from sciml.linalg.dcdm import dcdm_solve, load_shipped_model
 from sciml.linalg.learned_vcycle import load_shipped_smoother

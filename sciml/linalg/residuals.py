@@ -16,13 +16,7 @@ from sciml.data.registry import register_dataset
 from sciml.linalg.dcdm import dcdm_solve, load_shipped_model
 from sciml.linalg.dcdm_training import OPEN_FACES, mixed_obstacles
 from sciml.models import load_model
-from sciml.pde.poisson import (
-    fill_enclosed,
-    poisson_matrix,
-    random_obstacles,
-    rhs_blobs,
-    rhs_divergence,
-)
+from sciml.pde.poisson import fill_enclosed, poisson_matrix, random_obstacles, rhs_blobs, rhs_divergence
 
 
 def solve_residuals(model, A, b: np.ndarray, solid: np.ndarray, maxiter: int = 100, rtol: float = 1e-6) -> np.ndarray:

@@ -16,6 +16,7 @@ from sciml.pinn.causal import causal_residual_loss
 from sciml.pinn.jet import Jet, model_jet
 from sciml.pinn.problems import Problem
 from sciml.pinn.sampling import CollocationSampler
+from sciml.train import TrainConfig, Trainer
 from sciml.train.metrics import rel_l2
 from sciml.utils.floating_point import flush_denormals
 
@@ -108,8 +109,6 @@ def train_physics(model, problem: Problem, adam_steps: int | None = None, lbfgs_
     Returns {"history": [...], "rel_l2": final error (not the best), "wall_s": training time
     (validation excluded), "settings": the budget trained with}.
     """
-    from sciml.train import TrainConfig, Trainer
-
     b = resolve_training(problem, dict(
         adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, lbfgs_max_iter=lbfgs_max_iter, n_colloc=n_colloc, lr=lr,
         lr_decay=lr_decay, causal_eps=causal_eps, causal_slices=causal_slices, eval_every=eval_every))
