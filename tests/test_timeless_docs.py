@@ -14,14 +14,9 @@ Only clear markers count, so the test has no false positives on legitimate text:
 - a role: "the lead('s)" (not "the lead time/dimension/axis"), "(lead, ...)", "engineer", "reviewer",
   "maintainer";
 - "we reran" / "we re-ran", and "today's" default/preset/code/run.
-
-Files that other work is rewriting (``BEING_REWRITTEN``) are held to the same rule, but while they still
-contain markers their test is an expected failure that lists them; once a file is clean its test passes,
-and a file dropped from that list is checked strictly like every other.
 """
 from __future__ import annotations
 
-import fnmatch
 import re
 from pathlib import Path
 
@@ -42,11 +37,6 @@ MARKERS = [
 ]
 
 # Owned by work that is rewriting them; their remaining markers are reported, not failed (see the docstring).
-BEING_REWRITTEN = [
-    "sciml/bench/*", "sciml/operators/*", "sciml/inverse/*", "sciml/climate/*", "sciml/evaluate/*",
-    "docs/benchmarks/operators.*", "docs/benchmarks/lpn.*", "docs/benchmarks/climatebench.*",
-    "docs/lpn.md", "docs/climate.md", "examples/climate_*", "examples/lpn*",
-]
 
 
 def checked_files() -> list[Path]:
@@ -70,11 +60,6 @@ def narration(path: Path) -> list[str]:
             if m:
                 hits.append(f"{path.relative_to(ROOT)}:{n}: [{name}] ...{line[max(0, m.start() - 40):m.end() + 40]}...")
     return hits
-
-
-def being_rewritten(path: Path) -> bool:
-    rel = path.relative_to(ROOT).as_posix()
-    return any(fnmatch.fnmatch(rel, pattern) for pattern in BEING_REWRITTEN)
 
 
 @pytest.mark.parametrize("line, expected", [
@@ -123,18 +108,10 @@ def test_the_check_covers_the_docs_the_package_and_the_examples():
 
 
 def test_docs_and_code_do_not_narrate_their_history():
-    hits = [h for path in checked_files() if not being_rewritten(path) for h in narration(path)]
+    hits = [h for path in checked_files() for h in narration(path)]
     assert not hits, "narration of the product's history (say what it does and why):\n" + "\n".join(hits)
 
 
 def test_adr_file_names_carry_no_session_numbers():
     names = [p.name for p in (ROOT / "docs" / "adr").glob("*.md")]
     assert names and not [n for n in names if re.search(r"session|period|round-?\d", n, re.I)]
-
-
-def test_files_being_rewritten_elsewhere_do_not_narrate_either():
-    hits = [h for path in checked_files() if being_rewritten(path) for h in narration(path)]
-    if hits:
-        files = sorted({h.split(":", 1)[0] for h in hits})
-        pytest.xfail(f"{len(hits)} narration markers left in {len(files)} files being rewritten elsewhere: "
-                     + ", ".join(files))
