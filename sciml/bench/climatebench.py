@@ -15,17 +15,17 @@ from typing import Any
 
 from sciml.bench.results import BenchResult
 from sciml.bench.runner import Benchmark, Row, register_benchmark
+from sciml.climate.recipes import training_settings
 from sciml.experiment import ExperimentSpec
 
 METHODS = ("lps", "cnn-lstm", "prithvi")
 MEMBERS = (1, 3, 10, 50)
 VARIABLES = ("tas", "dtr", "pr", "pr90")
 
-# what each preset sets in the climate_emulator recipe, per method (lps has nothing to train)
+# what each preset sets in the climate_emulator recipe, per method (lps has nothing to train); the cpu preset
+# measures the recipe's defaults (sciml.climate.recipes.TRAINING_DEFAULTS)
 PRESETS: dict[str, dict[str, Any]] = {
-    "cpu": {"device": "cpu", "lps": {}, "cnn-lstm": dict(epochs=12, lr=3e-3, stride=2, config={"input_pool": 4}),
-            "prithvi": dict(pretrain_epochs=2, pretrain_lr=1e-3, epochs=3, lr=5e-4, stride=2,
-                            config=dict(patch=8, window=[3, 3], embed=48, heads=4, encoder_pairs=1, decoder_pairs=1))},
+    "cpu": {"device": "cpu", "lps": {}, "cnn-lstm": {}, "prithvi": {}},  # the recipe's defaults
     "gpu": {"device": "auto", "lps": {}, "cnn-lstm": dict(epochs=30, lr=1e-3, stride=1, config={"input_pool": 1}),
             "prithvi": dict(pretrain_epochs=20, pretrain_lr=1e-3, epochs=40, lr=5e-4, stride=1,
                             config=dict(patch=4, window=[4, 6], embed=128, heads=4, encoder_pairs=2, decoder_pairs=1))},
@@ -35,6 +35,13 @@ PRESETS: dict[str, dict[str, Any]] = {
                                           decoder_pairs=1))},
 }
 MODEL = {"lps": "lps", "cnn-lstm": "cnn_lstm", "prithvi": "prithvi"}  # page name -> registered model
+
+
+def preset_settings(preset: str) -> dict[str, dict[str, Any]]:
+    """The training settings each method runs with under ``preset``: the recipe's defaults and what the preset
+    sets on top of them."""
+    return {method: {} if method == "lps" else training_settings(MODEL[method], **PRESETS[preset][method])
+            for method in METHODS}
 
 
 def run_name(members: int, method: str, seed: int) -> str:
@@ -82,7 +89,7 @@ def report(res: BenchResult, args: argparse.Namespace) -> str:
     wall = sum(v[0] for k, v in res.summary().items() if k[2] == "wall_s")
     lines = ["Data: " + (f"real ClimateBench files in `{args.data}`" if args.data else
                          "the offline generator (`sciml.climate.generator`, see docs/climate.md), seed = run seed"),
-             f"Preset: {args.preset} (climate_emulator settings per method: `{PRESETS[args.preset]}`); "
+             f"Preset: {args.preset} (climate_emulator settings per method: `{preset_settings(args.preset)}`); "
              f"wall time {wall:.0f} s (sum over runs).", "",
              "Every row is one `climate_emulator` run (`sciml bench climatebench --dry-run` prints its spec), scored "
              "on its `best.pt` (the epoch of lowest training loss) as `sciml evaluate` scores it.", "",

@@ -5,10 +5,11 @@ import json
 import pytest
 import yaml
 
-from sciml.bench.climatebench import MEMBERS, METHODS, cell_scores
+from sciml.bench.climatebench import MEMBERS, METHODS, cell_scores, preset_settings
 from sciml.bench.results import BenchResult
 from sciml.bench.runner import BENCHMARKS, build_parser, run_benchmark
 from sciml.cli import main
+from sciml.climate.recipes import TRAINING_DEFAULTS, training_settings
 from sciml.experiment import evaluate_checkpoint, run_experiment, spec_from_dict
 from tests.climate.release_files import linear_pattern, write_release
 
@@ -28,7 +29,7 @@ def test_dry_run_specs_load_round_trip_and_one_trains_alone(tmp_path, capsys):
     assert all(s.recipe == "climate_emulator" and s.params["data"] is None for s in specs)
     assert all(spec_from_dict(s.to_dict()) == s for s in specs)
     prithvi = next(s for s in specs if s.name == "m3-prithvi-s0")
-    assert prithvi.params["members"] == 3 and prithvi.params["lr"] == 5e-4 and prithvi.params["config"]["patch"] == 8
+    assert prithvi.params == {"data": None, "model": "prithvi", "members": 3}  # the main rows run the defaults
     # a spec of the sweep, pointed at a release-layout folder, trains alone and evaluates with `sciml evaluate`
     release = write_release(tmp_path / "release", pattern=linear_pattern())
     lps = next(s for s in specs if s.name == "m1-lps-s0")
@@ -56,6 +57,17 @@ def test_a_reduced_run_on_release_files_writes_the_page(tmp_path):
     # a rerun reuses every finished row
     assert run_benchmark(BENCHMARKS.get("climatebench"), argv) == 0
     assert json.loads((tmp_path / "docs" / "climatebench_smoke.json").read_text())["rows"] == data["rows"]
+
+
+def test_the_recipe_defaults_are_the_cpu_page_settings_and_a_spec_overrides_them():
+    assert training_settings("prithvi") == TRAINING_DEFAULTS["prithvi"]
+    assert training_settings("cnn_lstm")["config"] == {"input_pool": 4} and training_settings("cnn_lstm")["lr"] == 3e-3
+    given = training_settings("prithvi", epochs=7, lr=None, config={"embed": 16})
+    assert given["epochs"] == 7 and given["lr"] == 5e-4  # None keeps the default
+    assert given["config"] == {**TRAINING_DEFAULTS["prithvi"]["config"], "embed": 16}
+    assert TRAINING_DEFAULTS["prithvi"]["config"]["embed"] == 48  # the defaults are not mutated
+    gpu = preset_settings("gpu")["prithvi"]
+    assert gpu["epochs"] == 40 and gpu["config"]["patch"] == 4
 
 
 def test_cell_scores_split_a_run_into_its_truths():
