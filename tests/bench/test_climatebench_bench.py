@@ -7,18 +7,11 @@ import yaml
 
 from sciml.bench.climatebench import MEMBERS, METHODS, cell_scores, preset_settings
 from sciml.bench.results import BenchResult
-from sciml.bench.runner import BENCHMARKS, build_parser, run_benchmark
+from sciml.bench.runner import BENCHMARKS, run_benchmark
 from sciml.cli import main
 from sciml.climate.recipes import TRAINING_DEFAULTS, training_settings
 from sciml.experiment import evaluate_checkpoint, run_experiment, spec_from_dict
 from tests.climate.release_files import linear_pattern, write_release
-
-
-def test_every_option_has_help_text():
-    parser = build_parser(BENCHMARKS.get("climatebench"))
-    for action in parser._actions:
-        assert action.help, action.option_strings
-    assert {"--data", "--members", "--methods", "--seeds"} <= {o for a in parser._actions for o in a.option_strings}
 
 
 def test_dry_run_specs_load_round_trip_and_one_trains_alone(tmp_path, capsys):

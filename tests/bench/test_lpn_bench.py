@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from sciml.bench.lpn import ALL_TASKS, PRESETS, bm3d_installed
-from sciml.bench.runner import BENCHMARKS, build_parser, run_benchmark
+from sciml.bench.runner import BENCHMARKS, run_benchmark
 from sciml.cli import main
 from sciml.experiment import run_experiment, spec_from_dict
 from sciml.inverse.pretrained import pretrained_path
@@ -18,14 +18,6 @@ GPU_PAGE = Path(__file__).resolve().parents[2] / "docs" / "benchmarks" / "lpn_gp
 def dry_run_specs(capsys, *argv):
     assert main(["bench", "lpn", "--dry-run", *argv]) == 0
     return [spec_from_dict(d) for d in yaml.safe_load_all(capsys.readouterr().out) if d]
-
-
-def test_every_option_has_help_text():
-    parser = build_parser(BENCHMARKS.get("lpn"))
-    for action in parser._actions:
-        assert action.help, action.option_strings
-    assert {"--tasks", "--methods", "--seeds", "--pretrained", "--priors"} <= {
-        o for a in parser._actions for o in a.option_strings}
 
 
 def test_the_cpu_sweep_measures_the_recipe_defaults(tmp_path, capsys):

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from sciml.bench.medida import ERRORS, PARTS, cases
-from sciml.bench.runner import BENCHMARKS, build_parser, run_benchmark
+from sciml.bench.runner import BENCHMARKS, run_benchmark
 from sciml.cli import main
 from sciml.experiment import run_experiment, spec_from_dict
 
@@ -13,13 +13,6 @@ from sciml.experiment import run_experiment, spec_from_dict
 @pytest.fixture(autouse=True)
 def spin_up_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SCIML_CACHE", str(tmp_path / "cache"))
-
-
-def test_every_option_has_help_text():
-    parser = build_parser(BENCHMARKS.get("medida"))
-    for action in parser._actions:
-        assert action.help, action.option_strings
-    assert {"--errors", "--parts", "--methods", "--seeds"} <= {o for a in parser._actions for o in a.option_strings}
 
 
 def test_the_sweep_covers_every_cell_of_the_page_once():

@@ -9,7 +9,7 @@ import yaml
 from sciml.bench.operators import ABLATIONS, DEFAULT_METHODS, METHODS, PRESETS, TASKS, task_data
 from sciml.bench.operators_report import darcy_target, per_seed_ratios, verdict
 from sciml.bench.results import BenchResult
-from sciml.bench.runner import BENCHMARKS, build_parser, run_benchmark
+from sciml.bench.runner import BENCHMARKS, run_benchmark
 from sciml.cli import main
 from sciml.experiment import spec_from_dict
 
@@ -22,13 +22,6 @@ def dry_run_docs(capsys, *argv):
 
 def dry_run_specs(capsys, *argv):
     return [spec_from_dict(d) for d in dry_run_docs(capsys, *argv)]
-
-
-def test_every_option_has_help_text():
-    parser = build_parser(BENCHMARKS.get("operators"))
-    for action in parser._actions:
-        assert action.help, action.option_strings
-    assert {"--tasks", "--methods", "--seeds"} <= {o for a in parser._actions for o in a.option_strings}
 
 
 def test_main_rows_measure_the_recipe_defaults_and_each_ablation_changes_one_thing(capsys, tmp_path):

@@ -5,7 +5,7 @@ import json
 import pytest
 import yaml
 
-from sciml.bench.runner import Benchmark, Row, available, build_parser, dry_run, run, run_benchmark
+from sciml.bench.runner import BENCHMARKS, Benchmark, Row, available, build_parser, dry_run, run, run_benchmark
 from sciml.cli import main
 from sciml.errors import ConfigError
 from sciml.experiment import ExperimentSpec, load_experiment, spec_from_dict
@@ -79,12 +79,33 @@ def test_spec_yaml_round_trip():
     assert spec_from_dict(yaml.safe_load(dry_run([Row("t", "m", spec)]))) == spec_from_dict(spec.to_dict())
 
 
+# the options each benchmark declares beyond the runner's own
+DECLARED_OPTIONS = {
+    "climatebench": {"--data", "--members", "--methods", "--seeds"},
+    "dcdm": {"--grids", "--families", "--methods", "--threads", "--repeats", "--cap-s", "--device"},
+    "lpn": {"--tasks", "--methods", "--seeds", "--pretrained", "--priors"},
+    "medida": {"--errors", "--parts", "--methods", "--seeds"},
+    "operators": {"--tasks", "--methods", "--seeds"},
+    "pig": {"--tasks", "--methods", "--seeds", "--device"},
+    "sinenet": {"--systems", "--methods", "--seeds", "--epochs", "--ablations", "--ablation-methods"},
+}
+
+
 def test_every_benchmark_has_help(capsys):
+    assert set(available()) == set(DECLARED_OPTIONS)
     for name in available():
         with pytest.raises(SystemExit) as exc:
             run(name, ["--help"])
         assert exc.value.code == 0, name
         assert "--" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", sorted(DECLARED_OPTIONS))
+def test_every_option_of_every_benchmark_has_a_help_text(name):
+    parser = build_parser(BENCHMARKS.get(name))
+    for action in parser._actions:
+        assert action.help, (name, action.option_strings)
+    assert DECLARED_OPTIONS[name] <= {o for a in parser._actions for o in a.option_strings}
 
 
 def test_options_have_help_texts():
