@@ -13,6 +13,7 @@ test crops (:func:`test_crops`, one centred crop of each of :data:`sciml.inverse
 from __future__ import annotations
 
 import logging
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -140,7 +141,8 @@ def tune(method: str, task: RestorationTask, x_val: torch.Tensor, y_val: torch.T
 
     One run per strength scores every count in ``iter_grid`` through the iterate callback; a run that stops
     early (converged) scores its final iterate for the later counts. A one-point grid is not tuned: it runs
-    ``fixed_iters`` iterations. A diverging setting (PnP raises) is a bad grid point, logged and skipped."""
+    ``fixed_iters`` iterations. A diverging setting (PnP raises, or a NaN validation PSNR) is a bad grid
+    point, logged and skipped: it is never chosen."""
     if len(strengths) == 1:
         return float(strengths[0]), fixed_iters
     x0, scores = task.initial(y_val), []
@@ -152,7 +154,12 @@ def tune(method: str, task: RestorationTask, x_val: torch.Tensor, y_val: torch.T
                 seen[k] = mean_psnr(z, x_val)
         try:
             last = mean_psnr(restore(method, task, y_val, x0, model, strength, max(iter_grid), record), x_val)
-            scores += [(seen.get(k, last), strength, k) for k in iter_grid]
+            point = [(seen.get(k, last), strength, k) for k in iter_grid]
+            # max() over tuples holding NaN depends on their order (NaN compares False), so drop them here
+            if any(math.isnan(p) for p, _, _ in point):
+                log.warning("%s %s strength=%s: NaN validation PSNR at iterations %s; skipped", task.name, method,
+                            strength, [k for p, _, k in point if math.isnan(p)])
+            scores += [t for t in point if not math.isnan(t[0])]
         except Exception as exc:  # noqa: BLE001 -- any failure of one grid point only removes that point
             log.warning("%s %s strength=%s: %s: %s", task.name, method, strength, type(exc).__name__, exc)
     if not scores:
