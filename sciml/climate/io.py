@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from sciml.data.coords import normalize_coords
-from sciml.errors import DimensionError, InputFileError, MissingVariableError, NonFiniteError, SchemaError
+from sciml.errors import ConfigError, DimensionError, InputFileError, MissingVariableError, NonFiniteError, SchemaError
 from sciml.utils.files import atomic_path
 
 INPUT_VARS = ("CO2", "CH4", "SO2", "BC")
@@ -138,6 +138,8 @@ def load_experiment(data_dir: str | Path, exp: str, members: int | Sequence[int]
     y = y[list(OUTPUT_VARS)].transpose("member", "time", "latitude", "longitude")
     if members is not None:
         idx = list(range(members)) if isinstance(members, int) else list(members)
+        if not idx or min(idx) < 0:  # range(0) is empty; a negative index would pick members from the end
+            raise ConfigError(f"members={members!r}: give a count of at least 1 or member indices from 0")
         if max(idx) >= y.sizes["member"]:
             raise SchemaError(f"{paths['outputs']}: asked for member(s) {idx} but it has {y.sizes['member']}")
         y = y.isel(member=idx)
