@@ -85,3 +85,13 @@ def test_tuning_never_chooses_a_strength_whose_validation_psnr_is_nan(monkeypatc
     monkeypatch.setattr(R, "restore", fake_restore)
     task = SimpleNamespace(name="fake", initial=lambda y: y)
     assert R.tune("tv", task, x_val, x_val, None, [1.0, 2.0], [10, 20], 20) == (2.0, 20)
+
+
+@pytest.mark.parametrize("settings, match", [({"iter_grid": ()}, "iter_grid"), ({"iter_grid": (0,)}, "iter_grid"),
+                                             ({"size": 4000}, "does not fit"), ({"size": 0}, "size=0"),
+                                             ({"task_name": "ct_sparse", "ct_angles": 0}, "ct_angles")])
+def test_sizes_and_counts_that_cannot_run_are_config_errors(settings, match):
+    """Each once ended in a ValueError, IndexError, ZeroDivisionError or a NonFiniteError about FBP."""
+    args = {"task_name": "deblur_noise0.02", "method": "tv", "size": 16, "iter_grid": (2,), **settings}
+    with pytest.raises(ConfigError, match=match):
+        restore_test_images(**args)
