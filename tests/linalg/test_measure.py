@@ -105,7 +105,8 @@ def test_a_capped_recipe_run_scores_nan_not_a_number_it_did_not_reach(tmp_path):
 
 
 @pytest.mark.parametrize("params, message", [({"family": "sand"}, "family must be one of"),
-                                             ({"grid": [8]}, "2 or 3 sides"), ({"threads": 0}, "threads")])
+                                             ({"grid": [8]}, "2 or 3 sides"), ({"threads": 0}, "threads"),
+                                             ({"rtol": -1.0}, "rtol must be")])
 def test_recipe_parameters_are_checked(params, message, tmp_path):
     spec = ExperimentSpec(recipe="linear_solver", name="t", out_dir=str(tmp_path), device="cpu", params=params)
     with pytest.raises(ConfigError, match=message):
