@@ -277,6 +277,15 @@ def _write_eval(out_dir: Path, per_step: torch.Tensor, pred_end: torch.Tensor, t
     return out
 
 
+def _check_settings(select: str, history: int, rollout_steps: int) -> None:
+    """ConfigError unless the selection rule is known and the frame counts can run."""
+    if select not in SELECTIONS:
+        raise ConfigError(f"select must be one of {SELECTIONS}, got {select!r}")
+    if history < 1 or rollout_steps < 1:
+        raise ConfigError(f"history={history}, rollout_steps={rollout_steps}: both must be >= 1 (frames in, "
+                          "autoregressive steps scored)")
+
+
 @register_recipe("trajectory", evaluate=evaluate_trajectory)
 def train_trajectory(out_dir: str, resume: bool = False, seed: int = 0, device: str = "auto",
                      data: TrajectoryData | None = None, variables: list[str] | None = None, history: int = 2,
@@ -293,8 +302,7 @@ def train_trajectory(out_dir: str, resume: bool = False, seed: int = 0, device: 
     ``last`` (default) or ``val_rollout`` (the epoch with the lowest rollout error on the ``val`` part).
     Writes ``out_dir/{best,last}.pt`` and returns the checkpoint of the selected epoch.
     """
-    if select not in SELECTIONS:
-        raise ConfigError(f"select must be one of {SELECTIONS}, got {select!r}")
+    _check_settings(select, history, rollout_steps)
     out = Path(out_dir)
     ds, data_path = _load(data or {"make": "ns_vorticity"}, out, resume)
     variables = variables or [str(v) for v in ds.data_vars]

@@ -179,3 +179,11 @@ def test_the_runs_own_file_with_other_content_is_refused_not_scored_on_the_recor
     for data in (None, tmp_path / "d.nc"):
         with pytest.raises(SchemaError, match="content has changed"):
             evaluate_trajectory(tmp_path / "p.pt", data, tmp_path / "eval")
+
+
+@pytest.mark.parametrize("setting", [{"history": 0}, {"rollout_steps": 0}])
+def test_frame_counts_that_cannot_run_are_config_errors(tmp_path, setting):
+    """history 0 reached a conv on zero channels, rollout_steps 0 stacked an empty rollout: tracebacks."""
+    with pytest.raises(ConfigError, match=next(iter(setting))):
+        run_experiment(ExperimentSpec(recipe="trajectory", params={**TOY, **setting}, out_dir=str(tmp_path),
+                                      device="cpu"))
