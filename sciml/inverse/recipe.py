@@ -134,7 +134,21 @@ def denoiser_settings(params: dict[str, Any]) -> dict[str, Any]:
     settings = {k: p.default for k, p in inspect.signature(run_denoiser).parameters.items() if k not in fixed}
     settings.update(checked)
     settings["model"] = {"name": "lpn", **(settings["model"] or {})}
+    _check_denoiser_counts(settings)
     return json.loads(json.dumps(settings))
+
+
+def _check_denoiser_counts(settings: dict[str, Any]) -> None:
+    """ConfigError unless the patch, batch and step counts, the noise and the budget split can train a prior
+    (a negative step count trained nothing without a word; no patches or batch size 0 failed inside torch)."""
+    least = {"n_patches": 1, "res": 4, "batch_size": 1, "l1_steps": 0, "pm_steps": 0, "mse_steps": 0,
+             "sigma_train": 0.0, "budget_s": 0.0}
+    bad = [f"{k}={settings[k]}" for k, lo in least.items() if settings.get(k) is not None and settings[k] < lo]
+    if not 0 <= settings["pm_fraction"] <= 1:
+        bad.append(f"pm_fraction={settings['pm_fraction']}")
+    if bad:
+        raise ConfigError(f"denoiser: {', '.join(bad)}; counts must be positive (steps, sigma_train, budget_s >= 0, "
+                          "res >= 4) and pm_fraction in [0, 1]")
 
 
 def resolve_prior(method: str, prior: str | None, prior_training: dict[str, Any] | None, seed: int,
