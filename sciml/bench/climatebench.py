@@ -122,7 +122,7 @@ def _rmse_table(scores) -> list[str]:
 
 
 def _checks(scores) -> list[str]:
-    """The issue's claims, evaluated on this run's numbers (not asserted)."""
+    """The page's claims, evaluated on this run's numbers (not asserted)."""
     def v(task, meth, metric):
         return scores.get(task, {}).get(meth, {}).get(metric, float("nan"))
 

@@ -37,7 +37,7 @@ TASKS = (Task("darcy_smooth", "darcy", "a", "u", False, "zeros"),
          Task("darcy_rough", "darcy_rough", "a", "u", False, "zeros", seed_offset=10_000),
          Task("helmholtz", "helmholtz", "c", "u", False, "reflect"),
          Task("ns", "ns_vorticity_pairs", "w0", "w1", True, "circular"))
-METHODS = ("mgno", "fno", "fno_neuralop", "unet")  # the issue's models, each with the recipe's defaults
+METHODS = ("mgno", "fno", "fno_neuralop", "unet")  # the main rows' models, each with the recipe's defaults
 ABLATIONS = ("mgno_bilinear", "mgno_l2_h1", "mgno_scalar_norm")  # one change to mgno each (the name says which)
 DEFAULT_METHODS = (*METHODS, "mgno_bilinear")
 
@@ -143,7 +143,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tasks", nargs="+", default=names, choices=names,
                         help="the tasks to run (default: all four)")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS), choices=METHODS + ABLATIONS,
-                        help=f"the models to train (default: the issue's {', '.join(METHODS)} and the mgno_bilinear "
+                        help=f"the models to train (default: {', '.join(METHODS)} and the mgno_bilinear "
                              f"ablation; the other ablations: {', '.join(ABLATIONS[1:])})")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0],
                         help="seeds of the data draws and the weights (default: 0); each seed draws its own data, "

@@ -1,4 +1,4 @@
-"""The ``sciml bench operators`` page: the preset's protocol, one table per task, the issue's Darcy target,
+"""The ``sciml bench operators`` page: the preset's protocol, one table per task, the Darcy target,
 the verdict per baseline and the figure of inputs, truth, predictions and errors, all from the result rows and
 the runs' checkpoints."""
 from __future__ import annotations
@@ -58,7 +58,7 @@ def per_seed_ratios(res: BenchResult, task: str, base: str = "fno", metric: str 
 
 
 def darcy_target(res: BenchResult) -> str:
-    """The issue's target, checked from the rows: on Darcy MgNO's relative L2 at least 2x below sciml's FNO's
+    """The Darcy target, checked from the rows: on Darcy MgNO's relative L2 at least 2x below sciml's FNO's
     with fewer parameters, and its H1 error lower too (on the means over the seeds present)."""
     summ, out = res.summary(), []
     for task in ("darcy_smooth", "darcy_rough"):
@@ -128,7 +128,7 @@ def report(res: BenchResult, args: argparse.Namespace) -> str:
     for task in dict.fromkeys(r["task"] for r in res.rows):
         body += [f"## {task}", res.markdown_table(task, METRICS)]
     if darcy_target(res):
-        body += ["## The issue's Darcy target (computed from the rows above)", darcy_target(res)]
+        body += ["## The Darcy target (computed from the rows above)", darcy_target(res)]
     body += ["## MgNO against the baselines (computed from the rows above)", verdict(res)]
     fig = figure(res, Path(args.runs), args.seeds[0], Path(args.out) / f"{res.benchmark}.png")
     if fig is not None:
