@@ -22,7 +22,7 @@ import numpy as np
 import xarray as xr
 
 from sciml.data.coords import normalize_coords
-from sciml.errors import DimensionError, InputFileError, MissingVariableError, NonFiniteError, SchemaError
+from sciml.errors import ConfigError, DimensionError, InputFileError, MissingVariableError, NonFiniteError, SchemaError
 from sciml.utils.files import atomic_path
 
 INPUT_VARS = ("CO2", "CH4", "SO2", "BC")
@@ -46,6 +46,19 @@ def experiment_years(exp: str) -> np.ndarray:
     """The years an experiment covers: 1850-2014 for historical/hist-*, 2015-2100 for SSPs."""
     lo, hi = SCENARIO_YEARS if exp.startswith("ssp") else HISTORICAL_YEARS
     return np.arange(lo, hi + 1)
+
+
+def read_normalised(path: str | Path) -> xr.Dataset:
+    """The netCDF file ``path`` read into memory with its coordinates normalised (:func:`_normalise`);
+    InputFileError (one line) when it does not read as netCDF, whatever the backend raises."""
+    path = Path(path)
+    try:
+        ds = xr.load_dataset(path)
+    except Exception as exc:  # the backends raise OSError, ValueError, KeyError... for unreadable files
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputFileError(f"{str(path)!r} cannot be read as netCDF ({type(exc).__name__}: {first}); pass a "
+                             "ClimateBench-schema .nc file") from exc
+    return _normalise(ds, path)
 
 
 def _normalise(ds: xr.Dataset, path: Path) -> xr.Dataset:
@@ -110,7 +123,7 @@ def load_inputs(data_dir: str | Path, exp: str, strict_years: bool = True) -> xr
     """The checked, normalised ``inputs_{exp}.nc`` alone (a scenario to predict needs no outputs file):
     CO2 (time) [GtCO2], CH4 (time) [GtCH4 yr-1], SO2/BC (time, latitude, longitude) [kg m-2 s-1]."""
     (path,) = _find_files(data_dir, (f"inputs_{exp}.nc",))
-    x = _normalise(xr.load_dataset(path), path)
+    x = read_normalised(path)
     missing = [n for n in INPUT_VARS if n not in x]
     if missing:
         raise MissingVariableError(f"{path} lacks {missing}; it has {sorted(map(str, x.data_vars))}")
@@ -124,8 +137,8 @@ def load_experiment(data_dir: str | Path, exp: str, members: int | Sequence[int]
     """Read ``inputs_{exp}.nc`` and ``outputs_{exp}.nc`` (see :func:`experiment_paths` for where);
     ``members``: count (first N) or indices."""
     paths = experiment_paths(data_dir, exp)
-    x = _normalise(xr.load_dataset(paths["inputs"]), paths["inputs"])
-    y = _normalise(xr.load_dataset(paths["outputs"]), paths["outputs"])
+    x = read_normalised(paths["inputs"])
+    y = read_normalised(paths["outputs"])
     for ds, names, p in ((x, INPUT_VARS, paths["inputs"]), (y, OUTPUT_VARS, paths["outputs"])):
         missing = [n for n in names if n not in ds]
         if missing:
@@ -138,6 +151,8 @@ def load_experiment(data_dir: str | Path, exp: str, members: int | Sequence[int]
     y = y[list(OUTPUT_VARS)].transpose("member", "time", "latitude", "longitude")
     if members is not None:
         idx = list(range(members)) if isinstance(members, int) else list(members)
+        if not idx or min(idx) < 0:  # range(0) is empty; a negative index would pick members from the end
+            raise ConfigError(f"members={members!r}: give a count of at least 1 or member indices from 0")
         if max(idx) >= y.sizes["member"]:
             raise SchemaError(f"{paths['outputs']}: asked for member(s) {idx} but it has {y.sizes['member']}")
         y = y.isel(member=idx)

@@ -13,8 +13,8 @@ import numpy as np
 import xarray as xr
 
 from sciml.climate.emulators import EVAL_YEARS, predict_scenario, prediction_attrs
-from sciml.climate.io import (OUTPUT_VARS, PREDICTION_FILE, TEST_EXPERIMENT, _normalise, load_experiment, load_inputs,
-                              write_outputs)
+from sciml.climate.io import (OUTPUT_VARS, PREDICTION_FILE, TEST_EXPERIMENT, load_experiment, load_inputs,
+                              read_normalised, write_outputs)
 from sciml.climate.metrics import score_table
 from sciml.errors import DimensionError, InputFileError, MissingVariableError, NonFiniteError, SchemaError
 from sciml.models import load_model
@@ -53,7 +53,7 @@ def load_prediction(path: str | Path, years: slice = EVAL_YEARS) -> xr.Dataset:
     (a ``member`` dim is averaged: an ensemble prediction scores by its mean). Checked: variables present,
     every year of ``years`` there, finite values."""
     p = resolve_prediction(path)
-    ds = _normalise(xr.load_dataset(p), p)
+    ds = read_normalised(p)
     missing = [v for v in OUTPUT_VARS if v not in ds]
     if missing:
         raise MissingVariableError(f"{p} lacks {missing}; a ClimateBench prediction has {list(OUTPUT_VARS)}")

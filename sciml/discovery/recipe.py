@@ -74,6 +74,18 @@ def check_medida_choices(observations: str, estimate: str, regression: str, wind
                           "use estimate: cycled or regression: increments")
 
 
+def check_medida_sizes(nx: int, spinup: int, cycle_pre: int, fc_steps: int, density: float, members: int,
+                       noise: float) -> None:
+    """ConfigError unless the grid, step counts, observation density, ensemble and noise can run."""
+    bad = [text for fails, text in (
+        (nx < 8, f"nx={nx} (at least 8)"), (spinup < 0, f"spinup={spinup} (at least 0)"),
+        (cycle_pre < 0, f"cycle_pre={cycle_pre} (at least 0)"), (fc_steps < 1, f"fc_steps={fc_steps} (at least 1)"),
+        (not 0 < density <= 1, f"density={density} (in (0, 1])"), (members < 2, f"members={members} (at least 2)"),
+        (noise < 0, f"noise={noise} (at least 0)")) if fails]
+    if bad:
+        raise ConfigError(f"medida: {', '.join(bad)}")
+
+
 @register_recipe("medida", evaluate=evaluate_medida)
 def run_medida(out_dir: Path, resume: bool = False, seed: int = 0, device: str = "cpu", error: str = "drag2x",
                observations: str = "sparse", density: float = 0.25, observed: str = "psi", sensors: str = "moving",
@@ -98,6 +110,7 @@ def run_medida(out_dir: Path, resume: bool = False, seed: int = 0, device: str =
     if resume:
         raise ConfigError("recipe 'medida' cannot resume; rerun it (a run takes seconds to minutes)")
     check_medida_choices(observations, estimate, regression, window, n_states)
+    check_medida_sizes(nx, spinup, cycle_pre, fc_steps, density, members, noise)
     how = EstimateSettings(estimate, interpolator, observed, noise, members, inflation, loc_radius, tuple(rff_sigmas),
                            rff_features, rff_ridge, cycle_sigma, {**MLP, **(mlp or {})}, device, seed)
     truth = QGModel(nx=nx)

@@ -43,7 +43,7 @@ import xarray as xr
 from sciml.config import ConfigPath, from_dict
 from sciml.data import Normalizers, TrajectoryDataset, fingerprint, open_dataset, save_dataset
 from sciml.data.registry import make_or_reuse
-from sciml.errors import ConfigError
+from sciml.errors import ConfigError, SchemaError
 from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
 from sciml.models import MODELS, build_model, count_parameters, load_model
 from sciml.recipes import register_recipe
@@ -206,9 +206,16 @@ def training_cost(checkpoint: Path, ckpt: dict[str, Any], train_windows: int) ->
 
 def _scored_trajectories(extra: dict[str, Any], ds: xr.Dataset, data: Path | None) -> tuple[np.ndarray, np.ndarray]:
     """(test, train) trajectory indices: the run's split on its own data (recognised by fingerprint), else
-    every trajectory of ``data`` is a test one and there are no training ones."""
-    split = extra.get("split", {})
-    if data is None or extra.get("data_fingerprint") == fingerprint(ds, extra["variables"]):
+    every trajectory of ``data`` is a test one and there are no training ones. SchemaError when the run's
+    own file (``data`` None or its recorded path) no longer holds the data it was trained on."""
+    split, recorded = extra.get("split", {}), extra.get("data_fingerprint")
+    same_content = recorded is not None and recorded == fingerprint(ds, extra["variables"])
+    own_file = data is None or (extra.get("data_path") and Path(data).resolve() == Path(extra["data_path"]).resolve())
+    if own_file and recorded is not None and not same_content:
+        raise SchemaError(f"{str(data or extra['data_path'])!r} is the file this model was trained on, but its content "
+                          "has changed since (another fingerprint than the checkpoint's), so its test trajectories "
+                          "cannot be told from training ones; evaluate on data the model has not seen")
+    if data is None or same_content:
         return np.asarray(split["test"], dtype=int), np.asarray(split["train"], dtype=int)
     return np.arange(ds.sizes["sample"]), np.arange(0)
 
@@ -270,6 +277,15 @@ def _write_eval(out_dir: Path, per_step: torch.Tensor, pred_end: torch.Tensor, t
     return out
 
 
+def _check_settings(select: str, history: int, rollout_steps: int) -> None:
+    """ConfigError unless the selection rule is known and the frame counts can run."""
+    if select not in SELECTIONS:
+        raise ConfigError(f"select must be one of {SELECTIONS}, got {select!r}")
+    if history < 1 or rollout_steps < 1:
+        raise ConfigError(f"history={history}, rollout_steps={rollout_steps}: both must be >= 1 (frames in, "
+                          "autoregressive steps scored)")
+
+
 @register_recipe("trajectory", evaluate=evaluate_trajectory)
 def train_trajectory(out_dir: str, resume: bool = False, seed: int = 0, device: str = "auto",
                      data: TrajectoryData | None = None, variables: list[str] | None = None, history: int = 2,
@@ -286,8 +302,7 @@ def train_trajectory(out_dir: str, resume: bool = False, seed: int = 0, device: 
     ``last`` (default) or ``val_rollout`` (the epoch with the lowest rollout error on the ``val`` part).
     Writes ``out_dir/{best,last}.pt`` and returns the checkpoint of the selected epoch.
     """
-    if select not in SELECTIONS:
-        raise ConfigError(f"select must be one of {SELECTIONS}, got {select!r}")
+    _check_settings(select, history, rollout_steps)
     out = Path(out_dir)
     ds, data_path = _load(data or {"make": "ns_vorticity"}, out, resume)
     variables = variables or [str(v) for v in ds.data_vars]

@@ -59,7 +59,7 @@ def evaluate_denoiser(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.
     """Scores of an ``lpn``/``dncnn`` checkpoint: held-out denoising PSNR at each of :data:`DENOISE_LEVELS`
     (``psnr_db_noiseS``, and the noisy input's ``input_psnr_db_noiseS``) on 64 patches of the run's size, the
     training steps and seconds; for an LPN the mean learned R at each noise level (``prior_r_noiseS``) and
-    ``prior_rises`` (1 if R grows strictly with the noise). Also reads the shipped nets
+    ``prior_rises`` (1 if R grows strictly with the noise, NaN if an R is NaN). Also reads the shipped nets
     (:mod:`sciml.inverse.pretrained`). Writes ``out_dir/eval.json``."""
     _no_data(data, "denoiser")
     ckpt = load_checkpoint(checkpoint)
@@ -75,7 +75,8 @@ def evaluate_denoiser(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.
     prior = prior_vs_noise(model, setup["res"], setup["seed"]) if kind == "lpn" else {}
     if prior:
         attrs.update({f"prior_r_noise{s:g}": v for s, v in prior.items()})
-        attrs["prior_rises"] = float(bool(np.all(np.diff(list(prior.values())) > 0)))
+        steps = np.diff(list(prior.values()))  # a NaN R (f(y) = x unsolvable) leaves the answer unknown: NaN
+        attrs["prior_rises"] = float(bool(np.all(steps > 0))) if np.isfinite(steps).all() else float("nan")
     write_json(Path(out_dir) / "eval.json", {"kind": kind, "scores": attrs, "training": extra.get("training", {}),
                                              "seed": setup["seed"], "prior_vs_noise": [[s, r] for s, r in prior.items()]})
     level = xr.DataArray(list(DENOISE_LEVELS), dims="noise", attrs={"units": "1", "long_name": "noise std"})
@@ -134,7 +135,21 @@ def denoiser_settings(params: dict[str, Any]) -> dict[str, Any]:
     settings = {k: p.default for k, p in inspect.signature(run_denoiser).parameters.items() if k not in fixed}
     settings.update(checked)
     settings["model"] = {"name": "lpn", **(settings["model"] or {})}
+    _check_denoiser_counts(settings)
     return json.loads(json.dumps(settings))
+
+
+def _check_denoiser_counts(settings: dict[str, Any]) -> None:
+    """ConfigError unless the patch, batch and step counts, the noise and the budget split can train a prior
+    (a negative step count trained nothing without a word; no patches or batch size 0 failed inside torch)."""
+    least = {"n_patches": 1, "res": 4, "batch_size": 1, "l1_steps": 0, "pm_steps": 0, "mse_steps": 0,
+             "sigma_train": 0.0, "budget_s": 0.0}
+    bad = [f"{k}={settings[k]}" for k, lo in least.items() if settings.get(k) is not None and settings[k] < lo]
+    if not 0 <= settings["pm_fraction"] <= 1:
+        bad.append(f"pm_fraction={settings['pm_fraction']}")
+    if bad:
+        raise ConfigError(f"denoiser: {', '.join(bad)}; counts must be positive (steps, sigma_train, budget_s >= 0, "
+                          "res >= 4) and pm_fraction in [0, 1]")
 
 
 def resolve_prior(method: str, prior: str | None, prior_training: dict[str, Any] | None, seed: int,

@@ -13,6 +13,7 @@ test crops (:func:`test_crops`, one centred crop of each of :data:`sciml.inverse
 from __future__ import annotations
 
 import logging
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -47,14 +48,22 @@ def _disc(images: np.ndarray) -> np.ndarray:
     return images * (((yy - size // 2) ** 2 + (xx - size // 2) ** 2) < (size // 2 - 1) ** 2)
 
 
+def _crop(im: np.ndarray, name: str, r: int, c: int, size: int) -> np.ndarray:
+    """The ``size x size`` crop of image ``im`` (called ``name``) at row ``r``, column ``c``; ConfigError when
+    it does not fit."""
+    if r < 0 or c < 0 or r + size > im.shape[0] or c + size > im.shape[1]:
+        raise ConfigError(f"size={size}: a {size}x{size} crop at ({r}, {c}) does not fit image {name!r} "
+                          f"({im.shape[0]}x{im.shape[1]}); lower size")
+    return im[r:r + size, c:c + size]
+
+
 def test_crops(size: int, disk: bool = False) -> np.ndarray:
     """One centred ``size x size`` crop per held-out image, ``(n, size, size)`` float32 in [0, 1];
     ``disk`` zeroes outside the inscribed circle."""
     out = []
     for name in TEST_IMAGES:
         im = load_grey(name)
-        r, c = (im.shape[0] - size) // 2, (im.shape[1] - size) // 2
-        out.append(im[r:r + size, c:c + size])
+        out.append(_crop(im, name, (im.shape[0] - size) // 2, (im.shape[1] - size) // 2, size))
     out = np.stack(out).astype(np.float32)
     return _disc(out) if disk else out
 
@@ -64,7 +73,7 @@ test_crops.__test__ = False  # a data function, not a pytest test
 
 def val_crops(size: int, disk: bool = False) -> np.ndarray:
     """``(len(VAL_CROPS), size, size)`` crops of training images for tuning; ``disk`` as in :func:`test_crops`."""
-    out = np.stack([load_grey(name)[r:r + size, c:c + size] for name, (r, c) in VAL_CROPS]).astype(np.float32)
+    out = np.stack([_crop(load_grey(name), name, r, c, size) for name, (r, c) in VAL_CROPS]).astype(np.float32)
     return _disc(out) if disk else out
 
 
@@ -140,7 +149,8 @@ def tune(method: str, task: RestorationTask, x_val: torch.Tensor, y_val: torch.T
 
     One run per strength scores every count in ``iter_grid`` through the iterate callback; a run that stops
     early (converged) scores its final iterate for the later counts. A one-point grid is not tuned: it runs
-    ``fixed_iters`` iterations. A diverging setting (PnP raises) is a bad grid point, logged and skipped."""
+    ``fixed_iters`` iterations. A diverging setting (PnP raises, or a NaN validation PSNR) is a bad grid
+    point, logged and skipped: it is never chosen."""
     if len(strengths) == 1:
         return float(strengths[0]), fixed_iters
     x0, scores = task.initial(y_val), []
@@ -152,7 +162,12 @@ def tune(method: str, task: RestorationTask, x_val: torch.Tensor, y_val: torch.T
                 seen[k] = mean_psnr(z, x_val)
         try:
             last = mean_psnr(restore(method, task, y_val, x0, model, strength, max(iter_grid), record), x_val)
-            scores += [(seen.get(k, last), strength, k) for k in iter_grid]
+            point = [(seen.get(k, last), strength, k) for k in iter_grid]
+            # max() over tuples holding NaN depends on their order (NaN compares False), so drop them here
+            if any(math.isnan(p) for p, _, _ in point):
+                log.warning("%s %s strength=%s: NaN validation PSNR at iterations %s; skipped", task.name, method,
+                            strength, [k for p, _, k in point if math.isnan(p)])
+            scores += [t for t in point if not math.isnan(t[0])]
         except Exception as exc:  # noqa: BLE001 -- any failure of one grid point only removes that point
             log.warning("%s %s strength=%s: %s: %s", task.name, method, strength, type(exc).__name__, exc)
     if not scores:
@@ -192,6 +207,7 @@ def restore_test_images(task_name: str, method: str, model=None, size: int = 48,
     seconds per image), the chosen ``strength`` and ``iters``."""
     if method in LEARNED and model is None:
         raise ConfigError(f"method {method!r} restores with a learned prior; give its checkpoint")
+    _check_counts(size, iter_grid, ct_angles, bm3d_iters)
     task = make_task(task_name, size, ct_angles, device)
     x_val = torch.tensor(val_crops(size, task.disk), device=device)[:, None]
     x_test = torch.tensor(test_crops(size, task.disk), device=device)[:, None]
@@ -202,6 +218,16 @@ def restore_test_images(task_name: str, method: str, model=None, size: int = 48,
     scores = score_test_images(method, task, x_test, y_test, model, strength, iters, device)
     measured = task.initial(y_test) if task.disk else y_test
     return _restoration_dataset(task, method, scores, x_test, measured, strength, iters)
+
+
+def _check_counts(size: int, iter_grid: Sequence[int], ct_angles: int, bm3d_iters: int) -> None:
+    """ConfigError unless a restoration can run with these sizes and counts."""
+    if size < 7:
+        raise ConfigError(f"size={size}: crops need at least 7 x 7 pixels (SSIM's window)")
+    if not len(iter_grid) or min(iter_grid) < 1:
+        raise ConfigError(f"iter_grid={list(iter_grid)}: give one or more PnP iteration counts, each >= 1")
+    if ct_angles < 1 or bm3d_iters < 1:
+        raise ConfigError(f"ct_angles={ct_angles}, bm3d_iters={bm3d_iters}: both must be >= 1")
 
 
 def _restoration_dataset(task: RestorationTask, method: str, scores: dict, x_test: torch.Tensor,

@@ -17,6 +17,7 @@ matrix-free stencil operator, with :func:`sciml.linalg.pcg`'s stopping rule.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -50,9 +51,10 @@ class PeakRSS:
 
     @staticmethod
     def rss_mb() -> float:
-        """Resident memory of this process (MiB), from /proc/self/statm (pages of 4 KiB)."""
+        """Resident memory of this process (MiB), from /proc/self/statm (in pages of the system's size: 4 KiB
+        on most x86 machines, 16 or 64 KiB on some ARM ones)."""
         with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * 4096 / 2**20
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
     def _watch(self) -> None:
         while not self._stop.is_set():

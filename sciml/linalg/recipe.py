@@ -83,6 +83,8 @@ def measure_linear_solver(out_dir: Path, resume: bool = False, seed: int = 0, de
         raise ConfigError(f"grid has 2 or 3 sides of at least 2 cells, got {list(grid)}")
     if threads < 1:
         raise ConfigError(f"threads must be >= 1, got {threads}")
+    if not (math.isfinite(rtol) and rtol >= 0):  # the solvers' own check raises a ValueError, a traceback here
+        raise ConfigError(f"rtol must be a finite number >= 0, got {rtol}")
     shape = tuple(int(s) for s in grid)
     A, b, _ = make_system(family, shape, seed=seed)
     solve_kw = {"rtol": rtol, "cap_s": cap_s, "device": device, "torch_loop": torch_loop}

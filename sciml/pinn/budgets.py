@@ -62,6 +62,7 @@ def resolve_training(problem: str | Problem, given: dict[str, Any]) -> dict[str,
     prob = _problem(problem)
     settings = training_budget(prob, "cpu")
     settings.update({k: v for k, v in given.items() if v is not None})
+    _check_counts(settings, given)
     if given.get("eval_every") is None:
         settings["eval_every"] = validation_interval(settings["adam_steps"])
     elif settings["adam_steps"] % settings["eval_every"]:
@@ -73,6 +74,17 @@ def resolve_training(problem: str | Problem, given: dict[str, Any]) -> dict[str,
         raise ConfigError(f"causal_eps: causal weighting needs a time-dependent problem and {prob.name!r} is not; "
                           "leave causal_eps out")
     return settings
+
+
+def _check_counts(settings: dict[str, Any], given: dict[str, Any]) -> None:
+    """ConfigError unless the step and point counts can run: a negative count would silently train nothing,
+    and ``eval_every: 0`` would divide by zero."""
+    least = {"adam_steps": 0, "lbfgs_steps": 0, "lbfgs_max_iter": 1, "n_colloc": 1, "causal_slices": 1,
+             **({"eval_every": 1} if given.get("eval_every") is not None else {})}
+    bad = [f"{k}={settings[k]}" for k, lo in least.items() if settings.get(k) is not None and settings[k] < lo]
+    if bad:
+        raise ConfigError(f"{', '.join(bad)}: step counts must be >= 0 and eval_every, n_colloc, lbfgs_max_iter, "
+                          "causal_slices >= 1")
 
 
 def validation_interval(adam_steps: int, validations: int = VALIDATIONS) -> int:

@@ -32,16 +32,12 @@ import xarray as xr
 
 from sciml.data.io import save_dataset
 from sciml.errors import ConfigError
-from sciml.models import MODELS, build_model, load_model
+from sciml.models import MODELS, build_model, count_parameters, load_model
 from sciml.pinn.physics_training import predict_grid, relative_l2, train_physics
 from sciml.pinn.problems import Problem, get_problem
 from sciml.recipes import register_recipe
 from sciml.train.checkpoint import load_checkpoint, save_checkpoint
 from sciml.utils.files import write_json
-
-
-def trainable_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def solution_fields(model: nn.Module, problem: Problem) -> xr.Dataset:
@@ -73,7 +69,7 @@ def evaluate_pinn(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Data
         raise ConfigError(f"{str(checkpoint)!r} records no PDE problem; it was not written by the pinn recipe")
     problem, model = get_problem(extra["problem"]), load_model(checkpoint)
     scores = {"rel_l2": relative_l2(model, problem), "wall_s": float(extra.get("wall_s", float("nan"))),
-              "params": trainable_parameters(model)}
+              "params": count_parameters(model)}
     write_json(Path(out_dir) / "eval.json", {"problem": problem.name, **scores})
     save_dataset(solution_fields(model, problem), Path(out_dir) / "fields.nc", overwrite=True)
     return xr.Dataset(attrs={**scores, "problem": problem.name})
@@ -113,7 +109,7 @@ def train_pinn(out_dir: str, resume: bool = False, seed: int = 0, device: str = 
                         causal_slices=causal_slices, eval_every=eval_every, seed=seed, device=device)
     path = Path(out_dir)
     metrics = {"problem": problem, "model": net.sciml_config["name"], "rel_l2": out["rel_l2"], "wall_s": out["wall_s"],
-               "params": trainable_parameters(net), "settings": out["settings"], "history": out["history"]}
+               "params": count_parameters(net), "settings": out["settings"], "history": out["history"]}
     write_json(path / "metrics.json", metrics, default=float)
     return save_checkpoint(path / "final.pt", net, extra={"recipe": "pinn", "problem": problem, "rel_l2": out["rel_l2"],
                                                           "wall_s": out["wall_s"]})

@@ -129,3 +129,15 @@ def test_the_paper_table_marks_what_was_not_published():
     assert lps.split("|")[1].split() == ["0.079", "0.041", "0.284"] and lps.split("|")[2].split() == ["-"] * 3
     nan = paper_table({"x": {"tas_spatial_nrmse": float("nan")}}, published=False)
     assert "nan" in nan.splitlines()[-1]
+
+
+def test_a_member_count_below_one_is_a_one_line_error(release, tmp_path, capsys):
+    for members in ("0", "-1"):  # an empty member list once reached max() and gave a traceback
+        _one_line_error(capsys, ["climate", "fit", "--model", "lps", "--data", str(release), "--members", members,
+                                 "--out", str(tmp_path / f"r{members}")], "members=")
+
+
+def test_a_prediction_that_is_not_netcdf_is_a_one_line_error(release, tmp_path, capsys):
+    (tmp_path / "junk.nc").write_text("not a netCDF file")  # the backends' ValueError once escaped as a traceback
+    _one_line_error(capsys, ["climate", "score", str(tmp_path / "junk.nc"), "--data", str(release)],
+                    "cannot be read as netCDF")

@@ -152,6 +152,12 @@ def test_the_recipe_defaults_cycle_moving_sensors_and_report_the_analysis_error(
     ({"window": 9}, "window must be between 1 and n_states - 3"),
     ({"error": "drag3x"}, "unknown MEDIDA error model"),
     ({"estimate": "cycled", "interpolator": "spectral"}, "fills its innovations with rff or cubic"),
+    # these once ended in an IndexError, a ValueError, a ZeroDivisionError, an MKL error or a silent run
+    ({"fc_steps": 0}, r"fc_steps=0"),
+    ({"observations": "sparse", "estimate": "cycled", "density": 1.5}, r"density=1.5"),
+    ({"nx": 0}, r"nx=0"),
+    ({"spinup": -5}, r"spinup=-5"),
+    ({"observations": "noisy", "estimate": "enkf", "members": 0}, r"members=0"),
 ])
 def test_settings_that_do_not_fit_are_one_line_config_errors(tmp_path, params, message):
     with pytest.raises(ConfigError, match=message):

@@ -161,3 +161,29 @@ def test_validation_rollout_selection_returns_the_best_epoch(tmp_path):
     with pytest.raises(ConfigError, match="no val trajectory"):
         run_experiment(spec_from_dict({"recipe": "trajectory", "out_dir": str(tmp_path / "b"), "device": "cpu",
                                        "params": {**params, "split": {"train": 3, "test": 1}}}))
+
+
+def test_the_runs_own_file_with_other_content_is_refused_not_scored_on_the_recorded_split(tmp_path):
+    """The recorded test indices mean nothing once the file at the recorded path holds other trajectories."""
+    from sciml.errors import SchemaError
+
+    ds, variables = toy_data(), ["a", "b"]
+    save_dataset(ds, tmp_path / "d.nc")
+    model = build_model("next_frame_from_increment", net={"name": "sinenet", "fields": 2, "history": 2, "waves": 1,
+                                                         "channels": 4, "levels": 2}, fields=2)
+    extra = {"recipe": "trajectory", "variables": variables, "history_frames": 2, "rollout_steps": 3,
+             "data_path": str(tmp_path / "d.nc"), "data_fingerprint": fingerprint(ds, variables),
+             "split": {"train": [0, 1, 2], "test": [3]}}
+    save_checkpoint(tmp_path / "p.pt", model, Normalizers.fit(ds.isel(sample=[0, 1, 2]), variables), extra=extra)
+    save_dataset(toy_data(seed=5), tmp_path / "d.nc", overwrite=True)  # regenerated in place
+    for data in (None, tmp_path / "d.nc"):
+        with pytest.raises(SchemaError, match="content has changed"):
+            evaluate_trajectory(tmp_path / "p.pt", data, tmp_path / "eval")
+
+
+@pytest.mark.parametrize("setting", [{"history": 0}, {"rollout_steps": 0}])
+def test_frame_counts_that_cannot_run_are_config_errors(tmp_path, setting):
+    """history 0 reached a conv on zero channels, rollout_steps 0 stacked an empty rollout: tracebacks."""
+    with pytest.raises(ConfigError, match=next(iter(setting))):
+        run_experiment(ExperimentSpec(recipe="trajectory", params={**TOY, **setting}, out_dir=str(tmp_path),
+                                      device="cpu"))

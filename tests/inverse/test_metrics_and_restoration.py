@@ -69,3 +69,29 @@ def test_tv_restoration_is_tuned_on_validation_crops_and_beats_the_blurred_input
     assert np.array_equal(ds["measured"].values, y[:, 0].numpy())
     assert ds.attrs["psnr_db"] > mean_psnr(y, truth) + 0.5            # TV-regularised deblurring helps
     assert ds["restored"].shape == (4, 24, 24) and (ds["seconds"] > 0).all()
+
+
+def test_tuning_never_chooses_a_strength_whose_validation_psnr_is_nan(monkeypatch):
+    """A diverged setting scores NaN; max() over (NaN, ...) tuples would keep it when it comes first."""
+    from types import SimpleNamespace
+
+    import sciml.inverse.restoration as R
+
+    x_val = torch.full((2, 1, 8, 8), 0.5)
+
+    def fake_restore(method, task, y, x0, model, strength, iters, callback=None):
+        return torch.full_like(x_val, math.nan) if strength == 1.0 else x_val + 0.01
+
+    monkeypatch.setattr(R, "restore", fake_restore)
+    task = SimpleNamespace(name="fake", initial=lambda y: y)
+    assert R.tune("tv", task, x_val, x_val, None, [1.0, 2.0], [10, 20], 20) == (2.0, 20)
+
+
+@pytest.mark.parametrize("settings, match", [({"iter_grid": ()}, "iter_grid"), ({"iter_grid": (0,)}, "iter_grid"),
+                                             ({"size": 4000}, "does not fit"), ({"size": 0}, "size=0"),
+                                             ({"task_name": "ct_sparse", "ct_angles": 0}, "ct_angles")])
+def test_sizes_and_counts_that_cannot_run_are_config_errors(settings, match):
+    """Each once ended in a ValueError, IndexError, ZeroDivisionError or a NonFiniteError about FBP."""
+    args = {"task_name": "deblur_noise0.02", "method": "tv", "size": 16, "iter_grid": (2,), **settings}
+    with pytest.raises(ConfigError, match=match):
+        restore_test_images(**args)

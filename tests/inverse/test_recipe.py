@@ -135,3 +135,21 @@ def test_the_specs_on_the_lpn_page_load():
     specs = [spec_from_dict(yaml.safe_load(b)) for b in re.findall(r"^```yaml\n(.*?)^```", page, flags=re.S | re.M)]
     assert [s.recipe for s in specs] == ["denoiser", "restoration"]
     assert specs[1].params["prior"] == str(Path(specs[0].out_dir) / "lpn.pt")
+
+
+@pytest.mark.parametrize("setting", [{"n_patches": 0}, {"batch_size": 0}, {"l1_steps": -1}, {"res": 2},
+                                     {"sigma_train": -0.1}, {"pm_fraction": 2.0}])
+def test_denoiser_counts_that_cannot_train_are_config_errors(setting):
+    """No patches and batch size 0 failed inside torch; the others trained nothing or nonsense silently."""
+    with pytest.raises(ConfigError, match=next(iter(setting))):
+        denoiser_settings(setting)
+
+
+def test_a_nan_prior_value_makes_prior_rises_nan_not_a_verdict(tmp_path, monkeypatch):
+    """prior_value returns NaN where f(y) = x has no solution; NaN > a is False, which read as 'does not rise'."""
+    import sciml.inverse.recipe as recipe
+
+    run_experiment(denoiser_spec(tmp_path), evaluate=False)
+    monkeypatch.setattr(recipe, "prior_vs_noise", lambda model, res, seed: {0.0: 1.0, 0.1: float("nan"), 0.2: 3.0})
+    scores = evaluate_checkpoint(tmp_path / "den" / "lpn.pt", out_dir=tmp_path / "ev").attrs
+    assert math.isnan(scores["prior_rises"]) and math.isnan(scores["prior_r_noise0.1"])

@@ -105,7 +105,8 @@ def test_a_capped_recipe_run_scores_nan_not_a_number_it_did_not_reach(tmp_path):
 
 
 @pytest.mark.parametrize("params, message", [({"family": "sand"}, "family must be one of"),
-                                             ({"grid": [8]}, "2 or 3 sides"), ({"threads": 0}, "threads")])
+                                             ({"grid": [8]}, "2 or 3 sides"), ({"threads": 0}, "threads"),
+                                             ({"rtol": -1.0}, "rtol must be")])
 def test_recipe_parameters_are_checked(params, message, tmp_path):
     spec = ExperimentSpec(recipe="linear_solver", name="t", out_dir=str(tmp_path), device="cpu", params=params)
     with pytest.raises(ConfigError, match=message):
@@ -128,3 +129,15 @@ def test_cuda_cg_row_matches_the_cpu_row():
     cpu = measure_solve("cg", A, b, shape, cap_s=60.0, device=CPU)
     gpu = measure_solve("cg", A, b, shape, cap_s=60.0, device="cuda")
     assert gpu["reached"] and abs(gpu["iterations"] - cpu["iterations"]) <= 2 and gpu["peak_gpu_mem_mb"] > 0
+
+
+def test_resident_memory_counts_pages_of_the_systems_size(monkeypatch):
+    """statm counts pages; a fixed 4 KiB under-reports 16x on a 64 KiB-page machine."""
+    import os
+
+    from sciml.linalg import measure
+
+    four_kib = measure.PeakRSS.rss_mb()
+    real_sysconf = os.sysconf
+    monkeypatch.setattr(os, "sysconf", lambda name: 65536 if name == "SC_PAGE_SIZE" else real_sysconf(name))
+    assert measure.PeakRSS.rss_mb() == pytest.approx(16 * four_kib, rel=0.05)

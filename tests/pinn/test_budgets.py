@@ -99,3 +99,11 @@ def test_train_physics_left_alone_trains_the_problems_budget():
     assert off["settings"]["causal_eps"] is None and "causal_w_min" not in off["history"][0]
     with pytest.raises(ConfigError, match="does not divide"):
         train_physics(model, prob, adam_steps=5, eval_every=2)
+
+
+@pytest.mark.parametrize("given", [{"eval_every": 0}, {"eval_every": -5}, {"adam_steps": -10}, {"n_colloc": 0},
+                                   {"lbfgs_steps": -1}])
+def test_counts_that_cannot_run_are_config_errors(given):
+    """eval_every 0 divided by zero; a negative count trained nothing without a word."""
+    with pytest.raises(ConfigError, match=next(iter(given))):
+        resolve_training("helmholtz2d", given)
