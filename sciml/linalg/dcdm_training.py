@@ -141,8 +141,11 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
             save_dataset(make_dataset("dcdm_residuals", **{"model": str(out / "start.pt"), **residuals}), res_path)
         both = xr.concat([ds[["b", "solid"]], open_dataset(res_path).load()[["b", "solid"]]], "sample")
         ds = both.isel(sample=np.random.default_rng(seed).permutation(both.sizes["sample"]))
-    split = int(0.9 * ds.sizes["sample"])  # the held-out tail; with residuals mixed in, not a tail of data_path
-    held_out = {"held_out_from": split} if not residuals else {}
+    split = int(0.9 * ds.sizes["sample"])
+    held_out = {"held_out_path": str(data_path), "held_out_from": split}  # what `sciml evaluate` scores
+    if residuals:  # the shuffled mixture's tail is no tail of one file: keep it beside the checkpoints
+        held_out = {"held_out_path": str(save_dataset(ds.isel(sample=slice(split, None)), out / "held_out.nc")),
+                    "held_out_from": 0}
     train, val = RitzDataset(ds.isel(sample=slice(0, split))), RitzDataset(ds.isel(sample=slice(split, None)))
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", scheduler="cosine",
                       grad_clip=1.0, seed=seed, device=device)

@@ -44,17 +44,17 @@ def evaluate_dcdm(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Data
     one exact line search along the net's direction (:func:`~sciml.linalg.dcdm_training.line_search_residuals`,
     the training loss), and along ``b`` itself (steepest descent, the baseline the net must beat).
     ``attrs``: their means ``held_out_loss`` and ``steepest_descent_loss``, and ``n_samples``.
-    ``data=None``: the held-out tail of the run's own ``dcdm_ritz`` file; a given ``dcdm_ritz`` file is
+    ``data=None``: the run's own held-out tenth, as its checkpoint records; a given ``dcdm_ritz`` file is
     scored whole. Writes ``out_dir/eval.json``."""
     ckpt = load_checkpoint(checkpoint)
     extra = ckpt.get("extra", {})
     if data is not None:
         ds = open_dataset(data)
-    elif "held_out_from" in extra:
-        ds = open_dataset(extra["data_path"]).isel(sample=slice(int(extra["held_out_from"]), None))
-    else:  # trained on Ritz vectors mixed with solver residuals: its held-out set is no tail of one file
-        raise ConfigError(f"{str(checkpoint)!r} records no held-out split of its data; give a dcdm_ritz file to "
-                          "score on: sciml evaluate CHECKPOINT DATA.nc")
+    elif "held_out_path" in extra:
+        ds = open_dataset(extra["held_out_path"]).isel(sample=slice(int(extra["held_out_from"]), None))
+    else:
+        raise ConfigError(f"{str(checkpoint)!r} records no held-out data; give a dcdm_ritz file to score on: "
+                          "sciml evaluate CHECKPOINT DATA.nc")
     batch = (torch.as_tensor(ds["b"].values)[:, None], torch.as_tensor(ds["solid"].values).bool())
     model = load_model(str(checkpoint)).eval()
     with torch.no_grad():
