@@ -78,6 +78,13 @@ class RitzDataset(torch.utils.data.Dataset):
 
 def dcdm_loss(model: torch.nn.Module, batch) -> torch.Tensor:
     """Mean over the batch of ``||b - A q (q^T b) / (q^T A q)||^2`` with ``q = f(b)``: invariant to q's scale."""
+    return line_search_residuals(model, batch).mean().float()
+
+
+def line_search_residuals(model: torch.nn.Module, batch) -> torch.Tensor:
+    """Per sample, shape ``(B,)`` (float64): ``||b - A q (q^T b) / (q^T A q)||^2`` with ``q = f(b)``, the squared
+    residual left by one exact line search along the net's direction (for a unit-norm ``b``, as the Ritz
+    vectors are, 1 means no progress)."""
     b, solid = batch
     fluid = (~solid).to(b.dtype)[:, None]
     inp = torch.cat([b, fluid], 1) if getattr(model, "use_mask", getattr(getattr(model, "module", None), "use_mask", False)) else b
@@ -86,7 +93,7 @@ def dcdm_loss(model: torch.nn.Module, batch) -> torch.Tensor:
     Aq = apply_poisson(q, solid, OPEN_FACES)
     dims = tuple(range(1, q.ndim))
     coef = (q * bb).sum(dims) / (q * Aq).sum(dims).clamp_min(1e-30)
-    return ((bb - coef.view(-1, *[1] * (q.ndim - 1)) * Aq) ** 2).sum(dims).mean().float()
+    return ((bb - coef.view(-1, *[1] * (q.ndim - 1)) * Aq) ** 2).sum(dims)
 
 
 def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometries: int = 24, epochs: int = 10,
@@ -135,9 +142,13 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
         both = xr.concat([ds[["b", "solid"]], open_dataset(res_path).load()[["b", "solid"]]], "sample")
         ds = both.isel(sample=np.random.default_rng(seed).permutation(both.sizes["sample"]))
     split = int(0.9 * ds.sizes["sample"])
+    held_out = {"held_out_path": str(data_path), "held_out_from": split}  # what `sciml evaluate` scores
+    if residuals:  # the shuffled mixture's tail is no tail of one file: keep it beside the checkpoints
+        held_out = {"held_out_path": str(save_dataset(ds.isel(sample=slice(split, None)), out / "held_out.nc")),
+                    "held_out_from": 0}
     train, val = RitzDataset(ds.isel(sample=slice(0, split))), RitzDataset(ds.isel(sample=slice(split, None)))
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", scheduler="cosine",
                       grad_clip=1.0, seed=seed, device=device)
     Trainer(model, cfg, train, val, compute_loss=dcdm_loss, out_dir=out,
-            metadata={"recipe": "dcdm", "data_path": str(data_path)}).fit(resume_from="auto" if resume else None)
+            metadata={"recipe": "dcdm", "data_path": str(data_path), **held_out}).fit(resume_from="auto" if resume else None)
     return out / "best.pt"

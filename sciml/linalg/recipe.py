@@ -1,7 +1,8 @@
 """The linear-algebra recipes.
 
 ``dcdm`` trains DCDM's search-direction network on Ritz vectors (``sciml train`` a spec with ``recipe: dcdm``,
-e.g. ``examples/configs/dcdm_train.yaml``).
+e.g. ``examples/configs/dcdm_train.yaml``); its evaluator scores the net's search directions on the
+held-out right-hand sides against steepest descent.
 
 ``linear_solver`` measures one solve of one grid system (:mod:`sciml.linalg.families`) with one named method
 (:mod:`sciml.linalg.measure`) and writes the measurement as ``measurement.json``; its evaluator returns the
@@ -26,14 +27,46 @@ import numpy as np
 import torch
 import xarray as xr
 
+from sciml.data import open_dataset
 from sciml.errors import ConfigError
-from sciml.linalg.dcdm_training import train_dcdm
+from sciml.linalg.dcdm_training import line_search_residuals, train_dcdm
 from sciml.linalg.families import FAMILIES, make_system
 from sciml.linalg.measure import measure_repeated, measure_solve
+from sciml.models import load_model
 from sciml.recipes import register_recipe
+from sciml.train.checkpoint import load_checkpoint
 from sciml.utils.files import write_json
 
-register_recipe("dcdm")(train_dcdm)
+
+
+def evaluate_dcdm(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Dataset:
+    """Scores of a ``dcdm`` checkpoint on held-out right-hand sides: per sample the squared residual left by
+    one exact line search along the net's direction (:func:`~sciml.linalg.dcdm_training.line_search_residuals`,
+    the training loss), and along ``b`` itself (steepest descent, the baseline the net must beat).
+    ``attrs``: their means ``held_out_loss`` and ``steepest_descent_loss``, and ``n_samples``.
+    ``data=None``: the run's own held-out tenth, as its checkpoint records; a given ``dcdm_ritz`` file is
+    scored whole. Writes ``out_dir/eval.json``."""
+    ckpt = load_checkpoint(checkpoint)
+    extra = ckpt.get("extra", {})
+    if data is not None:
+        ds = open_dataset(data)
+    elif "held_out_path" in extra:
+        ds = open_dataset(extra["held_out_path"]).isel(sample=slice(int(extra["held_out_from"]), None))
+    else:
+        raise ConfigError(f"{str(checkpoint)!r} records no held-out data; give a dcdm_ritz file to score on: "
+                          "sciml evaluate CHECKPOINT DATA.nc")
+    batch = (torch.as_tensor(ds["b"].values)[:, None], torch.as_tensor(ds["solid"].values).bool())
+    model = load_model(str(checkpoint)).eval()
+    with torch.no_grad():
+        learned = line_search_residuals(model, batch).numpy()
+        steepest = line_search_residuals(torch.nn.Identity(), batch).numpy()
+    scores = {"held_out_loss": float(learned.mean()), "steepest_descent_loss": float(steepest.mean()),
+              "n_samples": int(learned.size)}
+    write_json(Path(out_dir) / "eval.json", scores)
+    return xr.Dataset({"held_out_loss": ("sample", learned), "steepest_descent_loss": ("sample", steepest)}, attrs=scores)
+
+
+register_recipe("dcdm", evaluate=evaluate_dcdm)(train_dcdm)
 
 MEASUREMENT = "measurement.json"
 WARMUP_GRID = (16, 16, 16)  # the untimed warm-up solve: CUDA context, kernels, the shipped nets
