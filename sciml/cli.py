@@ -167,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-eval", action="store_true", help="skip the test-set evaluation")
     tr.set_defaults(fn=cmd_train)
 
-    ev = sub.add_parser("evaluate", help="score a checkpoint with its recipe's evaluator")
-    ev.add_argument("checkpoint", help="a checkpoint written by `sciml train` (any recipe)")
+    ev = sub.add_parser("evaluate", help="score a run's checkpoint (or JSON artefact) with its recipe's evaluator")
+    ev.add_argument("checkpoint", help="a checkpoint (.pt) or JSON artefact written by `sciml train` (any recipe)")
     ev.add_argument("data", nargs="?", default=None,
                     help="data to score on (default: the run's own held-out data, as its checkpoint records)")
     ev.add_argument("--out", default=None, help="output directory (default: next to the checkpoint)")
