@@ -169,19 +169,20 @@ def truth_scores(truth: xr.Dataset, pred: xr.Dataset) -> dict[str, float]:
 
 
 def evaluate_climatebench(model: nn.Module, data_path: str | Path | None, out_dir: str | Path, checkpoint: dict,
-                          seed: int = 0) -> xr.Dataset:
+                          seed: int = 0, checkpoint_path: str | Path | None = None) -> xr.Dataset:
     """``sciml evaluate``: scores of the model's ssp245 prediction, 2080-2100, against each truth.
 
     ``data_path``: a ClimateBench folder (truth: the mean of its ssp245 members); None: the offline generator
     with ``seed`` (truths: the 3- and 50-member means). The attrs hold ``score_table`` names and
     ``tas_spatial_rmse_k`` / ``pr_spatial_rmse_mm_day`` against the truth of fewest members (``truth_members``),
     the same names with ``_eval{k}`` against every other truth. Writes ``report.md`` and the prediction
-    ``prediction_ssp245.nc`` (2015-2100, outputs schema) into ``out_dir``.
+    ``prediction_ssp245.nc`` (2015-2100, outputs schema) into ``out_dir``; its ``checkpoint`` attribute names
+    ``checkpoint_path``, the file ``checkpoint`` was read from.
     """
     x_hist, x_test, truths = evaluation_experiment(data_path, seed)
     pred = predict_scenario(model, x_test, x_hist)
     out, name = Path(out_dir), checkpoint["model"]["name"]
-    write_outputs(pred, out / PREDICTION_FILE, prediction_attrs(name, data_path))
+    write_outputs(pred, out / PREDICTION_FILE, prediction_attrs(name, data_path, checkpoint_path))
     scores = {k: truth_scores(t, pred) for k, t in sorted(truths.items())}
     primary = min(scores)
     res = xr.Dataset()

@@ -59,7 +59,8 @@ def evaluate_climate_emulator(checkpoint: Path, data: Path | None, out_dir: Path
             data = Path(extra["data_path"])
         elif "generator_seed" not in extra:
             raise ConfigError(f"{str(checkpoint)!r} records no ClimateBench directory; name the one to score on")
-    return evaluate_climatebench(load_model(checkpoint), data, out_dir, ckpt, seed=int(extra.get("generator_seed", 0)))
+    return evaluate_climatebench(load_model(checkpoint), data, out_dir, ckpt, seed=int(extra.get("generator_seed", 0)),
+                                 checkpoint_path=checkpoint)
 
 
 @register_recipe("climate_emulator", evaluate=evaluate_climate_emulator)

@@ -3,6 +3,7 @@ their scores (on files in the ClimateBench release layout, toy size)."""
 import json
 
 import pytest
+import xarray as xr
 import yaml
 
 from sciml.bench.climatebench import MEMBERS, METHODS, cell_scores, preset_settings
@@ -32,6 +33,8 @@ def test_dry_run_specs_load_round_trip_and_one_trains_alone(tmp_path, capsys):
     assert scores["tas_total_nrmse"] < 1e-4 and scores["truth_members"] == 2  # pattern-scaled truth: exact
     again = evaluate_checkpoint(tmp_path / "lps" / "best.pt")
     assert again.attrs["pr_total_nrmse"] == pytest.approx(scores["pr_total_nrmse"])
+    with xr.open_dataset(tmp_path / "lps" / "eval" / "prediction_ssp245.nc") as pred:  # it names what predicted it
+        assert pred.attrs["checkpoint"] == str((tmp_path / "lps" / "best.pt").resolve())
 
 
 def test_a_reduced_run_on_release_files_writes_the_page(tmp_path):
