@@ -91,13 +91,12 @@ class BenchResult:
         }
 
     def summary(self) -> dict[tuple[str, str, str], tuple[float, float, int]]:
-        """(task, method, metric) -> (mean, std, count) over seeds (finite values only)."""
+        """(task, method, metric) -> (mean, std, count) over seeds. A seed whose value is not finite (stored as
+        null) makes the mean and std NaN: a failed seed is shown, never silently left out of the mean."""
         groups: dict[tuple[str, str, str], list[float]] = defaultdict(list)
         for r in self.rows:
-            if r["value"] is not None:
-                groups[(r["task"], r["method"], r["metric"])].append(r["value"])
-        return {k: (statistics.fmean(v), statistics.pstdev(v) if len(v) > 1 else 0.0, len(v))
-                for k, v in groups.items()}
+            groups[(r["task"], r["method"], r["metric"])].append(math.nan if r["value"] is None else r["value"])
+        return {k: (_mean(v), _pstdev(v), len(v)) for k, v in groups.items()}
 
     def markdown_table(self, task: str, metrics: Iterable[str], methods: Iterable[str] | None = None,
                        fmt: str = "{:.4g}") -> str:
@@ -201,3 +200,13 @@ def command_line() -> str:
         elif not arg.startswith(tuple(o + "=" for o in OUTPUT_OPTIONS)):
             kept.append(arg)
     return " ".join(kept)
+
+
+def _mean(values: list[float]) -> float:
+    return math.nan if any(math.isnan(v) for v in values) else statistics.fmean(values)
+
+
+def _pstdev(values: list[float]) -> float:
+    if any(math.isnan(v) for v in values):
+        return math.nan
+    return statistics.pstdev(values) if len(values) > 1 else 0.0
