@@ -30,7 +30,6 @@ one sample) and ``s_per_epoch``.
 from __future__ import annotations
 
 import inspect
-import json
 import math
 from pathlib import Path
 from typing import Any, Callable, TypedDict
@@ -49,6 +48,7 @@ from sciml.models import MODELS, build_model, count_parameters, load_model
 from sciml.recipes import register_recipe
 from sciml.train import Trainer, TrainConfig
 from sciml.train.checkpoint import load_checkpoint
+from sciml.train.history import training_time
 from sciml.train.seed import seed_everything
 from sciml.utils.cost import gmacs
 from sciml.utils.device import default_device
@@ -191,16 +191,15 @@ def persistence_rel_l2(windows: TrajectoryDataset, truth: torch.Tensor, norms: N
 
 
 def training_cost(checkpoint: Path, ckpt: dict[str, Any], train_windows: int) -> dict[str, float]:
-    """Epochs, optimiser steps and (from ``history.json`` beside the checkpoint, when there) seconds per epoch."""
+    """Epochs, optimiser steps and (from ``history.json`` beside the checkpoint, when there) the median seconds
+    per epoch."""
     cfg = (ckpt.get("trainer") or {}).get("config", {})
     out: dict[str, float] = {}
     if cfg:
         out["epochs"] = cfg["epochs"]
         out["optimizer_steps"] = cfg["epochs"] * math.ceil(train_windows / cfg["batch_size"])
-    hist = checkpoint.parent / "history.json"
-    times = [r["time_s"] for r in json.loads(hist.read_text()) if "time_s" in r] if hist.is_file() else []
-    if times:
-        out["s_per_epoch"] = float(np.mean(times))
+    if "s_per_epoch" in (timed := training_time(checkpoint.parent / "history.json")):
+        out["s_per_epoch"] = timed["s_per_epoch"]
     return out
 
 

@@ -17,8 +17,6 @@ model, with inputs drawn from a fixed generator.
 from __future__ import annotations
 
 import copy
-import json
-import statistics
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -26,20 +24,12 @@ import torch
 import torch.nn as nn
 
 from sciml.models import count_parameters
+from sciml.train.history import training_time
 from sciml.train.losses import build_loss
 from sciml.utils.cost import gmacs, median_time, training_memory_mb
 from sciml.utils.device import default_device
 
 INFER_BATCH = 32  # samples per timed forward pass
-
-
-def training_time(history_path: Path) -> dict[str, float]:
-    """``{"s_per_epoch": median epoch seconds, "epochs": count}`` from a Trainer's ``history.json``;
-    empty when the file is missing (a checkpoint moved away from its run) or holds no timed epoch."""
-    if not Path(history_path).is_file():
-        return {}
-    times = [float(r["time_s"]) for r in json.loads(Path(history_path).read_text()) if "time_s" in r]
-    return {"s_per_epoch": statistics.median(times), "epochs": float(len(times))} if times else {}
 
 
 def _inputs(batch: int, sample_shape: Sequence[int], device: torch.device, seed: int = 0) -> torch.Tensor:

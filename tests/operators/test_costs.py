@@ -4,7 +4,8 @@ import json
 import pytest
 import torch.nn as nn
 
-from sciml.operators.costs import model_costs, training_time
+from sciml.operators.costs import model_costs
+from sciml.train.history import training_time
 from sciml.train.losses import build_loss
 
 
