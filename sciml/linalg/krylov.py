@@ -25,6 +25,11 @@ from sciml.utils import require
 STAGNATION_WINDOW = 500
 
 
+def stagnation_window(n: int) -> int:
+    """Iterations without a halving of the residual after which a Krylov solve of ``n`` unknowns stops."""
+    return max(STAGNATION_WINDOW, 4 * math.isqrt(n))
+
+
 def pcg(A, b: np.ndarray, M: Callable[[np.ndarray], np.ndarray] | None = None, rtol: float = 1e-6,
         maxiter: int | None = None, x0: np.ndarray | None = None, callback: Callable | None = None,
         history: list | None = None, atol: float = 0.0) -> tuple[np.ndarray, int]:
@@ -42,8 +47,7 @@ def pcg(A, b: np.ndarray, M: Callable[[np.ndarray], np.ndarray] | None = None, r
     if not b.any():  # scipy: the solution of A x = 0 is 0
         return np.zeros(n), 0
     r = b - A @ x
-    window = max(STAGNATION_WINDOW, 4 * math.isqrt(n))
-    mon = Monitor(float(np.linalg.norm(b)), rtol, atol, window, "pcg" if M else "cg", history)
+    mon = Monitor(float(np.linalg.norm(b)), rtol, atol, stagnation_window(n), "pcg" if M else "cg", history)
     if mon.start(float(np.linalg.norm(r))) or maxiter == 0:
         return x, mon.info(maxiter)
     z = M(r) if M else r

@@ -12,7 +12,7 @@ preconditioners, ``pip install 'sciml[bench]'``), ``mg_pcg`` and ``mg_learned`` 
 with the fixed and the learned V-cycle) and ``dcdm_cnn`` (:func:`~sciml.linalg.dcdm_solve` with the shipped
 CNN, the paper's loop ``levels=1``). The methods of :data:`DEVICE_METHODS` also run in torch on any device
 (``torch_loop``): CG and Jacobi-PCG are then :func:`~sciml.linalg.torch_krylov.flexible_pcg` in float64 on the
-matrix-free stencil operator, with :func:`sciml.linalg.pcg`'s stopping rule.
+matrix-free stencil operator, with :func:`sciml.linalg.pcg`'s stopping rule (:func:`~sciml.linalg.krylov.stagnation_window`).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import torch
 
 from sciml.errors import ConfigError
 from sciml.linalg.dcdm import dcdm_solve, load_shipped_model
-from sciml.linalg.krylov import STAGNATION_WINDOW, ic0_grid, jacobi, pcg
+from sciml.linalg.krylov import ic0_grid, jacobi, pcg, stagnation_window
 from sciml.linalg.learned_solver import LearnedSolver
 from sciml.linalg.stencil import GridOperator
 from sciml.linalg.torch_krylov import flexible_pcg
@@ -105,12 +105,6 @@ class TimedHistory(list):
         self.clock.guard()
 
 
-def krylov_window(n: int) -> int:
-    """The stagnation window of :func:`sciml.linalg.pcg` for ``n`` unknowns, so the torch loops stop where
-    the scipy ones do."""
-    return max(STAGNATION_WINDOW, 4 * math.isqrt(n))
-
-
 def torch_krylov(method: str, A, shape: tuple[int, ...], device: torch.device):
     """CG / Jacobi-PCG in torch: the matrix-free stencil operator of ``A`` (float64) on ``device`` and the
     preconditioner (None for CG)."""
@@ -136,7 +130,7 @@ def _setup_torch(method: str, A, b, shape, rtol: float, device: torch.device) ->
                                               history=hist, callback=guard, levels=1)
     op, M = torch_krylov(method, A, shape, device)
     return lambda hist, guard: flexible_pcg(op.apply, bt, M, rtol, 0.0, KRYLOV_MAXITER, history=hist, name=method,
-                                            window=krylov_window(bt.numel()))
+                                            window=stagnation_window(bt.numel()))
 
 
 def _setup_scipy(method: str, A, b, shape, rtol: float) -> Solve:
