@@ -21,7 +21,7 @@ EMULATORS = ("lps", "cnn_lstm", "prithvi")  # the registered models this recipe 
 # every 2nd training year, a reduced Prithvi), the settings `sciml bench climatebench` measures on its CPU page.
 # The paper-scale settings are that benchmark's gpu preset.
 TRAINING_DEFAULTS = {
-    "cnn_lstm": dict(epochs=12, lr=3e-3, stride=2, pretrain_epochs=0, pretrain_lr=1e-3, config={"input_pool": 4}),
+    "cnn_lstm": dict(epochs=12, lr=3e-3, stride=2, config={"input_pool": 4}),  # no pre-training
     "prithvi": dict(epochs=3, lr=5e-4, stride=2, pretrain_epochs=2, pretrain_lr=1e-3,
                     config=dict(patch=8, window=[3, 3], embed=48, heads=4, encoder_pairs=1, decoder_pairs=1)),
 }
