@@ -45,7 +45,6 @@ PRESET_HELP = {
     "cpu": "the published CPU page: a laptop, minutes to hours",
     "gpu": "the paper's scale, one GPU",
     "smoke": "a reduced sweep that checks the whole pipeline in minutes",
-    "quick": "a reduced sweep that checks the whole pipeline in minutes",
 }
 
 
