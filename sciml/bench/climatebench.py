@@ -15,12 +15,12 @@ from typing import Any
 
 from sciml.bench.results import BenchResult
 from sciml.bench.runner import Benchmark, Row, register_benchmark
+from sciml.climate.baselines import VARIABLES
 from sciml.climate.recipes import training_settings
 from sciml.experiment import ExperimentSpec
 
 METHODS = ("lps", "cnn-lstm", "prithvi")
 MEMBERS = (1, 3, 10, 50)
-VARIABLES = ("tas", "dtr", "pr", "pr90")
 
 # what each preset sets in the climate_emulator recipe, per method (lps has nothing to train); the cpu preset
 # measures the recipe's defaults (sciml.climate.recipes.TRAINING_DEFAULTS)

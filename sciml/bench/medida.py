@@ -18,9 +18,10 @@ from typing import Any
 
 from sciml.bench.medida_report import report
 from sciml.bench.runner import Benchmark, Row, register_benchmark
+from sciml.discovery.medida import ERRORS as MEDIDA_ERRORS
 from sciml.experiment import ExperimentSpec
 
-ERRORS = ("drag2x", "drag0", "nobeta", "jac")
+ERRORS = tuple(MEDIDA_ERRORS)  # the error models sciml.discovery.medida injects
 PARTS = ("full", "noisy", "sparse", "cycled")
 SPARSE_METHODS = ("rff", "rff_mlp", "cubic", "spectral")
 DENSITIES = ((0.5, "sparse50"), (0.25, "sparse25"))

@@ -110,5 +110,5 @@ def train_climate_emulator(out_dir: str, resume: bool = False, seed: int = 0, de
                              compute_loss=masked_pretraining_loss(weighted_mse(lat, out_s)))
         init = pre.state_dict()
     train_emulator(model, cfg, ds, lat, out_s, t["epochs"], lr=t["lr"], batch_size=batch_size, out_dir=out,
-                   init_state=init, seed=seed, device=device, metadata={k: v for k, v in recorded.items() if k != "recipe"})
+                   init_state=init, seed=seed, device=device, metadata=recorded)
     return out / "best.pt"
