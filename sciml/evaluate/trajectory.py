@@ -29,7 +29,6 @@ one sample) and ``s_per_epoch``.
 """
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 from typing import Any, Callable, TypedDict
@@ -44,7 +43,7 @@ from sciml.data import Normalizers, TrajectoryDataset, fingerprint, open_dataset
 from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError, SchemaError
 from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
-from sciml.models import MODELS, build_model, count_parameters, load_model
+from sciml.models import build_model, count_parameters, load_model, model_signature
 from sciml.recipes import register_recipe
 from sciml.train import Trainer, TrainConfig
 from sciml.train.checkpoint import load_checkpoint
@@ -130,7 +129,7 @@ def next_frame_model(model: dict[str, Any] | None, target: str, fields: int, his
     cfg = dict(model or {"name": "sinenet", "waves": 4})
     if "name" not in cfg:
         raise ConfigError("model section needs a 'name' (one of the registered models)")
-    takes = inspect.signature(MODELS.get(cfg["name"]).__init__).parameters
+    takes = model_signature(cfg["name"]).parameters
     for key, value in (("fields", fields), ("history", history), ("in_channels", history * fields),
                        ("out_channels", fields)):
         if key in takes:

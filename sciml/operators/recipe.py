@@ -34,7 +34,7 @@ from sciml.data import FieldDataset, Normalizers, fingerprint, open_chunked, spl
 from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError
 from sciml.evaluate.field_eval import evaluate_field_model
-from sciml.models import MODELS, build_model, load_model
+from sciml.models import build_model, load_model, model_signature
 from sciml.models.wrappers import decoded_output
 from sciml.operators.costs import checkpoint_costs
 from sciml.operators.resolution import check_grid
@@ -121,7 +121,7 @@ def model_config(cfg: dict[str, Any], n_in: int, n_out: int) -> tuple[str, dict[
     if "name" not in cfg:
         raise ConfigError("model section needs a 'name' (one of the registered models)")
     kwargs = {k: v for k, v in cfg.items() if k != "name"}
-    params = inspect.signature(MODELS.get(cfg["name"]).__init__).parameters
+    params = model_signature(cfg["name"]).parameters
     if "in_channels" in params:
         kwargs.setdefault("in_channels", n_in)
     if "out_channels" in params:

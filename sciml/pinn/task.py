@@ -22,7 +22,6 @@ the reference grid, and for PIG the Gaussian means before and after training.
 """
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ import xarray as xr
 
 from sciml.data.io import save_dataset
 from sciml.errors import ConfigError
-from sciml.models import MODELS, build_model, count_parameters, load_model
+from sciml.models import build_model, count_parameters, load_model, model_signature
 from sciml.pinn.physics_training import predict_grid, relative_l2, train_physics
 from sciml.pinn.problems import Problem, get_problem
 from sciml.recipes import register_recipe
@@ -83,7 +82,7 @@ def build_pinn_model(model: dict[str, Any] | None, problem: Problem, seed: int) 
     name = spec.pop("name", "pig")
     if name == "pig":
         spec = {**problem.pig_defaults, **spec}
-    if "seed" in inspect.signature(MODELS.get(name).__init__).parameters:
+    if "seed" in model_signature(name).parameters:
         spec.setdefault("seed", seed)
     torch.manual_seed(seed)
     return build_model(name, lower=problem.lower, upper=problem.upper, **spec)
