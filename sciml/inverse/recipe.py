@@ -164,16 +164,16 @@ def resolve_prior(method: str, prior: str | None, prior_training: dict[str, Any]
     if prior is None:
         raise ConfigError(f"method {method!r} restores with a learned prior: give prior (a denoiser checkpoint)")
     path = Path(prior)
-    if not path.exists() and prior_training is not None:
+    training = denoiser_settings(prior_training) if prior_training is not None else None
+    if not path.exists() and training is not None:
         if path.name != f"{method}.pt":
             raise ConfigError(f"prior {prior!r}: the denoiser recipe writes {method}.pt; name the file so")
-        if denoiser_settings(prior_training)["model"]["name"] != method:
+        if training["model"]["name"] != method:
             raise ConfigError(f"prior_training.model.name must be {method!r} for method {method!r}")
         seed_everything(seed)  # the same initial weights as the denoiser run of this seed
         run_denoiser(path.parent, seed=seed, device=device, **prior_training)
     extra = load_checkpoint(path, expected_model=method).get("extra", {})
-    if prior_training is not None and (extra.get("training") != denoiser_settings(prior_training)
-                                       or extra.get("seed") != seed):
+    if training is not None and (extra.get("training") != training or extra.get("seed") != seed):
         raise ConfigError(f"prior {prior!r} was trained otherwise than prior_training says (seed {seed}); "
                           "delete it to retrain it, or point prior elsewhere")
     return load_model(str(path), map_location=device).to(device).eval()
