@@ -123,13 +123,18 @@ def load_inputs(data_dir: str | Path, exp: str, strict_years: bool = True) -> xr
     """The checked, normalised ``inputs_{exp}.nc`` alone (a scenario to predict needs no outputs file):
     CO2 (time) [GtCO2], CH4 (time) [GtCH4 yr-1], SO2/BC (time, latitude, longitude) [kg m-2 s-1]."""
     (path,) = _find_files(data_dir, (f"inputs_{exp}.nc",))
-    x = read_normalised(path)
-    missing = [n for n in INPUT_VARS if n not in x]
+    return _read_checked(path, INPUT_VARS, exp, strict_years)[list(INPUT_VARS)]
+
+
+def _read_checked(path: Path, names: Sequence[str], exp: str, strict_years: bool) -> xr.Dataset:
+    """``path`` read and normalised, with the variables ``names``, the years of ``exp`` and finite values."""
+    ds = read_normalised(path)
+    missing = [n for n in names if n not in ds]
     if missing:
-        raise MissingVariableError(f"{path} lacks {missing}; it has {sorted(map(str, x.data_vars))}")
-    _check_years(x, exp, path, strict_years)
-    _check_finite(x, INPUT_VARS, path)
-    return x[list(INPUT_VARS)]
+        raise MissingVariableError(f"{path} lacks {missing}; it has {sorted(map(str, ds.data_vars))}")
+    _check_years(ds, exp, path, strict_years)
+    _check_finite(ds, names, path)
+    return ds
 
 
 def load_experiment(data_dir: str | Path, exp: str, members: int | Sequence[int] | None = None,
@@ -137,14 +142,8 @@ def load_experiment(data_dir: str | Path, exp: str, members: int | Sequence[int]
     """Read ``inputs_{exp}.nc`` and ``outputs_{exp}.nc`` (see :func:`experiment_paths` for where);
     ``members``: count (first N) or indices."""
     paths = experiment_paths(data_dir, exp)
-    x = read_normalised(paths["inputs"])
-    y = read_normalised(paths["outputs"])
-    for ds, names, p in ((x, INPUT_VARS, paths["inputs"]), (y, OUTPUT_VARS, paths["outputs"])):
-        missing = [n for n in names if n not in ds]
-        if missing:
-            raise MissingVariableError(f"{p} lacks {missing}; it has {sorted(map(str, ds.data_vars))}")
-        _check_years(ds, exp, p, strict_years)
-        _check_finite(ds, names, p)
+    x = _read_checked(paths["inputs"], INPUT_VARS, exp, strict_years)
+    y = _read_checked(paths["outputs"], OUTPUT_VARS, exp, strict_years)
     y = y.drop_vars([c for c in ("quantile",) if c in y.coords])
     if "member" not in y.dims:
         y = y.expand_dims(member=[0])
