@@ -50,7 +50,7 @@ def cycled_analysis(models: QGModel | Sequence[QGModel], obs: torch.Tensor, mask
     n_m = len(models)
 
     def to_q(p: torch.Tensor) -> torch.Tensor:
-        return m0.ifft(m0.pv_from_psi(m0.fft(p))) if observed == "psi" else p
+        return m0.pv(p) if observed == "psi" else p
 
     def H(x: torch.Tensor) -> torch.Tensor:
         return m0.psi(x) if observed == "psi" else x

@@ -157,11 +157,6 @@ def observe_truth(truth: QGModel, window: TruthWindow, kind: str, density: float
     return observe(field, density, 0.0, seed=seed + 2, fixed=sensors == "fixed")
 
 
-def psi_to_q(model: QGModel, psi: torch.Tensor) -> torch.Tensor:
-    """PV (..., 2, n, n) [1/s] of streamfunctions ``psi`` (..., 2, n, n) [m^2/s], spectrally."""
-    return model.ifft(model.pv_from_psi(model.fft(psi)))
-
-
 @dataclass(frozen=True)
 class EstimateSettings:
     """How :func:`estimate_states` turns observations into PV states.
@@ -209,7 +204,7 @@ def estimate_states(truth: QGModel, model: QGModel, window: TruthWindow, values:
         return enkf_states(model, values, obs_std, how), {}
     if how.method == "interpolate":
         filled, info = interpolate_snapshots(values.nan_to_num(), mask[:, 0], how)
-        return (psi_to_q(truth, filled) if how.observed == "psi" else filled), info
+        return (truth.pv(filled) if how.observed == "psi" else filled), info
     if how.method == "cycled":
         return cycled_states(model, values, mask, how), {}
     raise ConfigError(f"estimate must be direct, enkf, interpolate or cycled, got {how.method!r}")

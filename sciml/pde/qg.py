@@ -97,6 +97,10 @@ class QGModel:
         """Streamfunction (m^2/s) of PV ``q`` (1/s), shape (..., 2, nx, nx)."""
         return self.ifft(self.invert(self.fft(q)))
 
+    def pv(self, psi: torch.Tensor) -> torch.Tensor:
+        """PV (1/s) of streamfunction ``psi`` (m^2/s), shape (..., 2, nx, nx): the inverse of :meth:`psi`."""
+        return self.ifft(self.pv_from_psi(self.fft(psi)))
+
     def jacobian_hat(self, ph: torch.Tensor, qh: torch.Tensor) -> torch.Tensor:
         """Spectrum of J(psi, q) = d_x(u q) + d_y(v q), u = -d_y psi, v = d_x psi (per layer)."""
         u, v = self.ifft(-self.il * ph), self.ifft(self.ik * ph)
