@@ -30,8 +30,6 @@ SEEDS = {"cpu": 2, "gpu": 3, "smoke": 1}
 SMOKE = {"adam_steps": 20, "lbfgs_steps": 1, "lbfgs_max_iter": 5, "n_colloc": 128, "lr": 1e-2, "lr_decay": 0.9995}
 PAPER = {"allen_cahn": (1.04e-4, 5.17e-1), "helmholtz2d": (4.13e-5, 4.02e-1), "nonlinear_diffusion": (2.69e-3, 9.50e-3),
          "flow_mixing": (4.51e-4, None), "klein_gordon": (2.76e-3, 3.43e-2), "poisson_sharp": (None, None)}
-TRAINING_KEYS = ("adam_steps", "lbfgs_steps", "lbfgs_max_iter", "n_colloc", "lr", "lr_decay", "causal_eps",
-                 "causal_slices", "eval_every")
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
@@ -123,7 +121,8 @@ def seed0_fields(rows: list[Row]) -> dict[str, dict[str, xr.Dataset]]:
 
 def budget_cell(row: Row) -> str:
     """"Adam steps / decay / L-BFGS / points" of a row's spec (its defaults filled in)."""
-    b = resolve_training(get_problem(row.task), {k: row.spec.params.get(k) for k in TRAINING_KEYS})
+    problem = get_problem(row.task)
+    b = resolve_training(problem, {k: row.spec.params.get(k) for k in training_budget(problem)})
     causal = " + causal" if b["causal_eps"] else ""
     return f"{b['adam_steps']} / {b['lr_decay']:.4g} / {b['lbfgs_steps']}x{b['lbfgs_max_iter']} / {b['n_colloc']}{causal}"
 
