@@ -16,14 +16,13 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
-from sciml.bench.lpn_report import report
+from sciml.bench.lpn_report import DENOISE, TOY, report, run_name
 from sciml.bench.runner import Benchmark, Row, register_benchmark
 from sciml.experiment import ExperimentSpec
 from sciml.inverse.pretrained import pretrained_path
+from sciml.inverse.recipe import TOY_LOSSES
 from sciml.inverse.restoration import LEARNED, METHODS, TASKS
 
-DENOISE, TOY = "denoise", "laplace_toy"
-TOY_LOSSES = ("l2", "l1", "prox_matching")
 ALL_TASKS = (DENOISE, *TASKS, TOY)
 
 # what each preset changes in the recipes' defaults (the cpu preset measures the defaults): "nets" per
@@ -52,11 +51,6 @@ PRESETS: dict[str, dict[str, Any]] = {
               "restoration": {"size": 24, "iter_grid": [3, 6], "ct_angles": 8, "bm3d_iters": 1},
               "toy": {"steps": 60, "batch_size": 500}},
 }
-
-
-def run_name(task: str, method: str, seed: int) -> str:
-    """The folder (under ``--runs``) and spec name of one row."""
-    return f"{task}-{method}-s{seed}"
 
 
 def prior_training(preset: str, method: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import numpy as np
 
 from sciml.data.io import open_dataset
 from sciml.inverse.images import TEST_IMAGES
+from sciml.inverse.recipe import TOY_LOSSES
 from sciml.inverse.restoration import METHODS, TASKS, VAL_CROPS
 from sciml.train.checkpoint import load_checkpoint
 from sciml.utils.files import save_figure
@@ -21,8 +22,13 @@ DENOISE, TOY = "denoise", "laplace_toy"
 FIGURE_TASKS = ("deblur_noise0.02", "ct_sparse")
 
 
+def run_name(task: str, method: str, seed: int) -> str:
+    """The folder (under ``--runs``) and spec name of one row."""
+    return f"{task}-{method}-s{seed}"
+
+
 def _run(args: argparse.Namespace, task: str, method: str, seed: int) -> Path:
-    return Path(args.runs) / f"{task}-{method}-s{seed}"
+    return Path(args.runs) / run_name(task, method, seed)
 
 
 def _eval_json(args: argparse.Namespace, task: str, method: str, seed: int) -> dict[str, Any] | None:
@@ -102,7 +108,7 @@ def _task_tables(res, summ) -> list[str]:
 
 
 def _toy(res, summ) -> list[str]:
-    losses = [k for k in ("l2", "l1", "prox_matching") if (TOY, k, "lambda") in summ]
+    losses = [k for k in TOY_LOSSES if (TOY, k, "lambda") in summ]
     if not losses:
         return []
     lines = ["## 1-D Laplacian toy", "",
@@ -169,7 +175,7 @@ def _figure(args: argparse.Namespace, seed: int, path: Path) -> bool:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    toy = {k: _eval_json(args, TOY, k, seed) for k in ("l2", "l1", "prox_matching")}
+    toy = {k: _eval_json(args, TOY, k, seed) for k in TOY_LOSSES}
     prior = (_eval_json(args, DENOISE, "lpn", seed) or {}).get("prior_vs_noise")
     images = {t: _images(args, t, seed) for t in FIGURE_TASKS}
     if not (any(toy.values()) or prior or any(images.values())):

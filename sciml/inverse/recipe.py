@@ -252,6 +252,9 @@ def evaluate_laplace_toy(checkpoint: Path, data: Path | None, out_dir: Path) -> 
                       coords={"y": TOY_Y}, attrs=scores)
 
 
+TOY_LOSSES = ("l2", "l1", "prox_matching")  # the losses the 1-D toy compares
+
+
 @register_recipe("laplace_toy", evaluate=evaluate_laplace_toy)
 def run_laplace_toy(out_dir: Path, resume: bool = False, seed: int = 0, device: str = "cpu",
                     loss: str = "prox_matching", steps: int = 500, batch_size: int = 2000, hidden: int = 50,
@@ -263,8 +266,8 @@ def run_laplace_toy(out_dir: Path, resume: bool = False, seed: int = 0, device: 
     ``batch_size`` fresh draws (see :func:`~sciml.inverse.toy.train_toy`). Trained on the CPU: a 50-wide net."""
     if resume:
         raise ConfigError("recipe 'laplace_toy' cannot resume; rerun it (a run takes seconds)")
-    if loss not in ("l2", "l1", "prox_matching"):
-        raise ConfigError(f"loss must be l2, l1 or prox_matching, got {loss!r}")
+    if loss not in TOY_LOSSES:
+        raise ConfigError(f"loss must be {', '.join(TOY_LOSSES)}, got {loss!r}")
     model = train_toy(loss, steps=steps, batch_size=batch_size, seed=seed, hidden=hidden, layers=layers, beta=beta,
                       gamma=tuple(gamma), lr=lr)
     extra = {"recipe": "laplace_toy", "loss": loss, "steps": steps, "seed": seed}
