@@ -17,7 +17,7 @@ from sciml.climate.io import (OUTPUT_VARS, PREDICTION_FILE, TEST_EXPERIMENT, loa
                               read_normalised, write_outputs)
 from sciml.climate.metrics import score_table
 from sciml.errors import DimensionError, InputFileError, MissingVariableError, NonFiniteError, SchemaError
-from sciml.models import load_model
+from sciml.models import model_from_checkpoint
 from sciml.train.checkpoint import load_checkpoint
 
 
@@ -29,12 +29,12 @@ def write_scenario_prediction(checkpoint: str | Path, data_dir: str | Path, path
     An SSP's first windows reach back into ``inputs_historical.nc``; the outputs file of ``experiment``
     is not needed. NonFiniteError if the emulator predicts NaN/Inf.
     """
-    model = load_model(str(checkpoint))
+    ckpt = load_checkpoint(checkpoint)
+    model = model_from_checkpoint(ckpt, source=checkpoint)
     inputs = load_inputs(data_dir, experiment)
     history = load_inputs(data_dir, "historical") if experiment.startswith("ssp") else None
     pred = predict_scenario(model, inputs, history)
-    name = load_checkpoint(checkpoint)["model"]["name"]
-    return write_outputs(pred, path, prediction_attrs(name, data_dir, checkpoint, experiment))
+    return write_outputs(pred, path, prediction_attrs(ckpt["model"]["name"], data_dir, checkpoint, experiment))
 
 
 def resolve_prediction(path: str | Path) -> Path:

@@ -10,7 +10,7 @@ from sciml.climate.emulators import (WindowDataset, evaluate_climatebench, fit_p
 from sciml.climate.sources import training_experiments
 from sciml.config import ConfigPath
 from sciml.errors import ConfigError
-from sciml.models import build_model, load_model
+from sciml.models import build_model, model_from_checkpoint
 from sciml.recipes import register_recipe
 from sciml.train.checkpoint import load_checkpoint, save_checkpoint
 from sciml.train.seed import seed_everything
@@ -59,7 +59,7 @@ def evaluate_climate_emulator(checkpoint: Path, data: Path | None, out_dir: Path
             data = Path(extra["data_path"])
         elif "generator_seed" not in extra:
             raise ConfigError(f"{str(checkpoint)!r} records no ClimateBench directory; name the one to score on")
-    return evaluate_climatebench(load_model(checkpoint), data, out_dir, ckpt, seed=int(extra.get("generator_seed", 0)),
+    return evaluate_climatebench(model_from_checkpoint(ckpt, source=checkpoint), data, out_dir, ckpt, seed=int(extra.get("generator_seed", 0)),
                                  checkpoint_path=checkpoint)
 
 

@@ -25,7 +25,7 @@ from sciml.discovery.medida import (ERRORS, MLP, EstimateSettings, cycle_errors,
                                     estimate_states, forecast_errors, imperfect_model, observe_truth, score,
                                     true_coefficients, truth_and_future, truth_window)
 from sciml.errors import ConfigError
-from sciml.models import build_model, load_model
+from sciml.models import build_model, model_from_checkpoint
 from sciml.pde.qg import QGModel
 from sciml.recipes import register_recipe
 from sciml.train.checkpoint import load_checkpoint, save_checkpoint
@@ -42,10 +42,11 @@ def evaluate_medida(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Da
     errors and the discovered equation)."""
     if data is not None:
         raise ConfigError("a medida checkpoint is scored against the QG truth it was discovered from; give no data file")
-    extra = load_checkpoint(checkpoint).get("extra", {})
+    ckpt = load_checkpoint(checkpoint)
+    extra = ckpt.get("extra", {})
     if "truth" not in extra:
         raise ConfigError(f"{str(checkpoint)!r} records no QG truth; it was not written by the medida recipe")
-    correction, t = load_model(str(checkpoint)), extra["truth"]
+    correction, t = model_from_checkpoint(ckpt, source=checkpoint), extra["truth"]
     truth = QGModel(nx=t["nx"])
     states, future = truth_and_future(truth, t["spinup"], t["n_states"], t["fc_steps"], t["seed"])
     scores = score(correction.coef.numpy(), true_coefficients(truth, extra["error"]))

@@ -43,7 +43,7 @@ from sciml.data import Normalizers, TrajectoryDataset, fingerprint, open_dataset
 from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError, SchemaError
 from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
-from sciml.models import build_model, count_parameters, load_model, model_signature
+from sciml.models import build_model, count_parameters, model_from_checkpoint, model_signature
 from sciml.recipes import register_recipe
 from sciml.train import Trainer, TrainConfig
 from sciml.train.checkpoint import load_checkpoint
@@ -225,7 +225,8 @@ def evaluate_trajectory(checkpoint: Path, data: Path | None, out_dir: Path) -> x
     and each variable's last rollout frame and its truth (``{v}_rollout_end``, ``{v}_truth_end``); the
     scalar scores are ``attrs``. Writes ``out_dir/eval.nc``.
     """
-    ckpt, model = load_checkpoint(checkpoint), load_model(str(checkpoint))
+    ckpt = load_checkpoint(checkpoint)
+    model = model_from_checkpoint(ckpt, source=checkpoint)
     extra, norms = ckpt.get("extra", {}), model.normalizers
     variables, history = list(extra["variables"]), int(extra["history_frames"])
     if data is None and not extra.get("data_path"):

@@ -6,6 +6,7 @@ the instance (``model.sciml_config``) so a checkpoint can rebuild the model alon
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any, Callable
 
 import torch.nn as nn
@@ -50,12 +51,18 @@ def model_names() -> list[str]:
 
 def load_model(path: str, map_location: str | None = "cpu") -> nn.Module:
     """Rebuild a model from a sciml checkpoint alone; normalisers land on ``model.normalizers``."""
-    ckpt = load_checkpoint(path, map_location=map_location)
+    return model_from_checkpoint(load_checkpoint(path, map_location=map_location), source=path)
+
+
+def model_from_checkpoint(ckpt: dict[str, Any], source: str | Path = "the checkpoint") -> nn.Module:
+    """The model of an already loaded checkpoint ``ckpt`` (from :func:`~sciml.train.checkpoint.load_checkpoint`),
+    in eval mode with its normalisers; ``source`` names the file in errors. For callers that also read the
+    checkpoint's other entries, so the file is read once."""
     model = build_model(ckpt["model"]["name"], **ckpt["model"]["config"])
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as exc:  # weights that do not fit the config stored beside them
-        raise CheckpointError(f"{str(path)!r}: its weights do not fit its own model config "
+        raise CheckpointError(f"{str(source)!r}: its weights do not fit its own model config "
                               f"({str(exc).splitlines()[0]}); the file is damaged, re-create it") from exc
     model.normalizers = Normalizers.from_state(ckpt.get("normalizers"))
     model.eval()
