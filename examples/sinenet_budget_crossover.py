@@ -1,7 +1,7 @@
 """Where SineNet-8 and the U-Net stand on NS as training grows: rollout error against optimiser steps.
 
 Reads the U-Net (K = 1) and SineNet-8 NS rows trained on the 96-trajectory pool (1248 windows, batch 4,
-so 312 steps per epoch): the checks of ``docs/benchmarks/sinenet_ns_checks.json`` run with
+so 312 steps per epoch): the checks of ``docs/adr/0044-sinenet-ns-checks.json`` run with
 ``--n-train 96`` (or recording ``n_train: 96`` and their ``steps``), and the main table
 ``docs/benchmarks/sinenet.json`` (the cpu preset, 96 trajectories since ADR 0044; its steps are the rows'
 ``optimizer_steps``). A seed that is in both counts once.
@@ -19,7 +19,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-BENCH = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+BENCH, ADR = DOCS / "benchmarks", DOCS / "adr"
 STEPS_PER_EPOCH = 1248 // 4
 
 
@@ -58,7 +59,7 @@ def rollout_by_steps(runs: list[tuple[int | None, list[dict]]]) -> dict[str, dic
 
 
 def main() -> Path:
-    checks = json.loads((BENCH / "sinenet_ns_checks.json").read_text())["checks"]
+    checks = json.loads((ADR / "0044-sinenet-ns-checks.json").read_text())["checks"]
     table = json.loads((BENCH / "sinenet.json").read_text())
     data = rollout_by_steps([(check_steps(c), c["rows"]) for c in checks] + [(table_steps(table), table["rows"])])
     fig, ax = plt.subplots(figsize=(5.2, 3.6))
