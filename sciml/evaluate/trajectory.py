@@ -43,7 +43,7 @@ from sciml.data import Normalizers, TrajectoryDataset, fingerprint, open_dataset
 from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError, SchemaError
 from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
-from sciml.models import build_model, count_parameters, model_from_checkpoint, model_signature
+from sciml.models import build_model, count_parameters, model_config, model_from_checkpoint
 from sciml.recipes import register_recipe
 from sciml.train import Trainer, TrainConfig
 from sciml.train.checkpoint import load_checkpoint
@@ -126,17 +126,11 @@ def next_frame_model(model: dict[str, Any] | None, target: str, fields: int, his
     ``target="increment"`` wraps it in ``next_frame_from_increment``."""
     if target not in TARGETS:
         raise ConfigError(f"target must be one of {TARGETS}, got {target!r}")
-    cfg = dict(model or {"name": "sinenet", "waves": 4})
-    if "name" not in cfg:
-        raise ConfigError("model section needs a 'name' (one of the registered models)")
-    takes = model_signature(cfg["name"]).parameters
-    for key, value in (("fields", fields), ("history", history), ("in_channels", history * fields),
-                       ("out_channels", fields)):
-        if key in takes:
-            cfg.setdefault(key, value)
+    name, kwargs = model_config(model or {"name": "sinenet", "waves": 4}, fields=fields, history=history,
+                                in_channels=history * fields, out_channels=fields)
     if target == "increment":
-        return build_model("next_frame_from_increment", net=cfg, fields=fields)
-    return build_model(cfg.pop("name"), **cfg)
+        return build_model("next_frame_from_increment", net={"name": name, **kwargs}, fields=fields)
+    return build_model(name, **kwargs)
 
 
 def physical_trajectories(ds: xr.Dataset, variables: list[str], samples) -> torch.Tensor:

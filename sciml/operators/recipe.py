@@ -34,7 +34,7 @@ from sciml.data import FieldDataset, Normalizers, fingerprint, open_chunked, spl
 from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError
 from sciml.evaluate.field_eval import evaluate_field_model
-from sciml.models import build_model, load_model, model_signature
+from sciml.models import build_model, load_model, model_config
 from sciml.models.wrappers import decoded_output
 from sciml.operators.costs import checkpoint_costs
 from sciml.operators.resolution import check_grid
@@ -116,19 +116,6 @@ def split_samples(ds: xr.Dataset, cfg: DataConfig) -> dict[str, np.ndarray]:
     return parts
 
 
-def model_config(cfg: dict[str, Any], n_in: int, n_out: int) -> tuple[str, dict[str, Any]]:
-    """Split ``{"name": ..., **kwargs}``; fill in_channels/out_channels from the data when accepted."""
-    if "name" not in cfg:
-        raise ConfigError("model section needs a 'name' (one of the registered models)")
-    kwargs = {k: v for k, v in cfg.items() if k != "name"}
-    params = model_signature(cfg["name"]).parameters
-    if "in_channels" in params:
-        kwargs.setdefault("in_channels", n_in)
-    if "out_channels" in params:
-        kwargs.setdefault("out_channels", n_out)
-    return cfg["name"], kwargs
-
-
 def build_operator(model: dict[str, Any] | None, d: DataConfig, norms: Normalizers, spatial_ndim: int,
                    decode: bool) -> tuple[nn.Module, Normalizers]:
     """The model of the ``model`` section and the normalisers the data loader applies.
@@ -136,7 +123,7 @@ def build_operator(model: dict[str, Any] | None, d: DataConfig, norms: Normalize
     With ``decode`` and normalised targets the model is wrapped in ``decoded_output`` (it returns physical
     fields) and the loader normalises the inputs only; otherwise the loader normalises both and the model
     predicts normalised targets."""
-    name, kwargs = model_config(model or {"name": "fno"}, len(d.inputs), len(d.targets))
+    name, kwargs = model_config(model or {"name": "fno"}, in_channels=len(d.inputs), out_channels=len(d.targets))
     if not decode or not any(t in norms for t in d.targets):
         return build_model(name, **kwargs), norms  # the caller seeded the generators: same seed, same weights
     net = decoded_output({"name": name, **kwargs}, norms, d.targets, spatial_ndim)
@@ -210,4 +197,4 @@ def train_field(out_dir: Path, resume: bool = False, seed: int = 0, device: str 
 
 
 __all__ = ["DataConfig", "OperatorTrainConfig", "build_operator", "evaluate_field", "load_data", "loss_config",
-           "model_config", "split_samples", "train_field"]
+           "split_samples", "train_field"]
