@@ -33,7 +33,7 @@ from sciml.config import ConfigPath
 from sciml.data import FieldDataset, Normalizers, fingerprint, open_chunked, split_indices, validate
 from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError
-from sciml.evaluate.field_eval import evaluate_field_model
+from sciml.evaluate.field_eval import evaluate_field_model, open_field_data
 from sciml.models import build_model, load_model, model_config
 from sciml.models.wrappers import decoded_output
 from sciml.operators.costs import checkpoint_costs
@@ -153,11 +153,11 @@ def evaluate_field(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Dat
         data = Path(extra["data_path"])
     model = load_model(checkpoint)
     inputs = list(extra.get("inputs", ["a"]))
-    ds = validate(open_chunked(data), required=inputs, source=str(data))
+    ds = open_field_data(data, extra)
     check_grid(ckpt, ds[inputs[0]].shape[1:], data)
     sample_shape = (len(inputs), *ds[inputs[0]].shape[1:])
     costs = checkpoint_costs(model, ckpt, checkpoint, sample_shape)
-    return evaluate_field_model(model, data, out_dir, ckpt, attrs=costs)
+    return evaluate_field_model(model, ds, data, out_dir, ckpt, attrs=costs)
 
 
 @register_recipe("field", evaluate=evaluate_field)
