@@ -34,7 +34,7 @@ from sciml.data import FieldDataset, Normalizers, fingerprint, open_chunked, spl
 from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError
 from sciml.evaluate.field_eval import evaluate_field_model, open_field_data
-from sciml.models import build_model, load_model, model_config
+from sciml.models import build_model, model_config, model_from_checkpoint
 from sciml.models.wrappers import decoded_output
 from sciml.operators.costs import checkpoint_costs
 from sciml.operators.resolution import check_grid
@@ -151,7 +151,7 @@ def evaluate_field(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Dat
         if not extra.get("data_path"):
             raise ConfigError(f"{str(checkpoint)!r} records no data file; name the data to evaluate on")
         data = Path(extra["data_path"])
-    model = load_model(checkpoint)
+    model = model_from_checkpoint(ckpt, source=checkpoint)
     inputs = list(extra.get("inputs", ["a"]))
     ds = open_field_data(data, extra)
     check_grid(ckpt, ds[inputs[0]].shape[1:], data)
