@@ -20,7 +20,6 @@ discretisation-invariant on data of another grid (:mod:`sciml.operators.resoluti
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from sciml.recipes import register_recipe
 from sciml.train import Trainer, TrainConfig, build_loss
 from sciml.train.checkpoint import load_checkpoint
 from sciml.train.losses import LOSSES
+from sciml.train.metrics import accepted_options
 
 DEFAULT_LOSS = {"name": "spectral_h1"}  # the MgNO paper's loss, for 2-D grids
 OTHER_GRIDS_LOSS = {"name": "rel_l2"}     # spectral_h1 is defined on 2-D grids only
@@ -136,8 +136,9 @@ def loss_config(loss: dict[str, Any] | None, periodic: bool, spatial_ndim: int =
     default = DEFAULT_LOSS if spatial_ndim == 2 else OTHER_GRIDS_LOSS
     cfg = dict(loss or default)
     name = cfg.get("name", default["name"])
-    if name in LOSSES and "periodic" in inspect.signature(LOSSES[name].__init__).parameters:
-        cfg.setdefault("periodic", periodic)
+    if name in LOSSES:  # build_loss refuses an unknown name
+        for key, value in accepted_options(LOSSES[name], periodic=periodic).items():
+            cfg.setdefault(key, value)
     return {**cfg, "name": name}
 
 
