@@ -177,4 +177,5 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 register_benchmark(Benchmark(name="dcdm", summary=__doc__.strip().splitlines()[0], sweep=sweep, report=report,
-                             presets=("cpu", "gpu", "smoke"), options=add_options))
+                             presets=("cpu", "gpu", "smoke"), options=add_options,
+                             preset_help={"gpu": "the solvers on one CUDA GPU beside GPU CG, page dcdm_gpu"}))

@@ -131,4 +131,8 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 register_benchmark(Benchmark(name="lpn", summary=__doc__.strip().splitlines()[0], sweep=sweep, report=report,
-                             presets=("cpu", "gpu", "full", "smoke"), options=add_options))
+                             presets=("cpu", "gpu", "full", "smoke"), options=add_options,
+                             preset_help={"gpu": "one GPU, about 5 minutes of training: the 64-channel nets that ship "
+                                                 "with sciml",
+                                          "full": "the paper's scale: a 128-channel LPN on 128 px crops, one GPU, "
+                                                  "hours"}))

@@ -19,7 +19,7 @@ import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import torch
 
@@ -117,23 +117,6 @@ class BenchResult:
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
-    def _provenance(self) -> str:
-        """For a ``--merge``d page: which earlier command produced which rows (the header's command and
-        preset line only describe the latest run)."""
-        earlier: dict[str, list[dict]] = {}  # by command (a kept row's date can be that of a later merge)
-        for r in self.rows:
-            # earlier_rows dates every kept row; this run's rows carry no date (at most its bare command)
-            if "created" in r and (r["created"] != self.created or r.get("command") != self.command):
-                earlier.setdefault(r.get("command", "?"), []).append(r)
-        if not earlier:
-            return ""
-        lines = ["Rows merged from earlier runs (the preset text below describes the latest run only):"]
-        for cmd, rows in earlier.items():
-            tasks = ", ".join(dict.fromkeys(r["task"] for r in rows))
-            methods = ", ".join(dict.fromkeys(r["method"] for r in rows))
-            lines.append(f"- `{cmd}`: {len(rows)} rows; tasks {tasks}; methods {methods}")
-        return "\n".join(lines) + "\n\n"
-
     def write(self, out_dir: str | os.PathLike, markdown_body: str) -> tuple[Path, Path]:
         """Write ``NAME.json`` and ``NAME.md`` (header with command/machine + ``markdown_body``). Everything
         below a :data:`HAND_WRITTEN` line of the existing page is kept at the end of the new one."""
@@ -146,7 +129,7 @@ class BenchResult:
             f"Reproduce with `{self.command}`.\n\n"
             f"- created: {d['created']}\n- machine: {d['machine']}\n- device: {d['device']}\n"
             f"- sciml {d['sciml_version']}\n\n"
-        ) + self._provenance()
+        )
         page = header + markdown_body.rstrip() + "\n"
         old = md_path.read_text() if md_path.exists() else ""
         if HAND_WRITTEN in old and HAND_WRITTEN not in page:  # a rerun keeps the notes written below the marker
@@ -155,34 +138,7 @@ class BenchResult:
         return json_path, md_path
 
 
-def earlier_rows(old: dict[str, Any] | None, redone: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
-    """``--merge``: the rows of an earlier run's JSON ``old`` for which ``redone(row)`` is False, each
-    tagged with the ``command`` and ``created`` of the run that produced it (a row's own tags, from an
-    earlier merge, are kept), so a merged page can say where every number came from."""
-    if not old:
-        return []
-    return [{**r, "command": r.get("command", old["command"]), "created": r.get("created", old["created"])}
-            for r in old["rows"] if not redone(r)]
-
-
-def keep_previous_rows(res: BenchResult, old: dict[str, Any] | None) -> list[str]:
-    """``--merge``: prepend the rows of ``old`` (an earlier run's JSON) whose (task, method, seed) this run has
-    not produced: tasks not rerun keep all their rows, rerun ones those of the methods and seeds not run (so
-    ``--methods X`` adds one method's rows and ``--first-seed 2`` adds seeds; a page's mean ± std is over all of
-    them). Each kept row keeps the command and date that produced it; the run's command becomes ``old && new``.
-    This run's rows are tagged with its own bare command first, so that a later merge credits them to it and
-    not to the chained command. Returns the tasks with kept rows."""
-    for r in res.rows:
-        r.setdefault("command", res.command)
-    redone = {(r["task"], r["method"], r["seed"]) for r in res.rows}
-    kept = earlier_rows(old, lambda r: (r["task"], r["method"], r.get("seed")) in redone)
-    if kept:
-        res.rows[:0] = kept
-        res.command = f"{old['command']} && {res.command}"
-    return list(dict.fromkeys(r["task"] for r in kept))
-
-
-OUTPUT_OPTIONS = ("--out", "--runs", "--deadline-s")  # where results go, or when to stop: not what they are
+OUTPUT_OPTIONS = ("--out", "--runs")  # where results go: not what they are
 
 
 def command_line() -> str:

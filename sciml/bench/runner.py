@@ -65,7 +65,8 @@ class Benchmark:
 
     ``sweep(preset, args) -> list[Row]`` builds the specs; ``report(res, args) -> str`` renders the page's
     markdown (and writes its figures beside it) from the rows; ``options(parser)`` adds the benchmark's own
-    command-line options (each with a help text); ``result_name(preset)`` names the JSON/page.
+    command-line options (each with a help text); ``result_name(preset)`` names the JSON/page;
+    ``preset_help`` says what a preset means where :data:`PRESET_HELP`'s generic text does not fit.
     """
 
     name: str
@@ -75,6 +76,7 @@ class Benchmark:
     presets: tuple[str, ...] = ("cpu", "gpu")
     options: Callable[[argparse.ArgumentParser], None] | None = None
     result_name: Callable[[str], str] | None = None
+    preset_help: dict[str, str] = field(default_factory=dict)
 
     def json_name(self, preset: str) -> str:
         return self.result_name(preset) if self.result_name else (self.name if preset == "cpu" else f"{self.name}_{preset}")
@@ -129,9 +131,9 @@ def dry_run(rows: list[Row]) -> str:
 
 def build_parser(bench: Benchmark) -> ArgumentParser:
     p = ArgumentParser(prog=f"sciml bench {bench.name}", description=bench.summary)
+    preset_help = {**PRESET_HELP, **bench.preset_help}
     p.add_argument("--preset", choices=bench.presets, default=bench.presets[0],
-                   help="the sweep's scale: " + "; ".join(f"{name} ({PRESET_HELP.get(name, 'see the benchmark page')})"
-                                                          for name in bench.presets))
+                   help="the sweep's scale: " + "; ".join(f"{name} ({preset_help[name]})" for name in bench.presets))
     p.add_argument("--dry-run", action="store_true",
                    help="print the sweep's experiment specs as YAML (each runs alone with `sciml train`) and stop")
     p.add_argument("--out", default="docs/benchmarks", help="folder of the JSON, the page and its figures")
@@ -166,14 +168,11 @@ def run_benchmark(bench: Benchmark, argv: list[str] | None = None) -> int:
 
 
 def run(name: str, argv: list[str] | None = None) -> int:
-    """Run benchmark ``name``: a declared :class:`Benchmark` through :func:`run_benchmark`; a module not yet
-    declared as a sweep runs its own ``main(argv)``."""
+    """Run benchmark ``name`` (a declared :class:`Benchmark`) through :func:`run_benchmark`."""
     if name not in available():
         raise ConfigError(f"unknown benchmark {name!r}; the benchmarks are: {', '.join(available())}")
-    module = importlib.import_module(f"sciml.bench.{name}")
-    if name in BENCHMARKS:
-        return run_benchmark(BENCHMARKS.get(name), argv)
-    return module.main(argv)
+    importlib.import_module(f"sciml.bench.{name}")  # registers this benchmark alone: importing all is slower
+    return run_benchmark(BENCHMARKS.get(name), argv)
 
 
 def available() -> list[str]:

@@ -1,39 +1,12 @@
-"""A merged benchmark page names the earlier commands whose rows it kept; a failed seed shows in its cell."""
+"""A rerun keeps the page's hand-written notes; a failed seed shows in its cell."""
 import math
 
 import pytest
 
-from sciml.bench.results import BenchResult, earlier_rows
-
-
-def test_merged_page_lists_earlier_commands_with_their_rows(tmp_path):
-    old = BenchResult("toy", command="sciml bench toy --seeds 2")
-    old.add("darcy", "mgno", "rel_l2", 0.1, seed=0)
-    old.add("darcy", "fno", "rel_l2", 0.2, seed=0)
-    new = BenchResult("toy", command="sciml bench toy --first-seed 2 --merge")
-    new.rows += earlier_rows(old.to_dict(), redone=lambda r: r["method"] == "fno")
-    new.add("darcy", "fno", "rel_l2", 0.3, seed=2)
-    _, md = new.write(tmp_path, "body")
-    text = md.read_text()
-    assert "`sciml bench toy --seeds 2`" in text and "1 rows; tasks darcy; methods mgno" in text
-    fresh = BenchResult("toy", command="sciml bench toy")
-    fresh.add("darcy", "mgno", "rel_l2", 0.1)
-    _, md2 = fresh.write(tmp_path / "b", "body")
-    assert "merged from earlier" not in md2.read_text()
-
-
-def test_rows_of_this_run_tagged_with_its_command_are_not_listed_as_earlier(tmp_path):
-    """operators' flush tags this run's rows with the bare command while the page's command is 'old && new'."""
-    res = BenchResult("toy", command="sciml bench toy && sciml bench toy --merge")
-    res.rows.append({"task": "t", "method": "m", "metric": "x", "value": 1.0, "seed": 0,
-                     "command": "sciml bench toy --merge"})
-    _, md = res.write(tmp_path, "body")
-    assert "merged from earlier" not in md.read_text()
+from sciml.bench.results import HAND_WRITTEN, BenchResult
 
 
 def test_rerun_keeps_the_hand_written_notes_below_the_marker(tmp_path):
-    from sciml.bench.results import HAND_WRITTEN
-
     first = BenchResult("toy", command="sciml bench toy")
     _, md = first.write(tmp_path, "table v1")
     md.write_text(md.read_text() + f"\n{HAND_WRITTEN}\n\nA note written by hand.\n")

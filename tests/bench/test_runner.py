@@ -124,5 +124,5 @@ def test_the_recorded_command_leaves_out_where_files_go(monkeypatch):
     from sciml.bench.results import command_line
 
     monkeypatch.setattr("sys.argv", ["/x/bin/sciml", "bench", "dcdm", "--preset", "gpu", "--out", "/tmp/o",
-                                     "--runs=/tmp/r", "--deadline-s", "30", "--grids", "8x8"])
+                                     "--runs=/tmp/r", "--grids", "8x8"])
     assert command_line() == "sciml bench dcdm --preset gpu --grids 8x8"
