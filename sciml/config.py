@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import inspect
+import math
 import os
 import re
 import types
 import typing
 from pathlib import Path
-from typing import Any, Callable, NewType, TypeVar
+from typing import Any, Callable, Mapping, NewType, TypeVar
 
 import yaml
 
@@ -68,6 +69,24 @@ def check_kwargs(fn: Callable, kwargs: dict[str, Any], where: str) -> None:
     for key in kwargs:
         if key not in allowed:
             raise _unknown_key_error(key, allowed, where)
+
+
+def check_bounds(values: Mapping[str, Any], least: Mapping[str, float], most: Mapping[str, float] | None = None,
+                 where: str = "") -> None:
+    """Raise one ConfigError naming every setting of ``values`` below its ``least`` or above its ``most`` value
+    (a NaN is outside every bound) and the values to give instead; a setting that is None or missing is off
+    and not checked. For counts and sizes a run cannot use: a negative step count trains nothing without a
+    word, a zero batch size fails deep inside torch."""
+    most = most or {}
+    bad = []
+    for key in dict.fromkeys([*least, *most]):
+        value = values.get(key)
+        lo, hi = least.get(key, -math.inf), most.get(key, math.inf)
+        if value is not None and not lo <= value <= hi:
+            wanted = f">= {lo}" if hi == math.inf else f"<= {hi}" if lo == -math.inf else f"in [{lo}, {hi}]"
+            bad.append(f"{key}={value} (give a value {wanted})")
+    if bad:
+        raise ConfigError(f"{where + ': ' if where else ''}{', '.join(bad)}")
 
 
 # ---------------------------------------------------------------- types

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from sciml.cli import main
-from sciml.config import from_dict
+from sciml.config import check_bounds, from_dict
 from sciml.data import save_dataset
 from sciml.errors import ConfigError, RegistryError
 from sciml.experiment import ExperimentSpec, load_experiment
@@ -33,6 +33,15 @@ def test_unknown_model_and_kwarg():
         build_model("fnoo")
     with pytest.raises(ConfigError, match="unknown key 'mode' in model 'fno'"):
         build_model("fno", mode=3)
+
+
+def test_check_bounds_names_every_setting_out_of_bounds_and_what_to_give():
+    check_bounds({"steps": 0, "off": None}, {"steps": 0, "off": 1})  # on a bound, and off: no error
+    with pytest.raises(ConfigError) as err:
+        check_bounds({"steps": -1, "batch": 0, "share": 1.5, "noise": float("nan"), "ok": 3},
+                     {"steps": 0, "batch": 1, "share": 0.0, "ok": 1}, {"share": 1.0, "noise": 1.0}, where="denoiser")
+    assert str(err.value) == ("denoiser: steps=-1 (give a value >= 0), batch=0 (give a value >= 1), "
+                              "share=1.5 (give a value in [0.0, 1.0]), noise=nan (give a value <= 1.0)")
 
 
 def test_version(capsys):

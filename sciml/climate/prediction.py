@@ -79,12 +79,13 @@ def score_prediction(prediction: str | Path, data_dir: str | Path,
     ``outputs_{experiment}.nc`` in ``data_dir`` over 2080-2100 (see :mod:`sciml.climate.metrics`), the
     truth it was scored against (its attrs say whether the folder is real or generated data) and the
     prediction's model name (its ``model`` attribute, else the file name)."""
-    pred = load_prediction(prediction)
+    path = resolve_prediction(prediction)
+    pred = load_prediction(path)
     _, truth = load_experiment(data_dir, experiment)
     truth = truth.sel(time=pred.time.values)
     if pred.sizes["latitude"] != truth.sizes["latitude"] or pred.sizes["longitude"] != truth.sizes["longitude"]:
         raise DimensionError(f"the prediction is on a {pred.sizes['latitude']}x{pred.sizes['longitude']} grid, "
                              f"the truth in {data_dir} on {truth.sizes['latitude']}x{truth.sizes['longitude']}; "
                              "predict on the truth's grid")
-    name = str(pred.attrs.get("model") or resolve_prediction(prediction).stem)
+    name = str(pred.attrs.get("model") or path.stem)
     return score_table(truth, pred), truth, name

@@ -1,7 +1,6 @@
 """Evaluation: predictions in physical units and per-sample metrics as an xarray Dataset."""
 from __future__ import annotations
 
-import functools
 from typing import Sequence
 
 import numpy as np
@@ -12,7 +11,7 @@ import xarray as xr
 from sciml.data.normalize import Normalizers
 from sciml.data.schema import validate
 from sciml.errors import NonFiniteError
-from sciml.train.metrics import get_metric, rel_h1
+from sciml.train.metrics import get_metric
 
 @torch.no_grad()
 def predict_fields(model: nn.Module, ds: xr.Dataset, inputs: Sequence[str], targets: Sequence[str],
@@ -73,18 +72,16 @@ def field_metrics(pred: xr.Dataset, truth: xr.Dataset, targets: Sequence[str],
     ``periodic``: the fields live on a torus, so ``rel_h1``'s differences wrap around the edges.
     A sample with a NaN/Inf prediction or truth scores NaN, and so do the ``mean_{metric}`` attributes.
     """
-    def metric(name: str):
-        return functools.partial(rel_h1, periodic=True) if name == "rel_h1" and periodic else get_metric(name)
-
     def stack(d: xr.Dataset) -> torch.Tensor:
         return torch.stack([torch.from_numpy(np.array(d[v].values, dtype=np.float64)) for v in targets], dim=1)  # a copy: xarray's may be read-only
 
     t, p = stack(truth), stack(pred)
     out = xr.Dataset(coords={"sample": truth["sample"].values if "sample" in truth.coords else np.arange(t.shape[0])})
     for m in metrics:
-        out[m] = ("sample", metric(m)(p, t).numpy(), {"long_name": m.replace("_", " ")})
+        metric = get_metric(m, periodic=periodic)
+        out[m] = ("sample", metric(p, t).numpy(), {"long_name": m.replace("_", " ")})
         if baseline is not None:
-            out[f"{m}_baseline"] = ("sample", metric(m)(stack(baseline), t).numpy(),
+            out[f"{m}_baseline"] = ("sample", metric(stack(baseline), t).numpy(),
                                     {"long_name": f"{m} of the baseline"})
     out.attrs.update({f"mean_{m}": float(out[m].mean(skipna=False)) for m in metrics})  # NaN stays NaN
     return out

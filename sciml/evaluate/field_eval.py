@@ -64,17 +64,23 @@ def _training_mean(ds: xr.Dataset, targets: list[str], extra: dict, is_training_
     return train[targets].mean("sample").compute().expand_dims(sample=1)
 
 
-def evaluate_field_model(model, data_path: str | Path, out_dir: str | Path, checkpoint: dict,
+def open_field_data(data_path: str | Path, extra: dict) -> xr.Dataset:
+    """The data file ``data_path`` opened chunked (the fingerprint and the training mean stream; only the
+    scored samples are loaded), checked to hold the inputs and targets the checkpoint's ``extra`` names."""
+    names = list(extra.get("inputs", ["a"])) + list(extra.get("targets", ["u"]))
+    return validate(open_chunked(data_path), required=names, source=str(data_path))
+
+
+def evaluate_field_model(model, ds: xr.Dataset, data_path: str | Path, out_dir: str | Path, checkpoint: dict,
                          attrs: dict | None = None) -> xr.Dataset:
-    """Predict, score against the truth and the training-mean baseline, write ``eval.nc``,
-    ``report.md`` and a figure. On the training data only its held-out test split is scored
-    (:func:`scored_samples`); the result's ``scored`` attribute and the report say which samples.
+    """Predict ``ds`` (the file ``data_path`` as :func:`open_field_data` returns it), score against the truth
+    and the training-mean baseline, write ``eval.nc``, ``report.md`` and a figure. On the training data only
+    its held-out test split is scored (:func:`scored_samples`); the result's ``scored`` attribute and the
+    report say which samples.
     ``rel_h1`` wraps around the edges when the checkpoint records ``periodic`` data. ``attrs`` (e.g. the
     model's costs) are added to the result's attributes and listed in the report."""
     extra = checkpoint.get("extra", {})
     inputs, targets = extra.get("inputs", ["a"]), extra.get("targets", ["u"])
-    # opened chunked: the fingerprint and the training mean stream; only the scored samples are loaded
-    ds = validate(open_chunked(data_path), required=inputs + targets, source=str(data_path))
     if "sample" not in ds.coords:  # keep the file's sample indices through isel, into eval.nc
         ds = ds.assign_coords(sample=np.arange(ds.sizes["sample"]))
     idx, scored, is_training_data = scored_samples(ds, data_path, extra)

@@ -43,7 +43,7 @@ from sciml.data import Normalizers, TrajectoryDataset, fingerprint, open_dataset
 from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError, SchemaError
 from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
-from sciml.models import build_model, count_parameters, model_from_checkpoint, model_signature
+from sciml.models import build_model, count_parameters, model_config, model_from_checkpoint
 from sciml.recipes import register_recipe
 from sciml.train import Trainer, TrainConfig
 from sciml.train.checkpoint import load_checkpoint
@@ -126,17 +126,11 @@ def next_frame_model(model: dict[str, Any] | None, target: str, fields: int, his
     ``target="increment"`` wraps it in ``next_frame_from_increment``."""
     if target not in TARGETS:
         raise ConfigError(f"target must be one of {TARGETS}, got {target!r}")
-    cfg = dict(model or {"name": "sinenet", "waves": 4})
-    if "name" not in cfg:
-        raise ConfigError("model section needs a 'name' (one of the registered models)")
-    takes = model_signature(cfg["name"]).parameters
-    for key, value in (("fields", fields), ("history", history), ("in_channels", history * fields),
-                       ("out_channels", fields)):
-        if key in takes:
-            cfg.setdefault(key, value)
+    name, kwargs = model_config(model or {"name": "sinenet", "waves": 4}, fields=fields, history=history,
+                                in_channels=history * fields, out_channels=fields)
     if target == "increment":
-        return build_model("next_frame_from_increment", net=cfg, fields=fields)
-    return build_model(cfg.pop("name"), **cfg)
+        return build_model("next_frame_from_increment", net={"name": name, **kwargs}, fields=fields)
+    return build_model(name, **kwargs)
 
 
 def physical_trajectories(ds: xr.Dataset, variables: list[str], samples) -> torch.Tensor:
@@ -149,42 +143,60 @@ def first_windows(windows: TrajectoryDataset) -> torch.Tensor:
     return torch.stack([windows[j][0] for j, (_, t0) in enumerate(windows.index) if t0 == 0])
 
 
+def stack_windows(windows: TrajectoryDataset, indices=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The normalised inputs and next frames of ``windows`` (or of those ``indices``), each window once:
+    ``(N, h * F, *spatial)`` and ``(N, F, *spatial)``."""
+    indices = range(len(windows)) if indices is None else indices
+    xs, ys = map(torch.stack, zip(*[windows[int(i)] for i in indices]))
+    return xs, ys
+
+
+def physical_frames(frames: torch.Tensor, norms: Normalizers, variables: list[str]) -> torch.Tensor:
+    """Normalised frames ``(N, F, *spatial)`` in physical units as one-step trajectories ``(N, 1, F, *spatial)``
+    float64, the shape :func:`~sciml.evaluate.rollout.rollout_errors` scores."""
+    return norms.decode_stack(variables, frames.double(), dim=-3)[:, None]
+
+
+def physical_rollout(model: nn.Module, x0: torch.Tensor, steps: int, norms: Normalizers,
+                     variables: list[str]) -> torch.Tensor:
+    """``steps`` autoregressive frames of ``model`` from the normalised first windows ``x0: (B, h * F, *spatial)``
+    (run on the model's device), in physical units on the CPU: ``(B, steps, F, *spatial)`` float64."""
+    pred = rollout(model, x0.to(next(model.parameters()).device), steps, len(variables)).cpu()
+    return norms.decode_stack(variables, pred.double(), dim=-3)
+
+
 def rollout_error_fn(x0: torch.Tensor, truth: torch.Tensor, norms: Normalizers, variables: list[str]
                      ) -> Callable[[nn.Module], dict[str, float]]:
     """A Trainer ``validate_fn``: the mean rollout relative L2 (physical units) from the normalised first
     windows ``x0`` against ``truth: (B, steps, F, ...)`` (the model's mode is restored afterwards)."""
 
     def validate(model: nn.Module) -> dict[str, float]:
-        was_training, device = model.training, next(model.parameters()).device
+        was_training = model.training
         model.eval()
-        pred = rollout(model, x0.to(device), truth.shape[1], len(variables)).cpu()
+        decoded = physical_rollout(model, x0, truth.shape[1], norms, variables)
         model.train(was_training)
-        decoded = norms.decode_stack(variables, pred.double(), dim=-3)
         return {"rollout_rel_l2": float(rollout_errors(decoded, truth).mean())}
 
     return validate
 
 
 @torch.no_grad()
-def one_step_rel_l2(model: nn.Module, windows: TrajectoryDataset, norms: Normalizers, variables: list[str],
-                    indices=None) -> float:
-    """Mean relative L2 (physical units) of one-step predictions over ``windows`` (or those ``indices``)."""
-    indices = range(len(windows)) if indices is None else indices
-    xs, ys = map(torch.stack, zip(*[windows[int(i)] for i in indices]))
+def one_step_rel_l2(model: nn.Module, xs: torch.Tensor, ys: torch.Tensor, norms: Normalizers,
+                    variables: list[str]) -> float:
+    """Mean relative L2 (physical units) of one-step predictions on the stacked windows ``xs, ys``
+    (:func:`stack_windows`)."""
     device = next(model.parameters()).device
     pred = torch.cat([model(xs[i:i + ONE_STEP_BATCH].to(device)).cpu() for i in range(0, len(xs), ONE_STEP_BATCH)])
-    decode = lambda z: norms.decode_stack(variables, z.double(), dim=-3)[:, None]  # noqa: E731
-    return float(rollout_errors(decode(pred), decode(ys)).mean())
+    return float(rollout_errors(physical_frames(pred, norms, variables), physical_frames(ys, norms, variables)).mean())
 
 
-def persistence_rel_l2(windows: TrajectoryDataset, truth: torch.Tensor, norms: Normalizers, variables: list[str],
-                       history: int) -> tuple[float, float]:
-    """One-step and rollout relative L2 of persistence (copy the last input frame) on ``windows`` and on the
-    trajectories ``truth: (B, T, F, ...)`` rolled out from their first ``history`` frames."""
-    f = len(variables)
-    xs, ys = map(torch.stack, zip(*[windows[i] for i in range(len(windows))]))
-    decode = lambda z: norms.decode_stack(variables, z.double(), dim=-3)[:, None]  # noqa: E731
-    one = float(rollout_errors(decode(xs[:, -f:]), decode(ys)).mean())
+def persistence_rel_l2(xs: torch.Tensor, ys: torch.Tensor, truth: torch.Tensor, norms: Normalizers,
+                       variables: list[str], history: int) -> tuple[float, float]:
+    """One-step and rollout relative L2 of persistence (copy the last input frame) on the stacked windows
+    ``xs, ys`` (:func:`stack_windows`) and on the trajectories ``truth: (B, T, F, ...)`` rolled out from their
+    first ``history`` frames."""
+    last_frame = physical_frames(xs[:, -len(variables):], norms, variables)
+    one = float(rollout_errors(last_frame, physical_frames(ys, norms, variables)).mean())
     later = truth[:, history:]
     return one, float(rollout_errors(truth[:, history - 1:history].expand_as(later), later).mean())
 
@@ -237,20 +249,19 @@ def evaluate_trajectory(checkpoint: Path, data: Path | None, out_dir: Path) -> x
     truth = physical_trajectories(ds, variables, test_idx)
     steps = min(int(extra.get("rollout_steps", 8)), truth.shape[1] - history)
     model = model.to(default_device("auto"))
-    x0 = first_windows(test)
+    x0, (xs, ys) = first_windows(test), stack_windows(test)
     end = truth[:, history:history + steps]
-    pred = norms.decode_stack(variables, rollout(model, x0.to(next(model.parameters()).device), steps,
-                                                  len(variables)).cpu().double(), dim=-3)
+    pred = physical_rollout(model, x0, steps, norms, variables)
     per_step = rollout_errors(pred, end)
-    scores = {"one_step_rel_l2": one_step_rel_l2(model, test, norms, variables),
+    scores = {"one_step_rel_l2": one_step_rel_l2(model, xs, ys, norms, variables),
               "rollout_rel_l2": float(per_step.mean(0).mean())}
     train = (TrajectoryDataset(ds, variables, history, 1, samples=train_idx, normalizers=norms)
              if len(train_idx) else None)
     if train is not None:
         fit = np.unique(np.linspace(0, len(train) - 1, min(TRAIN_FIT_WINDOWS, len(train))).round().astype(int))
-        scores["train_one_step_rel_l2"] = one_step_rel_l2(model, train, norms, variables, fit)
+        scores["train_one_step_rel_l2"] = one_step_rel_l2(model, *stack_windows(train, fit), norms, variables)
     scores["persistence_one_step_rel_l2"], scores["persistence_rollout_rel_l2"] = persistence_rel_l2(
-        test, truth[:, :history + steps], norms, variables, history)
+        xs, ys, truth[:, :history + steps], norms, variables, history)
     scores.update(params=count_parameters(model), gmacs=gmacs(model.cpu(), x0[:1]), n_train=len(train_idx),
                   n_test=len(test_idx), train_windows=len(train) if train is not None else 0)
     scores.update(training_cost(checkpoint, ckpt, scores["train_windows"]))

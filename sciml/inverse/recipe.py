@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import xarray as xr
 
-from sciml.config import ConfigPath, check_call
+from sciml.config import ConfigPath, check_bounds, check_call
 from sciml.data.io import open_dataset, save_dataset
 from sciml.errors import ConfigError
 from sciml.inverse.image_priors import (DENOISE_LEVELS, PriorSteps, build_prior, data_note, heldout_denoising,
@@ -142,14 +142,9 @@ def denoiser_settings(params: dict[str, Any]) -> dict[str, Any]:
 def _check_denoiser_counts(settings: dict[str, Any]) -> None:
     """ConfigError unless the patch, batch and step counts, the noise and the budget split can train a prior
     (a negative step count trained nothing without a word; no patches or batch size 0 failed inside torch)."""
-    least = {"n_patches": 1, "res": 4, "batch_size": 1, "l1_steps": 0, "pm_steps": 0, "mse_steps": 0,
-             "sigma_train": 0.0, "budget_s": 0.0}
-    bad = [f"{k}={settings[k]}" for k, lo in least.items() if settings.get(k) is not None and settings[k] < lo]
-    if not 0 <= settings["pm_fraction"] <= 1:
-        bad.append(f"pm_fraction={settings['pm_fraction']}")
-    if bad:
-        raise ConfigError(f"denoiser: {', '.join(bad)}; counts must be positive (steps, sigma_train, budget_s >= 0, "
-                          "res >= 4) and pm_fraction in [0, 1]")
+    check_bounds(settings, {"n_patches": 1, "res": 4, "batch_size": 1, "l1_steps": 0, "pm_steps": 0, "mse_steps": 0,
+                            "sigma_train": 0.0, "budget_s": 0.0, "pm_fraction": 0.0}, {"pm_fraction": 1.0},
+                 where="denoiser")
 
 
 def resolve_prior(method: str, prior: str | None, prior_training: dict[str, Any] | None, seed: int,

@@ -73,6 +73,20 @@ def model_signature(name: str) -> inspect.Signature:
     return inspect.signature(MODELS.get(name).__init__)
 
 
+def model_config(cfg: dict[str, Any], **from_data: Any) -> tuple[str, dict[str, Any]]:
+    """Split a model section ``{"name": ..., **kwargs}`` into the registered name and its keyword arguments,
+    with each ``from_data`` setting (e.g. ``in_channels`` counted from the data's variables) filled in where
+    the model's constructor takes it and the section does not name it: the section always wins."""
+    if "name" not in cfg:
+        raise ConfigError("model section needs a 'name' (one of the registered models)")
+    kwargs = {k: v for k, v in cfg.items() if k != "name"}
+    takes = model_signature(cfg["name"]).parameters
+    for key, value in from_data.items():
+        if key in takes:
+            kwargs.setdefault(key, value)
+    return cfg["name"], kwargs
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of real parameters (a complex weight counts as 2, as in the FNO/MgNO papers)."""
     return sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters()

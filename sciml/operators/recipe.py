@@ -20,7 +20,6 @@ discretisation-invariant on data of another grid (:mod:`sciml.operators.resoluti
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,8 +32,8 @@ from sciml.config import ConfigPath
 from sciml.data import FieldDataset, Normalizers, fingerprint, open_chunked, split_indices, validate
 from sciml.data.registry import make_or_reuse
 from sciml.errors import ConfigError
-from sciml.evaluate.field_eval import evaluate_field_model
-from sciml.models import build_model, load_model, model_signature
+from sciml.evaluate.field_eval import evaluate_field_model, open_field_data
+from sciml.models import build_model, model_config, model_from_checkpoint
 from sciml.models.wrappers import decoded_output
 from sciml.operators.costs import checkpoint_costs
 from sciml.operators.resolution import check_grid
@@ -42,6 +41,7 @@ from sciml.recipes import register_recipe
 from sciml.train import Trainer, TrainConfig, build_loss
 from sciml.train.checkpoint import load_checkpoint
 from sciml.train.losses import LOSSES
+from sciml.train.metrics import accepted_options
 
 DEFAULT_LOSS = {"name": "spectral_h1"}  # the MgNO paper's loss, for 2-D grids
 OTHER_GRIDS_LOSS = {"name": "rel_l2"}     # spectral_h1 is defined on 2-D grids only
@@ -116,19 +116,6 @@ def split_samples(ds: xr.Dataset, cfg: DataConfig) -> dict[str, np.ndarray]:
     return parts
 
 
-def model_config(cfg: dict[str, Any], n_in: int, n_out: int) -> tuple[str, dict[str, Any]]:
-    """Split ``{"name": ..., **kwargs}``; fill in_channels/out_channels from the data when accepted."""
-    if "name" not in cfg:
-        raise ConfigError("model section needs a 'name' (one of the registered models)")
-    kwargs = {k: v for k, v in cfg.items() if k != "name"}
-    params = model_signature(cfg["name"]).parameters
-    if "in_channels" in params:
-        kwargs.setdefault("in_channels", n_in)
-    if "out_channels" in params:
-        kwargs.setdefault("out_channels", n_out)
-    return cfg["name"], kwargs
-
-
 def build_operator(model: dict[str, Any] | None, d: DataConfig, norms: Normalizers, spatial_ndim: int,
                    decode: bool) -> tuple[nn.Module, Normalizers]:
     """The model of the ``model`` section and the normalisers the data loader applies.
@@ -136,7 +123,7 @@ def build_operator(model: dict[str, Any] | None, d: DataConfig, norms: Normalize
     With ``decode`` and normalised targets the model is wrapped in ``decoded_output`` (it returns physical
     fields) and the loader normalises the inputs only; otherwise the loader normalises both and the model
     predicts normalised targets."""
-    name, kwargs = model_config(model or {"name": "fno"}, len(d.inputs), len(d.targets))
+    name, kwargs = model_config(model or {"name": "fno"}, in_channels=len(d.inputs), out_channels=len(d.targets))
     if not decode or not any(t in norms for t in d.targets):
         return build_model(name, **kwargs), norms  # the caller seeded the generators: same seed, same weights
     net = decoded_output({"name": name, **kwargs}, norms, d.targets, spatial_ndim)
@@ -149,8 +136,9 @@ def loss_config(loss: dict[str, Any] | None, periodic: bool, spatial_ndim: int =
     default = DEFAULT_LOSS if spatial_ndim == 2 else OTHER_GRIDS_LOSS
     cfg = dict(loss or default)
     name = cfg.get("name", default["name"])
-    if name in LOSSES and "periodic" in inspect.signature(LOSSES[name].__init__).parameters:
-        cfg.setdefault("periodic", periodic)
+    if name in LOSSES:  # build_loss refuses an unknown name
+        for key, value in accepted_options(LOSSES[name], periodic=periodic).items():
+            cfg.setdefault(key, value)
     return {**cfg, "name": name}
 
 
@@ -164,13 +152,13 @@ def evaluate_field(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Dat
         if not extra.get("data_path"):
             raise ConfigError(f"{str(checkpoint)!r} records no data file; name the data to evaluate on")
         data = Path(extra["data_path"])
-    model = load_model(checkpoint)
+    model = model_from_checkpoint(ckpt, source=checkpoint)
     inputs = list(extra.get("inputs", ["a"]))
-    ds = validate(open_chunked(data), required=inputs, source=str(data))
+    ds = open_field_data(data, extra)
     check_grid(ckpt, ds[inputs[0]].shape[1:], data)
     sample_shape = (len(inputs), *ds[inputs[0]].shape[1:])
     costs = checkpoint_costs(model, ckpt, checkpoint, sample_shape)
-    return evaluate_field_model(model, data, out_dir, ckpt, attrs=costs)
+    return evaluate_field_model(model, ds, data, out_dir, ckpt, attrs=costs)
 
 
 @register_recipe("field", evaluate=evaluate_field)
@@ -210,4 +198,4 @@ def train_field(out_dir: Path, resume: bool = False, seed: int = 0, device: str 
 
 
 __all__ = ["DataConfig", "OperatorTrainConfig", "build_operator", "evaluate_field", "load_data", "loss_config",
-           "model_config", "split_samples", "train_field"]
+           "split_samples", "train_field"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sciml.config import check_bounds
 from sciml.errors import ConfigError
 from sciml.pinn.problems import Problem, get_problem
 
@@ -79,12 +80,8 @@ def resolve_training(problem: str | Problem, given: dict[str, Any]) -> dict[str,
 def _check_counts(settings: dict[str, Any], given: dict[str, Any]) -> None:
     """ConfigError unless the step and point counts can run: a negative count would silently train nothing,
     and ``eval_every: 0`` would divide by zero."""
-    least = {"adam_steps": 0, "lbfgs_steps": 0, "lbfgs_max_iter": 1, "n_colloc": 1, "causal_slices": 1,
-             **({"eval_every": 1} if given.get("eval_every") is not None else {})}
-    bad = [f"{k}={settings[k]}" for k, lo in least.items() if settings.get(k) is not None and settings[k] < lo]
-    if bad:
-        raise ConfigError(f"{', '.join(bad)}: step counts must be >= 0 and eval_every, n_colloc, lbfgs_max_iter, "
-                          "causal_slices >= 1")
+    check_bounds(settings, {"adam_steps": 0, "lbfgs_steps": 0, "lbfgs_max_iter": 1, "n_colloc": 1, "causal_slices": 1,
+                            **({"eval_every": 1} if given.get("eval_every") is not None else {})})
 
 
 def validation_interval(adam_steps: int, validations: int = VALIDATIONS) -> int:

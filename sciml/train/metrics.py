@@ -11,7 +11,9 @@ every metric, never a number computed from the finite part. Means over samples t
 """
 from __future__ import annotations
 
-from typing import Callable
+import functools
+import inspect
+from typing import Any, Callable
 
 import torch
 
@@ -124,7 +126,18 @@ METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 }
 
 
-def get_metric(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+def accepted_options(fn: Callable[..., Any], **options: Any) -> dict[str, Any]:
+    """The ``options`` (settings the data decides, e.g. ``periodic``) that ``fn``, a metric or a loss class,
+    takes by name: the one rule by which such settings reach the metrics and the losses; the others are not
+    passed."""
+    takes = inspect.signature(fn).parameters
+    return {k: v for k, v in options.items() if k in takes}
+
+
+def get_metric(name: str, **options: Any) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The per-sample metric ``name``, with those ``options`` bound that it takes (:func:`accepted_options`),
+    e.g. ``periodic`` for ``rel_h1``."""
     if name not in METRICS:
         raise RegistryError(f"unknown metric {name!r}; known: {sorted(METRICS)}")
-    return METRICS[name]
+    bound = accepted_options(METRICS[name], **options)
+    return functools.partial(METRICS[name], **bound) if bound else METRICS[name]

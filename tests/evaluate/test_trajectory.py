@@ -11,7 +11,8 @@ from sciml.cli import main
 from sciml.data import Normalizers, TrajectoryDataset, fingerprint, save_dataset
 from sciml.errors import ConfigError
 from sciml.evaluate.trajectory import (evaluate_trajectory, next_frame_model, one_step_rel_l2, persistence_rel_l2,
-                                       physical_trajectories, trajectory_split, trajectory_train_config)
+                                       physical_trajectories, stack_windows, trajectory_split,
+                                       trajectory_train_config)
 from sciml.experiment import ExperimentSpec, run_experiment, spec_from_dict
 from sciml.models import build_model, load_model
 from sciml.train.checkpoint import load_checkpoint, save_checkpoint
@@ -92,9 +93,13 @@ def test_one_step_error_counts_every_window_in_physical_units():
             xs = torch.stack([windows[i][0] for i in range(len(windows))])
             return torch.stack([self.ys[int((xs - xi).abs().flatten(1).sum(1).argmin())] for xi in x])
 
-    assert one_step_rel_l2(Oracle(), windows, norms, ["a", "b"]) < 1e-6
+    xs, ys = stack_windows(windows)
+    assert xs.shape[0] == ys.shape[0] == len(windows) == 6
+    x4, y4 = stack_windows(windows, [4])
+    assert torch.equal(x4[0], windows[4][0]) and torch.equal(y4[0], windows[4][1])
+    assert one_step_rel_l2(Oracle(), xs, ys, norms, ["a", "b"]) < 1e-6
     truth = physical_trajectories(ds, ["a", "b"], [0, 1])
-    one, _ = persistence_rel_l2(windows, truth, norms, ["a", "b"], 1)
+    one, _ = persistence_rel_l2(xs, ys, truth, norms, ["a", "b"], 1)
     x = truth.numpy()
     assert one == pytest.approx(np.mean([rel_l2(x[s, t - 1], x[s, t]) for s in range(2) for t in range(1, 4)]), rel=1e-5)
 

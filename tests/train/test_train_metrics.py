@@ -42,3 +42,17 @@ def test_h1_periodic_sine_gradient():
     u = torch.sin(2 * math.pi * x).expand(n, n).reshape(1, 1, n, n)
     gx = M.grid_gradient(u, 2, periodic=True)[1]
     torch.testing.assert_close(gx[0, 0, 0], 2 * math.pi * torch.cos(2 * math.pi * x), atol=0.02, rtol=0)
+
+
+def test_get_metric_binds_the_options_the_metric_takes():
+    """``periodic`` reaches rel_h1 (a field with a jump at the wrapped edge scores differently) and is not
+    passed to a metric that does not take it; the loss classes follow the same rule."""
+    torch.manual_seed(0)
+    t = torch.linspace(0, 1, 8).expand(8, 8).reshape(1, 1, 8, 8).double()  # a ramp: a jump across the edge
+    p = t + 0.01 * torch.randn_like(t)
+    torch.testing.assert_close(M.get_metric("rel_h1", periodic=True)(p, t), M.rel_h1(p, t, periodic=True))
+    torch.testing.assert_close(M.get_metric("rel_h1", periodic=False)(p, t), M.rel_h1(p, t))
+    assert not torch.equal(M.get_metric("rel_h1", periodic=True)(p, t), M.rel_h1(p, t))
+    assert M.get_metric("rmse", periodic=True) is M.rmse
+    assert M.accepted_options(H1Loss, periodic=True, cutoff=3) == {"periodic": True}
+    assert M.accepted_options(RelLpLoss, periodic=True) == {}
