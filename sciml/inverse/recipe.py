@@ -42,7 +42,7 @@ from sciml.inverse.metrics import psnr, ssim
 from sciml.inverse.restoration import LEARNED, restore_test_images
 from sciml.inverse.toy import TOY_Y, evaluate_toy, posterior_stats, soft_threshold, toy_errors, toy_regulariser, \
     train_toy
-from sciml.models import load_model
+from sciml.models import load_model, model_from_checkpoint
 from sciml.recipes import register_recipe
 from sciml.train.checkpoint import load_checkpoint, save_checkpoint
 from sciml.train.seed import seed_everything
@@ -64,7 +64,7 @@ def evaluate_denoiser(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.
     _no_data(data, "denoiser")
     ckpt = load_checkpoint(checkpoint)
     kind, extra, setup = ckpt["model"]["name"], ckpt.get("extra", {}), prior_setup(ckpt.get("extra", {}))
-    model = load_model(str(checkpoint)).eval()
+    model = model_from_checkpoint(ckpt, checkpoint)
     denoised = heldout_denoising(model, setup["res"], setup["seed"])
     noisy = heldout_denoising(None, setup["res"], setup["seed"])
     attrs: dict[str, Any] = {f"psnr_db_noise{s:g}": v for s, v in denoised.items()}
@@ -234,13 +234,14 @@ def evaluate_laplace_toy(checkpoint: Path, data: Path | None, out_dir: Path) -> 
     ``lambda`` (MAP: 1), and ``r_max_err``, the learned R against the MAP prior's |x| on [-3, 3] (both zero at
     0). Writes ``out_dir/eval.json`` with the curves."""
     _no_data(data, "toy LPN")
-    model = load_model(str(checkpoint)).eval()
+    ckpt = load_checkpoint(checkpoint)
+    model = model_from_checkpoint(ckpt, checkpoint)
     f = evaluate_toy(model, TOY_Y)
     xs, r = toy_regulariser(model)
     scores = {**toy_errors(f), "r_max_err": float(np.abs(r - np.abs(xs)).max())}
     mean, median = posterior_stats(TOY_Y)
     write_json(Path(out_dir) / "eval.json", {
-        "loss": load_checkpoint(checkpoint)["extra"].get("loss"), "scores": scores,
+        "loss": ckpt["extra"].get("loss"), "scores": scores,
         "y": TOY_Y.tolist(), "f": f.tolist(), "soft": soft_threshold(TOY_Y).tolist(), "mmse": mean.tolist(),
         "median": median.tolist(), "r_x": xs.tolist(), "r": r.tolist()})
     return xr.Dataset({"f": ("y", f, {"units": "1", "long_name": "learned denoiser f(y)"})},

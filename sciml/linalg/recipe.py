@@ -32,7 +32,7 @@ from sciml.errors import ConfigError
 from sciml.linalg.dcdm_training import line_search_residuals, train_dcdm
 from sciml.linalg.families import FAMILIES, make_system
 from sciml.linalg.measure import measure_repeated, measure_solve
-from sciml.models import load_model
+from sciml.models import model_from_checkpoint
 from sciml.recipes import register_recipe
 from sciml.train.checkpoint import load_checkpoint
 from sciml.utils.files import write_json
@@ -56,7 +56,7 @@ def evaluate_dcdm(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Data
         raise ConfigError(f"{str(checkpoint)!r} records no held-out data; give a dcdm_ritz file to score on: "
                           "sciml evaluate CHECKPOINT DATA.nc")
     batch = (torch.as_tensor(ds["b"].values)[:, None], torch.as_tensor(ds["solid"].values).bool())
-    model = load_model(str(checkpoint)).eval()
+    model = model_from_checkpoint(ckpt, checkpoint)
     with torch.no_grad():
         learned = line_search_residuals(model, batch).numpy()
         steepest = line_search_residuals(torch.nn.Identity(), batch).numpy()

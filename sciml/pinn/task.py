@@ -31,7 +31,7 @@ import xarray as xr
 
 from sciml.data.io import save_dataset
 from sciml.errors import ConfigError
-from sciml.models import build_model, count_parameters, load_model, model_signature
+from sciml.models import build_model, count_parameters, model_from_checkpoint, model_signature
 from sciml.pinn.physics_training import predict_grid, relative_l2, train_physics
 from sciml.pinn.problems import Problem, get_problem
 from sciml.recipes import register_recipe
@@ -63,10 +63,11 @@ def evaluate_pinn(checkpoint: Path, data: Path | None, out_dir: Path) -> xr.Data
     ``out_dir/fields.nc`` (:func:`solution_fields`)."""
     if data is not None:
         raise ConfigError("a pinn checkpoint is scored against its problem's own exact solution; give no data file")
-    extra = load_checkpoint(checkpoint).get("extra", {})
+    ckpt = load_checkpoint(checkpoint)
+    extra = ckpt.get("extra", {})
     if extra.get("problem") is None:
         raise ConfigError(f"{str(checkpoint)!r} records no PDE problem; it was not written by the pinn recipe")
-    problem, model = get_problem(extra["problem"]), load_model(checkpoint)
+    problem, model = get_problem(extra["problem"]), model_from_checkpoint(ckpt, checkpoint)
     scores = {"rel_l2": relative_l2(model, problem), "wall_s": float(extra.get("wall_s", float("nan"))),
               "params": count_parameters(model)}
     write_json(Path(out_dir) / "eval.json", {"problem": problem.name, **scores})

@@ -109,6 +109,9 @@ class Trainer:
         self.train_loader = self._loader(train_data, shuffle=True) if train_data is not None else None
         self.val_loader = self._val_loader(val_data) if val_data is not None else None
         self.decode_target = target_decoder(val_data)
+        # validation metrics take the data's settings as the test metrics do (``periodic`` for ``rel_h1``)
+        self.val_metric_fns = [get_metric(name, periodic=bool(self.metadata.get("periodic", False)))
+                               for name in config.val_metrics]
         self.steps_per_epoch = config.steps_per_epoch or len(self.train_loader)
         if self.train_loader is not None:
             self.steps_per_epoch = min(self.steps_per_epoch, len(self.train_loader))
@@ -218,8 +221,8 @@ class Trainer:
                 sums[0] += float(self.loss_fn(pred, y)) * n
                 if self.decode_target is not None:  # metrics in physical units, as the test metrics
                     pred, y = self.decode_target(pred), self.decode_target(y)
-                for i, name in enumerate(self.cfg.val_metrics):
-                    sums[1 + i] += get_metric(name)(pred, y).sum().double()
+                for i, metric in enumerate(self.val_metric_fns):
+                    sums[1 + i] += metric(pred, y).sum().double()
             count += n
         sums, count = D.all_reduce_sum(sums, self.dist), D.all_reduce_sum(count, self.dist)
         out = {"val_loss": float(sums[0] / count)}

@@ -141,3 +141,4 @@ def test_resident_memory_counts_pages_of_the_systems_size(monkeypatch):
     real_sysconf = os.sysconf
     monkeypatch.setattr(os, "sysconf", lambda name: 65536 if name == "SC_PAGE_SIZE" else real_sysconf(name))
     assert measure.PeakRSS.rss_mb() == pytest.approx(16 * four_kib, rel=0.05)
+
