@@ -8,7 +8,7 @@ import yaml
 from sciml.bench.runner import BENCHMARKS, run_benchmark
 from sciml.bench.sinenet import ABLATIONS, METHODS, method_model
 from sciml.cli import main
-from sciml.evaluate.trajectory import next_frame_model
+from sciml.evaluate.trajectory import next_frame_model, split_counts
 from sciml.experiment import spec_from_dict
 from sciml.models import count_parameters
 from sciml.utils.cost import gmacs
@@ -53,6 +53,15 @@ def test_each_ablation_changes_one_setting_of_its_main_row(capsys, tmp_path):
     assert diff("ns-sinenet-8-steps-x2-s0") == {"train.epochs"} and specs["ns-unet-steps-x2-s0"].train["epochs"] == 16
     assert diff("ns-sinenet-8-val-rollout-selection-s0") == {"params.select", "params.split.train", "params.split.val"}
     assert specs["ns-unet-val-rollout-selection-s0"].params["split"] == {"train": 92, "val": 4, "test": 8}
+
+
+@pytest.mark.parametrize("preset", ["cpu", "gpu", "smoke"])
+def test_every_ablation_of_every_preset_has_a_split_its_data_can_give(preset, capsys, tmp_path):
+    specs = dry_run_specs(capsys, "--preset", preset, "--seeds", "0", "--ablations", *ABLATIONS,
+                          "--runs", str(tmp_path))
+    for s in specs:
+        counts = split_counts(s.data["params"]["n"], s.params["split"])
+        assert counts["train"] >= 1 and counts.get("val", 1) >= 1, (s.name, counts)
 
 
 def test_epochs_resize_every_row_and_the_ablations_follow(capsys, tmp_path):
