@@ -209,7 +209,7 @@ class PageWriter:
             self.render()
 
     def render(self) -> None:
-        """The page and its figures, then the JSON (a report may add the run's facts to its meta)."""
+        """The page and its figures, and the JSON (which no row wrote yet when every row was reused)."""
         self.res.write_page(self.out, self.bench.report(self.res, self.args))
         self.res.write_json(self.out)
         self.last_render = time.monotonic()
