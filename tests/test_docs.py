@@ -42,3 +42,16 @@ def test_self_contained_examples_run(page, i, code, tmp_path, monkeypatch):
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)  # examples that write files (datasets, runs/) write them here
     exec(compile(code, f"{page.name}:{i}", "exec"), {"__name__": "__docs__"})
+
+
+@pytest.mark.slow
+def test_the_lpn_quick_start_runs_without_warnings(tmp_path, monkeypatch):
+    import warnings
+
+    code = blocks(ROOT / "docs" / "lpn.md")[0]
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a PnPConvergenceWarning or a prior_value RuntimeWarning fails
+        scope = {"__name__": "__docs__"}
+        exec(compile(code, "lpn.md:0", "exec"), scope)
+    assert scope["R"].shape == (4,) and bool(scope["R"].isfinite().all())

@@ -138,9 +138,13 @@ def sweep(preset: str, args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+def settings(args: argparse.Namespace) -> dict:
+    """The run's settings, kept in the JSON's meta (the page reads them from there)."""
+    return {"threads": args.threads, "repeats": args.repeats, "cap_s": cap_s_of(args), "rtol": RTOL}
+
+
 def report(res: BenchResult, args: argparse.Namespace) -> str:
-    """The page of the run (:mod:`sciml.bench.dcdm_report`); the run's settings go into the JSON's meta."""
-    res.meta.update(threads=args.threads, repeats=args.repeats, cap_s=cap_s_of(args), rtol=RTOL)
+    """The page of the run (:mod:`sciml.bench.dcdm_report`)."""
     return page(res, Path(args.out), grids_of(args), device_of(args), on_device=args.preset == "gpu",
                 started_unix_s=args.started_unix_s)
 
@@ -177,5 +181,5 @@ def add_options(parser: argparse.ArgumentParser) -> None:
 
 
 register_benchmark(Benchmark(name="dcdm", summary=__doc__.strip().splitlines()[0], sweep=sweep, report=report,
-                             presets=("cpu", "gpu", "smoke"), options=add_options,
+                             presets=("cpu", "gpu", "smoke"), options=add_options, settings=settings,
                              preset_help={"gpu": "the solvers on one CUDA GPU beside GPU CG, page dcdm_gpu"}))

@@ -51,7 +51,7 @@ def device_description(device: torch.device | str) -> str:
     return device.type
 
 
-# a page line below which a rerun keeps the hand-written notes (BenchResult.write)
+# a page line below which a rerun keeps the hand-written notes (BenchResult.write_page)
 HAND_WRITTEN = "(Hand-written sections below; the rest of this page is generated.)"
 
 
@@ -117,13 +117,22 @@ class BenchResult:
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         return "\n".join(lines)
 
-    def write(self, out_dir: str | os.PathLike, markdown_body: str) -> tuple[Path, Path]:
-        """Write ``NAME.json`` and ``NAME.md`` (header with command/machine + ``markdown_body``). Everything
-        below a :data:`HAND_WRITTEN` line of the existing page is kept at the end of the new one."""
+    def paths(self, out_dir: str | os.PathLike) -> tuple[Path, Path]:
+        """Where :meth:`write_json` and :meth:`write_page` write: ``out_dir/NAME.json`` and ``out_dir/NAME.md``."""
         out = Path(out_dir)
+        return out / f"{self.benchmark}.json", out / f"{self.benchmark}.md"
+
+    def write_json(self, out_dir: str | os.PathLike) -> Path:
+        """Write ``NAME.json`` (:meth:`to_dict`): cheap, so a run rewrites it after every row."""
+        json_path = self.paths(out_dir)[0]
+        write_json(json_path, self.to_dict())
+        return json_path
+
+    def write_page(self, out_dir: str | os.PathLike, markdown_body: str) -> Path:
+        """Write ``NAME.md``: a header with command/machine + ``markdown_body``. Everything below a
+        :data:`HAND_WRITTEN` line of the existing page is kept at the end of the new one."""
+        md_path = self.paths(out_dir)[1]
         d = self.to_dict()
-        json_path, md_path = out / f"{self.benchmark}.json", out / f"{self.benchmark}.md"
-        write_json(json_path, d)
         header = (
             f"# Benchmark: {self.benchmark}\n\n"
             f"Reproduce with `{self.command}`.\n\n"
@@ -135,7 +144,7 @@ class BenchResult:
         if HAND_WRITTEN in old and HAND_WRITTEN not in page:  # a rerun keeps the notes written below the marker
             page += "\n" + old[old.index(HAND_WRITTEN):]
         write_text(md_path, page)
-        return json_path, md_path
+        return md_path
 
 
 OUTPUT_OPTIONS = ("--out", "--runs")  # where results go: not what they are

@@ -9,6 +9,11 @@ documents instead: each runs alone with ``sciml train``.
 A run is resumable: each spec writes into its own folder under ``--runs`` and leaves ``scores.json`` there
 with the spec it scored; a rerun reuses the scores of every spec whose folder holds the same spec, and
 runs the others. ``--fresh`` recomputes every row (it never deletes a folder; runs overwrite their files).
+
+A run cut short keeps every finished row: the JSON is rewritten after every row that ran (a cheap write),
+while the page and its figures, whose plotting can cost seconds, are rendered at most every
+:data:`RENDER_EVERY_S` seconds, once at the end, and once more when ``timeout`` (SIGTERM) or Ctrl-C stops
+the run. Rerunning the same command reuses the finished rows and renders the page.
 """
 from __future__ import annotations
 
@@ -16,10 +21,13 @@ import argparse
 import hashlib
 import importlib
 import json
+import signal
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yaml
 
@@ -39,6 +47,12 @@ BENCHMARK_MODULES = (
     "sciml.bench.pig",
     "sciml.bench.sinenet",
 )
+
+
+# Seconds of wall time between two renderings of the page during a run. Rendering draws the figures (about
+# 4 s for the pig page), so rendering after every row made a sweep of fast or reused rows mostly plotting;
+# the JSON, which is what a run cut short must keep, is still written after every row that ran.
+RENDER_EVERY_S = 60.0
 
 
 PRESET_HELP = {
@@ -66,7 +80,9 @@ class Benchmark:
     ``sweep(preset, args) -> list[Row]`` builds the specs; ``report(res, args) -> str`` renders the page's
     markdown (and writes its figures beside it) from the rows; ``options(parser)`` adds the benchmark's own
     command-line options (each with a help text); ``result_name(preset)`` names the JSON/page;
-    ``preset_help`` says what a preset means where :data:`PRESET_HELP`'s generic text does not fit.
+    ``preset_help`` says what a preset means where :data:`PRESET_HELP`'s generic text does not fit;
+    ``settings(args) -> dict`` gives the run's settings kept in the JSON's ``meta`` (written with the first row,
+    so a JSON left by a run cut short has them too).
     """
 
     name: str
@@ -77,6 +93,7 @@ class Benchmark:
     options: Callable[[argparse.ArgumentParser], None] | None = None
     result_name: Callable[[str], str] | None = None
     preset_help: dict[str, str] = field(default_factory=dict)
+    settings: Callable[[argparse.Namespace], dict[str, Any]] | None = None
 
     def json_name(self, preset: str) -> str:
         return self.result_name(preset) if self.result_name else (self.name if preset == "cpu" else f"{self.name}_{preset}")
@@ -136,7 +153,8 @@ def build_parser(bench: Benchmark) -> ArgumentParser:
                    help="the sweep's scale: " + "; ".join(f"{name} ({preset_help[name]})" for name in bench.presets))
     p.add_argument("--dry-run", action="store_true",
                    help="print the sweep's experiment specs as YAML (each runs alone with `sciml train`) and stop")
-    p.add_argument("--out", default="docs/benchmarks", help="folder of the JSON, the page and its figures")
+    p.add_argument("--out", default="docs/benchmarks",
+                   help="folder of the JSON, the page and its figures (default: %(default)s)")
     p.add_argument("--runs", default=None,
                    help="folder of the runs' checkpoints and scores (default: runs/bench/NAME); finished specs are reused")
     p.add_argument("--fresh", action="store_true", help="rerun every spec, even those with finished scores")
@@ -146,7 +164,8 @@ def build_parser(bench: Benchmark) -> ArgumentParser:
 
 
 def run_benchmark(bench: Benchmark, argv: list[str] | None = None) -> int:
-    """``sciml bench NAME``: run the sweep (resuming), write the JSON and the page after every row."""
+    """``sciml bench NAME``: run the sweep (resuming), write the JSON after every row that ran and render the
+    page every :data:`RENDER_EVERY_S` seconds and at the end."""
     args = build_parser(bench).parse_args(argv)
     args.runs = Path(args.runs or Path("runs") / "bench" / bench.json_name(args.preset))
     rows = bench.sweep(args.preset, args)
@@ -156,15 +175,78 @@ def run_benchmark(bench: Benchmark, argv: list[str] | None = None) -> int:
         print(dry_run(rows))
         return 0
     res = BenchResult(bench.json_name(args.preset), command=command_line())
-    res.meta = {"preset": args.preset}
-    for i, row in enumerate(rows, 1):
-        scores, ran = run_row(row, args.fresh)
-        print(f"[{i}/{len(rows)}] {row.task} / {row.method} (seed {row.spec.seed}): "
-              + ("ran" if ran else "reused") + ", " + ", ".join(f"{k}={v:.4g}" for k, v in scores.items()), flush=True)
-        for metric, value in scores.items():
-            res.add(row.task, row.method, metric, value, seed=row.spec.seed, **row.labels)
-        res.write(args.out, bench.report(res, args))
+    res.meta = {"preset": args.preset, **(bench.settings(args) if bench.settings else {})}
+    page = PageWriter(bench, res, args)
+    with page, stopped_by_sigterm():
+        for i, row in enumerate(rows, 1):
+            scores, ran = run_row(row, args.fresh)
+            print(f"[{i}/{len(rows)}] {row.task} / {row.method} (seed {row.spec.seed}): "
+                  + ("ran" if ran else "reused") + ", " + ", ".join(f"{k}={v:.4g}" for k, v in scores.items()),
+                  flush=True)
+            for metric, value in scores.items():
+                res.add(row.task, row.method, metric, value, seed=row.spec.seed, **row.labels)
+            if ran:
+                page.row_ran()
+    json_path, md_path = page.paths
+    print(f"wrote {json_path.parent / json_path.stem}.{{json,md}}")
     return 0
+
+
+class PageWriter:
+    """Writes a run's JSON and page: the JSON after every row that ran, the page (``bench.report``, figures
+    included) at most every :data:`RENDER_EVERY_S` seconds, and both when the run ends, however it ends
+    (used as a context manager around the row loop)."""
+
+    def __init__(self, bench: Benchmark, res: BenchResult, args: argparse.Namespace):
+        self.bench, self.res, self.args = bench, res, args
+        self.out = Path(args.out)
+        self.last_render = time.monotonic()
+        self.paths = res.paths(self.out)
+
+    def row_ran(self) -> None:
+        self.res.write_json(self.out)
+        if time.monotonic() - self.last_render >= RENDER_EVERY_S:
+            self.render()
+
+    def render(self) -> None:
+        """The page and its figures, and the JSON (which no row wrote yet when every row was reused)."""
+        self.res.write_page(self.out, self.bench.report(self.res, self.args))
+        self.res.write_json(self.out)
+        self.last_render = time.monotonic()
+
+    def __enter__(self) -> "PageWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.res.rows:
+            return
+        if exc_type is None:
+            self.render()
+            return
+        print("stopped: rendering the page of the finished rows", flush=True)
+        try:
+            self.render()
+        except Exception as err:  # the error that stopped the run is the one to report
+            print(f"the page was not rendered ({type(err).__name__}: {err}); rerun the same command to render it",
+                  flush=True)
+
+
+@contextmanager
+def stopped_by_sigterm() -> Iterator[None]:
+    """Turn SIGTERM (what ``timeout`` sends) into ``SystemExit(143)`` while the rows run, so the page of the
+    finished rows is rendered on the way out; the previous handler is restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run(name: str, argv: list[str] | None = None) -> int:

@@ -4,10 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import torch
 import xarray as xr
 
 from sciml.data import fingerprint, open_chunked, save_dataset, validate
-from sciml.errors import ConfigError, SchemaError
+from sciml.data.normalize import resample_to_grid
+from sciml.errors import ConfigError, DimensionError, SchemaError
 from sciml.evaluate.evaluate import field_metrics, mean_predictor, predict_fields, require_finite_predictions
 from sciml.evaluate.report import metrics_table, plot_panels, write_report
 from sciml.models.wrappers import wrapped_model_name
@@ -64,6 +66,37 @@ def _training_mean(ds: xr.Dataset, targets: list[str], extra: dict, is_training_
     return train[targets].mean("sample").compute().expand_dims(sample=1)
 
 
+def on_evaluation_grid(mean: xr.Dataset, like: xr.Dataset, targets: list[str]) -> tuple[xr.Dataset, str | None]:
+    """The training mean ``mean`` (one sample, on the training grid) put on the grid of ``like`` (the data
+    scored), and a sentence saying so when the grids differ (else None).
+
+    A training file of another resolution holds the mean on another grid, and xarray would align the two
+    grids' coordinates into NaN. The mean is a function on the domain, like a pointwise normaliser's
+    statistics, so it is resampled the same way (:func:`~sciml.data.normalize.resample_to_grid`: multilinear,
+    end points included), which keeps the baseline meaningful across resolutions; on the same grid the values
+    are kept and only take ``like``'s coordinates.
+    """
+    out, grids = xr.Dataset(), set()
+    for v in targets:
+        dims = [d for d in like[v].dims if d != "sample"]
+        if set(dims) != set(mean[v].dims) - {"sample"}:
+            raise DimensionError(f"the training data's {v!r} has dimensions {mean[v].dims} and the evaluation data's "
+                                 f"{like[v].dims}; evaluate on data with the training data's dimensions")
+        field = torch.as_tensor(np.asarray(mean[v].isel(sample=0).transpose(*dims).values, dtype=np.float64))
+        shape = tuple(like.sizes[d] for d in dims)
+        if tuple(field.shape) != shape:
+            grids.add((tuple(field.shape), shape))
+            field = resample_to_grid(field, shape)
+        out[v] = (["sample", *dims], field.numpy()[None], mean[v].attrs)
+        out = out.assign_coords({d: like[d] for d in dims if d in like.coords})
+    if not grids:
+        return out, None
+    src, dst = sorted(grids)[0]  # the targets of one file share its grid
+    return out, (f"The training-mean baseline is the training data's mean on its {'x'.join(map(str, src))} grid, "
+                 f"resampled to this {'x'.join(map(str, dst))} grid by multilinear interpolation, as the pointwise "
+                 "normalisers are.")
+
+
 def open_field_data(data_path: str | Path, extra: dict) -> xr.Dataset:
     """The data file ``data_path`` opened chunked (the fingerprint and the training mean stream; only the
     scored samples are loaded), checked to hold the inputs and targets the checkpoint's ``extra`` names."""
@@ -86,7 +119,8 @@ def evaluate_field_model(model, ds: xr.Dataset, data_path: str | Path, out_dir: 
     idx, scored, is_training_data = scored_samples(ds, data_path, extra)
     test = validate(ds.isel(sample=idx).load(), required=inputs + targets, finite=True,
                     source=f"{data_path} (scored samples)")
-    train_mean = _training_mean(ds, list(targets), extra, is_training_data)
+    train_mean, resampled = on_evaluation_grid(_training_mean(ds, list(targets), extra, is_training_data), test,
+                                               list(targets))
     pred = require_finite_predictions(predict_fields(model, test, inputs, targets, getattr(model, "normalizers", None)))
     metrics = field_metrics(pred, test, targets, baseline=mean_predictor(train_mean, test, targets),
                             periodic=bool(extra.get("periodic", False)))
@@ -102,7 +136,7 @@ def evaluate_field_model(model, ds: xr.Dataset, data_path: str | Path, out_dir: 
     baseline = xr.Dataset({m: metrics[f"{m}_baseline"] for m in names})
     table = metrics_table({name: metrics, "training mean": baseline}, list(names))
     write_report(out / "report.md", f"Evaluation of {name} on {Path(data_path).name}",
-                 [f"Scored {scored}; mean ± std over samples.", table,
+                 [f"Scored {scored}; mean ± std over samples.", *([resampled] if resampled else []), table,
                   *([", ".join(f"{k} {v:.4g}" for k, v in attrs.items())] if attrs else []),
                   f"![median sample]({fig.name})"])
     return metrics

@@ -8,9 +8,9 @@ from sciml.bench.results import HAND_WRITTEN, BenchResult
 
 def test_rerun_keeps_the_hand_written_notes_below_the_marker(tmp_path):
     first = BenchResult("toy", command="sciml bench toy")
-    _, md = first.write(tmp_path, "table v1")
+    md = first.write_page(tmp_path, "table v1")
     md.write_text(md.read_text() + f"\n{HAND_WRITTEN}\n\nA note written by hand.\n")
-    _, md = BenchResult("toy", command="sciml bench toy").write(tmp_path, "table v2")
+    md = BenchResult("toy", command="sciml bench toy").write_page(tmp_path, "table v2")
     text = md.read_text()
     assert "table v2" in text and "table v1" not in text
     assert text.count(HAND_WRITTEN) == 1 and text.rstrip().endswith("A note written by hand.")
