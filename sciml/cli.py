@@ -98,8 +98,10 @@ def cmd_bench(a: argparse.Namespace) -> int:
 def cmd_climate_fit(a: argparse.Namespace) -> int:
     from sciml.climate.io import TEST_EXPERIMENT, load_inputs
     from sciml.climate.prediction import PREDICTION_FILE, write_scenario_prediction
+    from sciml.climate.recipes import check_emulator_settings
     from sciml.experiment import run_experiment, spec_from_dict
 
+    check_emulator_settings(a.model, epochs=a.epochs, config=a.model_param)
     load_inputs(a.data, TEST_EXPERIMENT)  # the scenario to predict must be there before training starts
     out = Path(a.out or f"runs/climate-{a.model}")
     params = {"data": str(Path(a.data).resolve()), "model": a.model, "members": a.members,
@@ -183,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_climate_parser(sub)
 
-    de = sub.add_parser("demo", help="the quick start: Darcy data, FNO and U-Net, a report")
+    de = sub.add_parser("demo", help="the quick start: Darcy data, MgNO, FNO and U-Net, a report")
     de.add_argument("--out", default="runs/demo", help="folder of the demo's data, checkpoints and report")
     de.add_argument("--n", type=int, default=400, help="number of Darcy samples to generate")
     de.add_argument("--res", type=int, default=32, help="grid resolution of the samples")

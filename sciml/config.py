@@ -19,7 +19,7 @@ import re
 import types
 import typing
 from pathlib import Path
-from typing import Any, Callable, Mapping, NewType, TypeVar
+from typing import Any, Callable, Collection, Mapping, NewType, TypeVar
 
 import yaml
 
@@ -59,13 +59,15 @@ def _unknown_key_error(key: str, allowed: list[str], where: str) -> ConfigError:
     return ConfigError(f"unknown key {key!r} in {where}.{hint} Allowed keys: {sorted(allowed)}")
 
 
-def check_kwargs(fn: Callable, kwargs: dict[str, Any], where: str) -> None:
-    """Raise ConfigError if ``kwargs`` has a key that ``fn`` does not accept."""
+def check_kwargs(fn: Callable, kwargs: dict[str, Any], where: str, given_elsewhere: Collection[str] = ()) -> None:
+    """Raise ConfigError if ``kwargs`` has a key that ``fn`` does not accept; ``given_elsewhere``: arguments of
+    ``fn`` that ``kwargs`` may not set (the caller passes them), left out of the allowed keys the error lists."""
     sig = inspect.signature(fn)
     params = [p for p in sig.parameters.values() if p.name != "self"]
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return
-    allowed = [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    allowed = [p.name for p in params
+               if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in given_elsewhere]
     for key in kwargs:
         if key not in allowed:
             raise _unknown_key_error(key, allowed, where)
@@ -212,12 +214,14 @@ def from_dict(cls: type[T], data: dict[str, Any] | None, where: str | None = Non
         raise ConfigError(f"{where or cls.__name__}: {exc}") from None
 
 
-def check_call(fn: Callable, kwargs: dict[str, Any], where: str, base_dir: str | Path | None = None) -> dict[str, Any]:
+def check_call(fn: Callable, kwargs: dict[str, Any], where: str, base_dir: str | Path | None = None,
+               given_elsewhere: Collection[str] = ()) -> dict[str, Any]:
     """``kwargs`` for ``fn`` checked like a dataclass section: unknown keys and wrong types are
-    ConfigErrors naming ``where.key``; ``ConfigPath`` parameters resolve against ``base_dir``."""
+    ConfigErrors naming ``where.key``; ``ConfigPath`` parameters resolve against ``base_dir``;
+    ``given_elsewhere`` as in :func:`check_kwargs`."""
     if not isinstance(kwargs, dict):
         raise ConfigError(f"{where}: expected a mapping, got {kwargs!r}")
-    check_kwargs(fn, kwargs, where)
+    check_kwargs(fn, kwargs, where, given_elsewhere)
     target = inspect.unwrap(fn)
     try:
         hints = typing.get_type_hints(target)

@@ -94,7 +94,7 @@ def spec_from_dict(data: dict[str, Any], where: str = "experiment spec", base_di
         if k not in taken:
             raise ConfigError(f"{where}: recipe {spec.recipe!r} takes no '{k}' section; remove it")
     spec.recipe_params()  # refuses params that repeat a section or a common key
-    spec.params = check_call(recipe.run, spec.params, where="params", base_dir=base_dir)
+    spec.params = check_call(recipe.run, spec.params, where="params", base_dir=base_dir, given_elsewhere=COMMON)
     for k, v in check_call(recipe.run, sections, where="", base_dir=base_dir).items():
         setattr(spec, k, v)
     return spec

@@ -22,6 +22,7 @@ layer above it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -61,11 +62,17 @@ class Recipe:
 RECIPES: Registry[Recipe] = Registry("recipe", modules=[m for m in RECIPE_MODULES])
 
 
+def first_sentence(doc: str) -> str:
+    """The first sentence of a docstring's first paragraph, on one line (a recipe's summary in ``sciml recipes``)."""
+    paragraph = " ".join(doc.strip().split("\n\n")[0].split())
+    return re.split(r"(?<=\.)\s+(?=[A-Z`])", paragraph, maxsplit=1)[0]
+
+
 def register_recipe(name: str, evaluate: Evaluate | None = None) -> Callable[[Callable[..., Path]], Callable[..., Path]]:
     """Decorator on a recipe's ``run`` function; returns the function unchanged."""
 
     def deco(fn: Callable[..., Path]) -> Callable[..., Path]:
-        summary = (fn.__doc__ or name).strip().splitlines()[0]
+        summary = first_sentence(fn.__doc__ or name)
         known = RECIPES._items.get(name)
         if known is None or known.run.__qualname__ != fn.__qualname__:  # a module imported twice registers once
             RECIPES.register(name)(Recipe(name, fn, evaluate, summary))

@@ -99,6 +99,9 @@ def _find_files(data_dir: str | Path, names: Sequence[str]) -> list[Path]:
     """The paths of ``names`` in the first of ``data_dir``, ``data_dir/train_val``, ``data_dir/test`` that
     holds them all; InputFileError naming both layouts otherwise."""
     d = Path(data_dir)
+    if d.exists() and not d.is_dir():
+        raise InputFileError(f"ClimateBench folder {str(d)!r} is a file, not a folder; point to the folder that holds "
+                             "inputs_*.nc and outputs_*.nc (flat, or the release unpacked as train_val/ and test/)")
     if not d.is_dir():
         raise InputFileError(f"ClimateBench folder {str(d)!r} does not exist; point to the folder that holds "
                              "inputs_*.nc and outputs_*.nc (flat, or the release unpacked as train_val/ and test/)")

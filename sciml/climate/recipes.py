@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import xarray as xr
 
@@ -63,6 +64,18 @@ def evaluate_climate_emulator(checkpoint: Path, data: Path | None, out_dir: Path
                                  checkpoint_path=checkpoint)
 
 
+def check_emulator_settings(model: str, **training: Any) -> None:
+    """ConfigError for an unknown emulator, or for training settings (``epochs``, ``config``... not None) given
+    to ``lps``, a closed-form fit that would silently ignore them."""
+    if model not in EMULATORS:
+        raise ConfigError(f"unknown climate emulator {model!r}; choose one of {', '.join(EMULATORS)}")
+    named = [k for k, v in training.items() if v is not None]
+    if model == "lps" and named:
+        raise ConfigError(f"model 'lps' is fitted in closed form and has no training or model settings, but "
+                          f"{', '.join(named)} {'was' if len(named) == 1 else 'were'} given; drop "
+                          f"{'it' if len(named) == 1 else 'them'} (on the command line: --epochs, --model-param)")
+
+
 @register_recipe("climate_emulator", evaluate=evaluate_climate_emulator)
 def train_climate_emulator(out_dir: str, resume: bool = False, seed: int = 0, device: str = "auto",
                            data: ConfigPath | None = None, model: str = "prithvi", members: int | None = 3,
@@ -79,8 +92,8 @@ def train_climate_emulator(out_dir: str, resume: bool = False, seed: int = 0, de
     ``pretrain_lr``, starting from the LPS fit), ``config`` adding to their model config. Each of these left
     out (None) takes the model's value in :data:`TRAINING_DEFAULTS`.
     """
-    if model not in EMULATORS:
-        raise ConfigError(f"unknown climate emulator {model!r}; choose one of {', '.join(EMULATORS)}")
+    check_emulator_settings(model, epochs=epochs, pretrain_epochs=pretrain_epochs, lr=lr, pretrain_lr=pretrain_lr,
+                            stride=stride, config=config)
     out = Path(out_dir)
     d = training_experiments(data, members, seed)
     recorded = {"recipe": "climate_emulator", "data_path": None if data is None else str(data)}

@@ -52,7 +52,8 @@ def open_dataset(path: str | Path, chunks: dict | str | None = None, cache: bool
     p = Path(path)
     if not p.exists():
         raise InputFileError(f"dataset file {str(p)!r} does not exist; check the path or create it with "
-                             "`sciml data make`")
+                             "`sciml data make` (a run's data that moved: pass the data file as the second argument "
+                             "of `sciml evaluate`)")
     kind = _kind(p)
     try:
         if kind == "zarr":

@@ -123,6 +123,16 @@ def provenance(name: str, n: int | None = None, res: int | None = None, seed: in
             "generator_params": json.dumps(all_params, default=str), "seed": int(seed)}
 
 
+def planned_params(name: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Every parameter (``n``, ``res``, ``seed`` and the generator's own, defaults filled in) that generating
+    dataset ``name`` with the spec's ``params`` would use, found without generating anything: what a recipe
+    checks its split and frame counts against before it writes data (bad input leaves no file behind)."""
+    params = dict(params)
+    recorded = provenance(name, n=params.pop("n", None), res=params.pop("res", None), seed=params.pop("seed", 0),
+                          **params)
+    return json.loads(recorded["generator_params"])
+
+
 def _request(name: str, n: int | None, res: int | None, seed: int,
              params: dict[str, Any]) -> tuple[Generator, dict[str, Any]]:
     """The generator and its keyword arguments; unknown keys (``n``/``res`` included) are ConfigErrors."""

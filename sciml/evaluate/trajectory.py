@@ -40,10 +40,10 @@ import xarray as xr
 
 from sciml.config import ConfigPath, from_dict
 from sciml.data import Normalizers, TrajectoryDataset, fingerprint, open_dataset, save_dataset
-from sciml.data.registry import make_or_reuse
+from sciml.data.registry import make_or_reuse, planned_params
 from sciml.errors import ConfigError, SchemaError
 from sciml.evaluate.rollout import field_rel_l2_loss, rollout, rollout_errors
-from sciml.models import build_model, count_parameters, model_config, model_from_checkpoint
+from sciml.models import build_model, check_model, count_parameters, model_config, model_from_checkpoint
 from sciml.recipes import register_recipe
 from sciml.train import Trainer, TrainConfig
 from sciml.train.checkpoint import load_checkpoint
@@ -120,16 +120,23 @@ def trajectory_train_config(train: dict[str, Any] | None, seed: int, device: str
     return from_dict(TrainConfig, cfg, where="params.train")
 
 
-def next_frame_model(model: dict[str, Any] | None, target: str, fields: int, history: int) -> nn.Module:
-    """Build ``model`` (registry config) as a next-frame model; the data fills ``fields``/``history`` (SineNet)
-    or ``in_channels``/``out_channels`` (FNO, U-Net) where the model takes them and the config does not.
-    ``target="increment"`` wraps it in ``next_frame_from_increment``."""
+def next_frame_config(model: dict[str, Any] | None, target: str, fields: int, history: int
+                      ) -> tuple[tuple[str, dict[str, Any]], tuple[str, dict[str, Any]]]:
+    """The registry name and config of the next-frame model and of the net inside it (the same pair unless
+    ``target="increment"`` wraps the net in ``next_frame_from_increment``). The data fills ``fields``/``history``
+    (SineNet) or ``in_channels``/``out_channels`` (FNO, U-Net) where the net takes them and ``model`` does not."""
     if target not in TARGETS:
         raise ConfigError(f"target must be one of {TARGETS}, got {target!r}")
     name, kwargs = model_config(model or {"name": "sinenet", "waves": 4}, fields=fields, history=history,
                                 in_channels=history * fields, out_channels=fields)
     if target == "increment":
-        return build_model("next_frame_from_increment", net={"name": name, **kwargs}, fields=fields)
+        return ("next_frame_from_increment", {"net": {"name": name, **kwargs}, "fields": fields}), (name, kwargs)
+    return (name, kwargs), (name, kwargs)
+
+
+def next_frame_model(model: dict[str, Any] | None, target: str, fields: int, history: int) -> nn.Module:
+    """Build ``model`` (registry config) as a next-frame model (:func:`next_frame_config`)."""
+    (name, kwargs), _ = next_frame_config(model, target, fields, history)
     return build_model(name, **kwargs)
 
 
@@ -247,7 +254,11 @@ def evaluate_trajectory(checkpoint: Path, data: Path | None, out_dir: Path) -> x
     test_idx, train_idx = _scored_trajectories(extra, ds, data)
     test = TrajectoryDataset(ds, variables, history, 1, samples=test_idx, normalizers=norms)
     truth = physical_trajectories(ds, variables, test_idx)
-    steps = min(int(extra.get("rollout_steps", 8)), truth.shape[1] - history)
+    steps = int(extra.get("rollout_steps", 8))
+    if history + steps > truth.shape[1]:  # fewer steps would be scored under the recorded count's name
+        raise SchemaError(f"{str(checkpoint)!r} scores rollouts of {steps} steps after {history} history frames, but "
+                          f"the trajectories of {str(data or extra['data_path'])!r} have {truth.shape[1]} frames; "
+                          f"evaluate on trajectories of at least {history + steps} frames")
     model = model.to(default_device("auto"))
     x0, (xs, ys) = first_windows(test), stack_windows(test)
     end = truth[:, history:history + steps]
@@ -296,6 +307,47 @@ def _check_settings(select: str, history: int, rollout_steps: int) -> None:
                           "autoregressive steps scored)")
 
 
+def check_rollout_frames(frames: int, history: int, rollout_steps: int) -> None:
+    """ConfigError unless trajectories of ``frames`` time steps hold ``history`` frames in and ``rollout_steps``
+    frames to score (a shorter rollout would be scored under the longer one's name)."""
+    if history + rollout_steps > frames:
+        most = frames - history
+        allowed = f"at most rollout_steps: {most}" if most >= 1 else "no rollout step"
+        raise ConfigError(f"rollout_steps={rollout_steps} with history={history} needs {history + rollout_steps} "
+                          f"frames per trajectory but the data has {frames}, which allow {allowed}; lower "
+                          "rollout_steps or history, or generate more frames")
+
+
+def split_parts(n: int, split: dict[str, float], split_seed: int | None, select: str) -> dict[str, np.ndarray]:
+    """:func:`trajectory_split` of ``n`` trajectories; ConfigError when it leaves no test trajectory, or no
+    validation one for ``select: val_rollout``."""
+    parts = trajectory_split(n, split, split_seed)
+    if not len(parts.get("test", ())) or (select == "val_rollout" and not len(parts.get("val", ()))):
+        raise ConfigError(f"split {split} leaves no {'val' if len(parts.get('test', ())) else 'test'} trajectory "
+                          f"of {n}; raise its count (select: {select})")
+    return parts
+
+
+def check_before_data(data: dict[str, Any], variables: list[str] | None, model: dict[str, Any] | None,
+                      target: str, history: int, rollout_steps: int, split: dict[str, float],
+                      split_seed: int | None, select: str) -> None:
+    """Refuse what the spec alone shows is wrong before any data is read or generated, so bad input leaves
+    the working folder unchanged: the model section (built once and dropped when ``variables`` fix its
+    channels, else its keys checked), and for generated data the split and the rollout length that the
+    trajectory count and frame count the spec asks for allow."""
+    outer, net = next_frame_config(model, target, len(variables or ["?"]), history)
+    check_model(*net, build=bool(variables))
+    if variables:
+        check_model(*outer)
+    if "make" not in data or "path" in data:
+        return
+    planned = planned_params(data["make"], data.get("params", {}))
+    if isinstance(planned.get("n"), int) and planned["n"] > 0:  # a bad count is the generator's to refuse
+        split_parts(planned["n"], split, split_seed, select)
+    if isinstance(planned.get("frames"), int):  # the generators write the initial state and `frames` more
+        check_rollout_frames(planned["frames"] + 1, history, rollout_steps)
+
+
 @register_recipe("trajectory", evaluate=evaluate_trajectory)
 def train_trajectory(out_dir: str, resume: bool = False, seed: int = 0, device: str = "auto",
                      data: TrajectoryData | None = None, variables: list[str] | None = None, history: int = 2,
@@ -313,22 +365,22 @@ def train_trajectory(out_dir: str, resume: bool = False, seed: int = 0, device: 
     Writes ``out_dir/{best,last}.pt`` and returns the checkpoint of the selected epoch.
     """
     _check_settings(select, history, rollout_steps)
+    data, split = data or {"make": "ns_vorticity"}, split or {"train": 0.8, "test": 0.2}
+    tc = trajectory_train_config(train, seed, device)
+    check_before_data(data, variables, model, target, history, rollout_steps, split, split_seed, select)
     out = Path(out_dir)
-    ds, data_path = _load(data or {"make": "ns_vorticity"}, out, resume)
+    ds, data_path = _load(data, out, resume)
     variables = variables or [str(v) for v in ds.data_vars]
-    parts = trajectory_split(ds.sizes["sample"], split or {"train": 0.8, "test": 0.2}, split_seed)
-    if not len(parts.get("test", ())) or (select == "val_rollout" and not len(parts.get("val", ()))):
-        raise ConfigError(f"split {split} leaves no {'val' if len(parts.get('test', ())) else 'test'} trajectory "
-                          f"of {ds.sizes['sample']}; raise its count (select: {select})")
+    check_rollout_frames(ds.sizes["time"], history, rollout_steps)
+    parts = split_parts(ds.sizes["sample"], split, split_seed, select)
     norms = Normalizers.fit(ds.isel(sample=parts["train"]), variables)
     sets = {k: TrajectoryDataset(ds, variables, history, 1, samples=v, normalizers=norms)
             for k, v in parts.items() if len(v)}
-    tc = trajectory_train_config(train, seed, device)
     validate_fn = None
     if select == "val_rollout":  # the paper's selection: the epoch with the lowest validation rollout error
         truth = physical_trajectories(ds, variables, parts["val"])
-        steps = min(rollout_steps, truth.shape[1] - history)
-        validate_fn = rollout_error_fn(first_windows(sets["val"]), truth[:, history:history + steps], norms, variables)
+        validate_fn = rollout_error_fn(first_windows(sets["val"]), truth[:, history:history + rollout_steps], norms,
+                                       variables)
         tc.monitor = "val_rollout_rel_l2"
     seed_everything(tc.seed)  # before the model draws its initial weights: same seed, same run
     net = next_frame_model(model, target, len(variables), history)

@@ -13,6 +13,7 @@ import xarray as xr
 from sciml.data.params import Choice, Int, Real
 from sciml.data.registry import register_dataset
 from sciml.errors import ConfigError
+from sciml.utils.optional import require
 
 TRAIN_IMAGES = ("camera", "astronaut", "coins", "moon", "text", "page", "brick", "grass", "gravel",
                 "rocket", "cell", "clock")
@@ -21,7 +22,8 @@ TEST_IMAGES = ("coffee", "chelsea", "hubble_deep_field", "immunohistochemistry")
 
 def load_grey(name: str, scale: float = 0.5) -> np.ndarray:
     """Image ``name`` from ``skimage.data`` as float grey in [0, 1], rescaled by ``scale`` (anti-aliased)."""
-    from skimage import color, data, transform
+    color, data, transform = (require(f"skimage.{m}", extra="bench", package="scikit-image")
+                              for m in ("color", "data", "transform"))
 
     im = getattr(data, name)()
     if im.ndim == 3:
@@ -35,8 +37,8 @@ def load_grey(name: str, scale: float = 0.5) -> np.ndarray:
 
 
 def _digits(split: str, res: int) -> np.ndarray:
-    from skimage.transform import resize
-    from sklearn.datasets import load_digits
+    resize = require("skimage.transform", extra="bench", package="scikit-image").resize
+    load_digits = require("sklearn.datasets", extra="bench", package="scikit-learn").load_digits
 
     d = load_digits().images / 16.0
     d = d[:1500] if split == "train" else d[1500:]

@@ -15,6 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from sciml.errors import DimensionError, NonFiniteError
+from sciml.utils.optional import require
 
 
 def _bdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -212,7 +213,7 @@ class Radon(LinearOperator):
 
     def fbp(self, y: torch.Tensor) -> torch.Tensor:
         """Filtered back-projection through skimage (a classical baseline / initial guess)."""
-        from skimage.transform import iradon
+        iradon = require("skimage.transform", extra="bench", package="scikit-image").iradon
 
         out = [iradon(s.detach().cpu().double().numpy(), theta=self.theta, circle=True, filter_name="ramp")
                for s in y]

@@ -102,8 +102,9 @@ def train_dcdm(out_dir: str = "runs/dcdm", n: int = 1200, res: int = 16, geometr
                seed: int = 0, device: str = "auto", resume: bool = False, obstacles: str = "simple",
                wide: list[int] | None = None, data: ConfigPath | None = None, residuals: dict | None = None,
                zero_offset: bool | None = None):
-    """Generate Ritz training vectors and train the ``dcdm`` net through the shared Trainer; returns the
-    path of the best checkpoint. This is what ``sciml train examples/configs/dcdm_train.yaml`` runs.
+    """Generate Ritz training vectors and train the ``dcdm`` net; returns the best checkpoint's path.
+
+    Training goes through the shared Trainer; ``sciml train examples/configs/dcdm_train.yaml`` runs this.
 
     ``init``: a ``dcdm`` checkpoint to start from (its architecture is used; e.g. a 16^3 stage before a
     32^3 stage, see docs/dcdm.md). ``wide``: add zero-initialised dilated coarse blocks (ADR 0095) to

@@ -9,6 +9,7 @@ import inspect
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
 import torch.nn as nn
 
 from sciml.config import check_kwargs
@@ -43,6 +44,17 @@ def build_model(name: str, **config: Any) -> nn.Module:
                           f"{str(exc).splitlines()[0] if str(exc) else ''}); check its values") from exc
     model.sciml_config = {"name": name, "config": dict(config)}
     return model
+
+
+def check_model(name: str, config: dict[str, Any], build: bool = True) -> None:
+    """Refuse a model section before a run reads or generates data: an unknown name (RegistryError), an
+    unknown key, and with ``build`` any value the constructor refuses (ConfigError). The model is built once
+    and dropped with torch's CPU random state restored, so the run's own build draws the same weights."""
+    if not build:
+        check_kwargs(MODELS.get(name).__init__, config, where=f"model {name!r}")
+        return
+    with torch.random.fork_rng(devices=[]):
+        build_model(name, **config)
 
 
 def model_names() -> list[str]:

@@ -22,6 +22,11 @@ class FNO2d(nn.Module):
     def __init__(self, in_channels: int = 1, out_channels: int = 1, modes: int = 12, width: int = 32,
                  layers: int = 4, padding: int = 8, add_grid: bool = True, head_width: int = 128):
         super().__init__()
+        sizes = {"modes": modes, "width": width, "layers": layers, "head_width": head_width}
+        too_small = [f"{k}={v}" for k, v in sizes.items() if v < 1] + ([f"padding={padding}"] if padding < 0 else [])
+        if too_small:  # modes 0 builds empty spectral weights that fail only inside training's einsum
+            raise ValueError(f"{', '.join(too_small)}: modes, width, layers and head_width must be at least 1, "
+                             "padding at least 0 (modes above the grid's are truncated to it)")
         self.padding, self.add_grid = padding, add_grid
         self.lift = nn.Conv2d(in_channels + (2 if add_grid else 0), width, 1)
         self.spectral = nn.ModuleList(SpectralConv2d(width, width, modes, modes) for _ in range(layers))

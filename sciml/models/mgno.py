@@ -33,6 +33,8 @@ class MgNO(nn.Module):
                  use_res: bool = False, activation: str = "gelu", residual: bool = False, norm: bool = False,
                  prolongation: str = "transposed"):
         super().__init__()
+        if activation not in _ACTIVATIONS:  # build_model turns the ValueError into one line
+            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
         if smoothing is None:
             levels = levels or (default_levels(grid_size) if grid_size else 5)
             smoothing = default_smoothing(levels)

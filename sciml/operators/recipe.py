@@ -30,10 +30,10 @@ import xarray as xr
 
 from sciml.config import ConfigPath
 from sciml.data import FieldDataset, Normalizers, fingerprint, open_chunked, split_indices, validate
-from sciml.data.registry import make_or_reuse
+from sciml.data.registry import make_or_reuse, planned_params
 from sciml.errors import ConfigError
 from sciml.evaluate.field_eval import evaluate_field_model, open_field_data
-from sciml.models import build_model, model_config, model_from_checkpoint
+from sciml.models import build_model, check_model, model_config, model_from_checkpoint
 from sciml.models.wrappers import decoded_output
 from sciml.operators.costs import checkpoint_costs
 from sciml.operators.resolution import check_grid
@@ -109,11 +109,29 @@ def load_data(cfg: DataConfig, out_dir: Path, resume: bool = False) -> tuple[xr.
 
 def split_samples(ds: xr.Dataset, cfg: DataConfig) -> dict[str, np.ndarray]:
     """The sample indices of each part of ``cfg.split``; a test fraction that rounds to no sample is an error."""
-    parts = split_indices(ds.sizes["sample"], cfg.split, seed=cfg.split_seed, shuffle=cfg.split_shuffle)
+    return split_count(ds.sizes["sample"], cfg)
+
+
+def split_count(n: int, cfg: DataConfig) -> dict[str, np.ndarray]:
+    """The indices of each part of ``cfg.split`` among ``n`` samples (see :func:`split_samples`)."""
+    parts = split_indices(n, cfg.split, seed=cfg.split_seed, shuffle=cfg.split_shuffle)
     if cfg.split.get("test", 0) > 0 and len(parts.get("test", ())) == 0:
-        raise ConfigError(f"data.split {cfg.split} leaves no test sample of {ds.sizes['sample']}, so there is nothing "
+        raise ConfigError(f"data.split {cfg.split} leaves no test sample of {n}, so there is nothing "
                           "held out to evaluate on; raise data.split.test (or the number of samples)")
     return parts
+
+
+def check_before_data(d: DataConfig, model: dict[str, Any] | None, loss: dict[str, Any] | None) -> None:
+    """Refuse what the spec alone shows is wrong before any data is read or generated, so bad input leaves
+    the working folder unchanged: the model section (built once and dropped), a loss that names itself
+    (its name and options), and for generated data the split of the number of samples the spec asks for."""
+    check_model(*model_config(model or {"name": "fno"}, in_channels=len(d.inputs), out_channels=len(d.targets)))
+    if loss and "name" in loss:  # without a name the default depends on the data's grid
+        build_loss(**loss_config(loss, d.periodic))
+    if d.make and not d.path:
+        n = planned_params(d.make, d.params).get("n")
+        if isinstance(n, int) and n > 0:  # a bad count is the generator's to refuse
+            split_count(n, d)
 
 
 def build_operator(model: dict[str, Any] | None, d: DataConfig, norms: Normalizers, spatial_ndim: int,
@@ -176,6 +194,7 @@ def train_field(out_dir: Path, resume: bool = False, seed: int = 0, device: str 
     """
     d = data or DataConfig()
     out = Path(out_dir)  # created by the first write into it, so bad input leaves nothing behind
+    check_before_data(d, model, loss)
     ds, data_path = load_data(d, out, resume=resume)
     validate(ds, required=d.inputs + d.targets, finite=True, source=str(data_path))
     parts = split_samples(ds, d)
@@ -197,5 +216,5 @@ def train_field(out_dir: Path, resume: bool = False, seed: int = 0, device: str 
     return out / "best.pt"
 
 
-__all__ = ["DataConfig", "OperatorTrainConfig", "build_operator", "evaluate_field", "load_data", "loss_config",
-           "split_samples", "train_field"]
+__all__ = ["DataConfig", "OperatorTrainConfig", "build_operator", "check_before_data", "evaluate_field", "load_data",
+           "loss_config", "split_count", "split_samples", "train_field"]

@@ -9,10 +9,12 @@ Register a problem with ``@register_problem``; look it up with :func:`get_proble
 """
 from __future__ import annotations
 
+import difflib
 from typing import Callable
 
 import torch
 
+from sciml.errors import RegistryError
 from sciml.pinn.jet import Jet
 
 Evaluator = Callable[[torch.Tensor, int], Jet]
@@ -33,7 +35,9 @@ def get_problem(name: str, **kwargs) -> "Problem":
     """Instantiate the problem registered as ``name``."""
     _load()
     if name not in PROBLEMS:
-        raise KeyError(f"unknown PINN problem {name!r}; known: {sorted(PROBLEMS)}")
+        close = difflib.get_close_matches(str(name), list(PROBLEMS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise RegistryError(f"unknown PINN problem {name!r}.{hint} Known: {sorted(PROBLEMS)}")
     return PROBLEMS[name](**kwargs)
 
 

@@ -95,8 +95,11 @@ def train_pinn(out_dir: str, resume: bool = False, seed: int = 0, device: str = 
                lbfgs_max_iter: int | None = None, n_colloc: int | None = None, lr: float | None = None,
                lr_decay: float | None = None, sampling: str = "resampled", causal_eps: float | None = None,
                causal_slices: int | None = None, eval_every: int | None = None) -> Path:
-    """Train ``model`` (``{"name": "pig"|"pinn"|"pinn_fourier", **kwargs}``; default PIG) on the registered PDE
-    ``problem`` with :func:`~sciml.pinn.physics_training.train_physics`. A training setting left None is the
+    """Train a physics-informed model (PIG by default) on a registered PDE problem, without data.
+
+    ``model``: ``{"name": "pig"|"pinn"|"pinn_fourier", **kwargs}``; ``problem``: a registered problem
+    (:func:`~sciml.pinn.problems.problem_names`), trained with
+    :func:`~sciml.pinn.physics_training.train_physics`. A training setting left None is the
     problem's default (``sciml.pinn.budgets.training_budget``); ``causal_eps: 0`` turns causal weighting off.
     ``resume`` is not supported (a run is minutes long); it is accepted so that ``sciml train --resume``
     fails loudly rather than silently."""
