@@ -79,8 +79,13 @@ def cmd_evaluate(a: argparse.Namespace) -> int:
 
 
 def cmd_recipes(a: argparse.Namespace) -> int:
+    from sciml.experiment import KEY_TABLE_HEAD, common_key_rows, recipe_keys
     from sciml.recipes import RECIPES
 
+    if a.name is not None:
+        text = recipe_keys(a.name) + "\n## Keys every spec has\n\n" + "\n".join([KEY_TABLE_HEAD, *common_key_rows()])
+        print(text.replace(" \\| ", " or "))  # the table cells' escaped "|", for a terminal
+        return 0
     for name in RECIPES.names():
         print(f"{name:18s} {RECIPES.get(name).summary}")
     return 0
@@ -163,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_parser("list", help="list registered datasets").set_defaults(fn=cmd_data_list)
 
     tr = sub.add_parser("train", help="train from an experiment YAML")
-    tr.add_argument("config", help="an experiment spec YAML (keys: docs/reference/config.md)")
+    tr.add_argument("config", help="an experiment spec YAML (its keys: `sciml recipes RECIPE`)")
     tr.add_argument("--out-dir", default=None, help="override the config's out_dir")
     tr.add_argument("--resume", action="store_true", help="continue from OUT_DIR/last.pt if present")
     tr.add_argument("--no-eval", action="store_true", help="skip the test-set evaluation")
@@ -176,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", default=None, help="output directory (default: next to the checkpoint)")
     ev.set_defaults(fn=cmd_evaluate)
 
-    sub.add_parser("recipes", help="list the recipes an experiment spec can name").set_defaults(fn=cmd_recipes)
+    rc = sub.add_parser("recipes", help="list the recipes an experiment spec can name, or one recipe's keys")
+    rc.add_argument("name", nargs="?", help="a recipe: print every key its spec may hold, with type and default")
+    rc.set_defaults(fn=cmd_recipes)
 
     be = sub.add_parser("bench", help="run a benchmark (no name: list them)")
     be.add_argument("name", nargs="?", help="the benchmark to run (omit to list them)")
@@ -223,8 +230,8 @@ def _add_climate_parser(sub) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command. A user error (any :class:`SciMLError`) prints one line and returns 2; ``--debug``
-    re-raises it with its traceback. Any other exception is a bug and propagates with its traceback."""
+    """Run one command. A user error (any :class:`SciMLError`) prints one line and returns 2; Ctrl-C prints one
+    line and returns 130; ``--debug`` re-raises either with its traceback. Any other exception is a bug and propagates with its traceback."""
     args = build_parser().parse_args(argv)
     if args.quiet:
         set_quiet(True)
@@ -235,6 +242,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"sciml: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        hint = "; `sciml train SPEC --resume` continues from the last finished epoch" if args.fn is cmd_train else ""
+        print(f"sciml: interrupted{hint}", file=sys.stderr)
+        return 130
 
 
 def _one_line(exc: BaseException) -> str:

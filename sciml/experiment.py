@@ -22,10 +22,13 @@ wrong type is a :class:`~sciml.errors.ConfigError` naming the field. Example::
 """
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import math
 import os
+import re
+import typing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,3 +165,74 @@ def recipe_of_artefact(path: str | Path) -> str:
     if not isinstance(doc, dict) or not doc.get("recipe"):
         raise ConfigError(f"{str(path)!r} names no recipe; pass a run's checkpoint or the JSON file its recipe wrote")
     return str(doc["recipe"])
+
+
+# ---- the spec's keys, for `sciml recipes NAME` and the docs' spec reference ----
+
+KEY_TABLE_HEAD = "| key | type | default |\n|---|---|---|"
+
+
+def _type_name(tp: Any) -> str:
+    text = getattr(tp, "__name__", None) if not typing.get_args(tp) else None
+    text = re.sub(r"\b(?:typing|sciml(?:\.\w+)*)\.", "", text or str(tp))  # Optional[sciml.config.ConfigPath] -> ...
+    text = re.sub(r"^Optional\[(.*)\]$", r"\1 | None", text)
+    return "`" + text.replace("|", "\\|") + "`"  # a bare | would split the table cell
+
+
+def _default_text(value: Any) -> str:
+    if value is inspect.Parameter.empty or value is dataclasses.MISSING:
+        return "required"
+    return f"`{value!r}`"
+
+
+def _dataclass_rows(cls: type, prefix: str) -> list[str]:
+    hints = typing.get_type_hints(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        if prefix and f.name in COMMON:  # e.g. train.seed: a spec sets the seed and device at the top level
+            continue
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
+        rows.append(f"| `{prefix}{f.name}` | {_type_name(hints.get(f.name, f.type))} | {_default_text(default)} |")
+    return rows
+
+
+def _section_class(tp: Any) -> type | None:
+    """The dataclass a recipe parameter is typed by (``TrainConfig | None`` -> TrainConfig), else None."""
+    for candidate in (tp, *typing.get_args(tp)):
+        if dataclasses.is_dataclass(candidate):
+            return candidate
+    return None
+
+
+def common_key_rows() -> list[str]:
+    """Markdown table rows of the keys every spec has (``params`` is given per recipe)."""
+    return [r for r in _dataclass_rows(ExperimentSpec, "") if not r.startswith("| `params`")]
+
+
+def recipe_key_rows(name: str) -> list[str]:
+    """Markdown table rows of recipe ``name``'s own keys: its ``run`` signature, a parameter typed by a
+    dataclass (``train: TrainConfig``) as that dataclass's fields, a plain parameter under ``params.``."""
+    run = RECIPES.get(name).run
+    try:
+        hints = typing.get_type_hints(run)
+    except (NameError, TypeError):  # an annotation that does not resolve is shown as written
+        hints = {}
+    rows = []
+    for p in inspect.signature(run).parameters.values():
+        if p.name in COMMON or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+            continue
+        tp = hints.get(p.name, p.annotation)
+        section = _section_class(tp)
+        if section is not None:
+            rows += _dataclass_rows(section, f"{p.name}.")
+        else:
+            key = p.name if p.name in SECTIONS else f"params.{p.name}"
+            rows.append(f"| `{key}` | {_type_name(tp)} | {_default_text(p.default)} |")
+    return rows
+
+
+def recipe_keys(name: str) -> str:
+    """Every key a spec of recipe ``name`` may hold, with its type and default, as markdown."""
+    about = (inspect.getdoc(RECIPES.get(name).run) or "").split("\n\n")[0].replace("\n", " ")
+    return "\n".join([f"## Recipe `{name}`", "", about, "", KEY_TABLE_HEAD, *recipe_key_rows(name)]) + "\n"

@@ -1,3 +1,5 @@
+import inspect
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ from sciml.data import save_dataset
 from sciml.errors import ConfigError, RegistryError
 from sciml.experiment import ExperimentSpec, load_experiment
 from sciml.models import build_model
+from sciml.recipes import RECIPES
 from tests.conftest import smoothing_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -117,3 +120,33 @@ def test_every_option_of_every_command_has_a_help_text():
             if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
                 continue
             assert action.help, f"`{prog}`: {action.option_strings or action.dest} has no help text"
+
+
+def test_recipes_name_prints_every_key_its_spec_may_hold(capsys):
+    """`sciml recipes NAME` lists the recipe's own keys (sections from their dataclasses, plain keys under
+    params) and the keys every spec has; each listed key is one a spec of that recipe accepts."""
+    assert main(["recipes", "trajectory"]) == 0
+    out = capsys.readouterr().out
+    keys = re.findall(r"^\| `([\w.]+)` \|", out, flags=re.M)
+    assert {"params.rollout_steps", "params.history", "train", "seed", "device"} <= set(keys)
+    assert "\\|" not in out  # no markdown escapes on a terminal
+    run_params = set(inspect.signature(RECIPES.get("trajectory").run).parameters)
+    assert {k.split(".", 1)[1] for k in keys if k.startswith("params.")} <= run_params
+
+
+def test_recipes_of_an_unknown_name_is_one_line(capsys):
+    assert main(["recipes", "fieldz"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Did you mean 'field'" in err[0]
+
+
+def test_ctrl_c_is_one_line_with_the_way_to_resume(monkeypatch, capsys, tmp_path):
+    def interrupted(spec, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("sciml.experiment.run_experiment", interrupted)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(yaml.safe_dump({"recipe": "field", "out_dir": str(tmp_path / "run")}))
+    assert main(["train", str(spec)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--resume" in err[0]

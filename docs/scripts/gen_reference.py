@@ -12,86 +12,26 @@ the next build.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import importlib
 import inspect
 import pkgutil
-import re
-import typing
 
 import sciml
-from sciml.experiment import COMMON, SECTIONS, ExperimentSpec
+from sciml.experiment import KEY_TABLE_HEAD, common_key_rows, recipe_keys
 from sciml.recipes import RECIPES
 
 SKIP_MODULES = ("sciml.__main__",)
 
 
-def _type_name(tp) -> str:
-    text = getattr(tp, "__name__", None) if not typing.get_args(tp) else None
-    text = re.sub(r"\b(?:typing|sciml(?:\.\w+)*)\.", "", text or str(tp))  # Optional[sciml.config.ConfigPath] -> Optional[ConfigPath]
-    text = re.sub(r"^Optional\[(.*)\]$", r"\1 | None", text)
-    return "`" + text.replace("|", "\\|") + "`"  # a bare | would split the table cell
-
-
-def _default(value) -> str:
-    if value is inspect.Parameter.empty or value is dataclasses.MISSING:
-        return "required"
-    return f"`{value!r}`"
-
-
-def _dataclass_rows(cls, prefix: str) -> list[str]:
-    hints = typing.get_type_hints(cls)
-    rows = []
-    for f in dataclasses.fields(cls):
-        if prefix and f.name in COMMON:  # e.g. train.seed: a spec sets the seed and device at the top level
-            continue
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else dataclasses.MISSING)
-        rows.append(f"| `{prefix}{f.name}` | {_type_name(hints.get(f.name, f.type))} | {_default(default)} |")
-    return rows
-
-
-def _section_class(tp):
-    """The dataclass a recipe parameter is typed by (``TrainConfig | None`` -> TrainConfig), else None."""
-    for candidate in (tp, *typing.get_args(tp)):
-        if dataclasses.is_dataclass(candidate):
-            return candidate
-    return None
-
-
-def recipe_rows(name: str) -> list[str]:
-    """Table rows of one recipe's keys (its ``run`` signature, without the keys every spec has)."""
-    run = RECIPES.get(name).run
-    try:
-        hints = typing.get_type_hints(run)
-    except Exception:  # an annotation that does not resolve is shown as written
-        hints = {}
-    rows = []
-    for p in inspect.signature(run).parameters.values():
-        if p.name in COMMON or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
-            continue
-        tp = hints.get(p.name, p.annotation)
-        section = _section_class(tp)
-        if section is not None:
-            rows += _dataclass_rows(section, f"{p.name}.")
-        else:
-            key = p.name if p.name in SECTIONS else f"params.{p.name}"
-            rows.append(f"| `{key}` | {_type_name(tp)} | {_default(p.default)} |")
-    return rows
-
-
 def spec_reference() -> str:
-    head = "| key | type | default |\n|---|---|---|"
     lines = ["# Experiment spec reference", "",
              "Every key a `sciml train SPEC.yaml` document may hold, generated from the code. The common keys "
              "come first; then each recipe's own keys, which go in the section they name (`train.epochs`) or, "
              "for a plain key, under `params:` (`params.members` is `params: {members: 3}`). An unknown key or a "
              "wrong type is an error naming the key.", "",
-             "## Common keys", "", head,
-             *[r for r in _dataclass_rows(ExperimentSpec, "") if not r.startswith("| `params`")]]
+             "## Common keys", "", KEY_TABLE_HEAD, *common_key_rows()]
     for name in RECIPES.names():
-        about = (inspect.getdoc(RECIPES.get(name).run) or "").split("\n\n")[0].replace("\n", " ")
-        lines += ["", f"## Recipe `{name}`", "", about, "", head, *recipe_rows(name)]
+        lines += ["", recipe_keys(name).rstrip()]
     return "\n".join(lines) + "\n"
 
 
