@@ -9,41 +9,30 @@ Register a problem with ``@register_problem``; look it up with :func:`get_proble
 """
 from __future__ import annotations
 
-import difflib
 from typing import Callable
 
 import torch
 
-from sciml.errors import RegistryError
 from sciml.pinn.jet import Jet
+from sciml.registry import Registry
 
 Evaluator = Callable[[torch.Tensor, int], Jet]
-PROBLEMS: dict[str, type["Problem"]] = {}
+# the modules that register problems, imported on the first lookup
+PROBLEMS: Registry[type["Problem"]] = Registry("PINN problem",
+                                               modules=("sciml.pinn.analytic", "sciml.pinn.reference_problems"))
 
 
 def register_problem(cls):
-    PROBLEMS[cls.name] = cls
-    return cls
-
-
-def _load() -> None:
-    import sciml.pinn.analytic  # noqa: F401  (modules register their problems on import)
-    import sciml.pinn.reference_problems  # noqa: F401
+    return PROBLEMS.register(cls.name)(cls)
 
 
 def get_problem(name: str, **kwargs) -> "Problem":
-    """Instantiate the problem registered as ``name``."""
-    _load()
-    if name not in PROBLEMS:
-        close = difflib.get_close_matches(str(name), list(PROBLEMS), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise RegistryError(f"unknown PINN problem {name!r}.{hint} Known: {sorted(PROBLEMS)}")
-    return PROBLEMS[name](**kwargs)
+    """Instantiate the problem registered as ``name`` (RegistryError with the close names otherwise)."""
+    return PROBLEMS.get(name)(**kwargs)
 
 
 def problem_names() -> list[str]:
-    _load()
-    return sorted(PROBLEMS)
+    return PROBLEMS.names()
 
 
 class Problem:
