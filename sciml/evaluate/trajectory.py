@@ -336,9 +336,10 @@ def check_before_data(data: dict[str, Any], variables: list[str] | None, model: 
     channels, else its keys checked), and for generated data the split and the rollout length that the
     trajectory count and frame count the spec asks for allow."""
     outer, net = next_frame_config(model, target, len(variables or ["?"]), history)
-    check_model(*net, build=bool(variables))
     if variables:
-        check_model(*outer)
+        check_model(*outer)  # builds the net inside it too
+    else:
+        check_model(*net, build=False)
     if "make" not in data or "path" in data:
         return
     planned = planned_params(data["make"], data.get("params", {}))
