@@ -107,13 +107,9 @@ def load_data(cfg: DataConfig, out_dir: Path, resume: bool = False) -> tuple[xr.
     return ds, path
 
 
-def split_samples(ds: xr.Dataset, cfg: DataConfig) -> dict[str, np.ndarray]:
-    """The sample indices of each part of ``cfg.split``; a test fraction that rounds to no sample is an error."""
-    return split_count(ds.sizes["sample"], cfg)
-
-
-def split_count(n: int, cfg: DataConfig) -> dict[str, np.ndarray]:
-    """The indices of each part of ``cfg.split`` among ``n`` samples (see :func:`split_samples`)."""
+def split_samples(n: int, cfg: DataConfig) -> dict[str, np.ndarray]:
+    """The indices of each part of ``cfg.split`` among ``n`` samples; a test fraction that rounds to no sample is
+    an error."""
     parts = split_indices(n, cfg.split, seed=cfg.split_seed, shuffle=cfg.split_shuffle)
     if cfg.split.get("test", 0) > 0 and len(parts.get("test", ())) == 0:
         raise ConfigError(f"data.split {cfg.split} leaves no test sample of {n}, so there is nothing "
@@ -131,7 +127,7 @@ def check_before_data(d: DataConfig, model: dict[str, Any] | None, loss: dict[st
     if d.make and not d.path:
         n = planned_params(d.make, d.params).get("n")
         if isinstance(n, int) and n > 0:  # a bad count is the generator's to refuse
-            split_count(n, d)
+            split_samples(n, d)
 
 
 def build_operator(model: dict[str, Any] | None, d: DataConfig, norms: Normalizers, spatial_ndim: int,
@@ -197,7 +193,7 @@ def train_field(out_dir: Path, resume: bool = False, seed: int = 0, device: str 
     check_before_data(d, model, loss)
     ds, data_path = load_data(d, out, resume=resume)
     validate(ds, required=d.inputs + d.targets, finite=True, source=str(data_path))
-    parts = split_samples(ds, d)
+    parts = split_samples(ds.sizes["sample"], d)
     norms = (Normalizers.fit(ds.isel(sample=parts["train"]), d.inputs + d.targets, pointwise=d.normalize == "pointwise")
              if d.normalize else Normalizers())
     grid = tuple(ds[d.inputs[0]].shape[1:])
@@ -217,4 +213,4 @@ def train_field(out_dir: Path, resume: bool = False, seed: int = 0, device: str 
 
 
 __all__ = ["DataConfig", "OperatorTrainConfig", "build_operator", "check_before_data", "evaluate_field", "load_data",
-           "loss_config", "split_count", "split_samples", "train_field"]
+           "loss_config", "split_samples", "train_field"]
