@@ -231,7 +231,8 @@ def _add_climate_parser(sub) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command. A user error (any :class:`SciMLError`) prints one line and returns 2; Ctrl-C prints one
-    line and returns 130; ``--debug`` re-raises either with its traceback. Any other exception is a bug and propagates with its traceback."""
+    line and returns 130; ``--debug`` re-raises either with its traceback. Any other exception is a bug and
+    propagates with its traceback."""
     args = build_parser().parse_args(argv)
     if args.quiet:
         set_quiet(True)
