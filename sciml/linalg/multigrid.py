@@ -13,7 +13,8 @@ coefficients), applied one axis at a time, and restriction R = P^T (so the cycle
 ADR 0101 says why multilinear interpolation diverged at high contrast. Smoother: weighted Jacobi
 (``omega``), ``sweeps`` before and after. Coarsest grid: a dense Cholesky solve (a pseudo-inverse
 if it is singular). The cycle runs in ``dtype`` (float32 by default) while the outer Krylov loop
-stays in float64.
+stays in float64. On the CPU the smoothing, residual and transfer passes run as fused kernels
+(:mod:`sciml.linalg.stencil_kernels`, ADR 0103); elsewhere, and as their reference, in torch.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import math
 import scipy.sparse.linalg as spla
 import torch
 
+from sciml.linalg import stencil_kernels
 from sciml.linalg.smoother_weights import predict_weights
 from sciml.linalg.stencil import GridOperator
 
@@ -120,7 +122,8 @@ class _Transfer:
         d = len(coarse_shape)
         self.stages = _stages(coarse_shape)
         dt, dev = fine_op.diag.dtype, fine_op.diag.device
-        self.theta = [_weights(_pad_even(w, 0.0, skip_axis=a), a, d) for a, w in enumerate(fine_op.off)]
+        self.theta = [tuple(t.contiguous() for t in _weights(_pad_even(w, 0.0, skip_axis=a), a, d))
+                      for a, w in enumerate(fine_op.off)]
         self.keep = [(1 - lo, 1 - hi) for lo, hi in self.theta]
         self.bufs = [torch.empty(s, dtype=dt, device=dev) for s in self.stages]
         self.padded = torch.zeros(self.stages[-1], dtype=dt, device=dev)  # restriction input; its pad stays 0
@@ -129,6 +132,10 @@ class _Transfer:
 
     def prolong(self, c: torch.Tensor) -> torch.Tensor:
         """Coarse (*coarse) -> fine (*fine), a view of a work buffer."""
+        if stencil_kernels.available(c, self.active):
+            fine = self.padded[self.crop].zero_()
+            self.prolong_add(c, fine)
+            return fine
         for a, (th, kp) in enumerate(zip(self.theta, self.keep)):
             dst, m = self.bufs[a + 1], c.shape[a]
             lo, hi = _every_other(dst, a, 0), _every_other(dst, a, 1)
@@ -139,8 +146,37 @@ class _Transfer:
             c = dst
         return c[self.crop].mul_(self.active)
 
+    def prolong_add(self, c: torch.Tensor, x: torch.Tensor) -> None:
+        """``x += P c`` (the coarse-grid correction), ``x`` (*fine) contiguous. On the CPU the last
+        stage is fused with the mask and the add (:func:`~sciml.linalg.stencil_kernels.prolong_add_last`)."""
+        if not stencil_kernels.available(c, self.active):
+            x.add_(self.prolong(c))
+            return
+        last = len(self.theta) - 1
+        for a in range(last):
+            m = c.shape[a]
+            c = c.contiguous()
+            stencil_kernels.prolong_axis(*(stencil_kernels.along(t, a, m) for t in (c, *self.keep[a], *self.theta[a])),
+                                         stencil_kernels.along(self.bufs[a + 1], a, 2 * m))
+            c = self.bufs[a + 1]
+        as3d = stencil_kernels.as3d
+        stencil_kernels.prolong_add_last(*(as3d(t) for t in (c.contiguous(), *self.keep[last], *self.theta[last],
+                                                               self.active, x)))
+
     def restrict(self, f: torch.Tensor) -> torch.Tensor:
         """Fine -> coarse, the transpose of :meth:`prolong` (a work buffer)."""
+        last = len(self.theta) - 1
+        if stencil_kernels.available(f, self.active):  # the first stage fused with the mask, then one pass per axis
+            as3d = stencil_kernels.as3d
+            stencil_kernels.restrict_last(*(as3d(t) for t in (f.contiguous(), self.active, *self.keep[last],
+                                                                *self.theta[last], self.bufs[last])))
+            f = self.bufs[last]
+            for a in reversed(range(last)):
+                c, m = self.bufs[a], self.bufs[a].shape[a]
+                stencil_kernels.restrict_axis(stencil_kernels.along(f, a, 2 * m),
+                                              *(stencil_kernels.along(t, a, m) for t in (*self.keep[a], *self.theta[a], c)))
+                f = c
+            return f
         torch.mul(f, self.active, out=self.padded[self.crop])
         f = self.padded
         for a in reversed(range(len(self.theta))):
@@ -172,8 +208,9 @@ CONTRAST_FLOAT64 = 1e6  # coupling contrast above which the cycle runs in float6
 def cycle_dtype(op: GridOperator) -> torch.dtype:
     """float32 unless the couplings span more than :data:`CONTRAST_FLOAT64` (e.g. 1e8-contrast
     inclusions, where float32 rounding doubled MG-PCG's iterations at 1024^2: 151 against 90)."""
-    w = torch.cat([x[x > 0].reshape(-1) for x in op.off] + [op.diag.new_ones(1)])
-    return torch.float64 if float(w.max() / w.min()) > CONTRAST_FLOAT64 else torch.float32
+    hi = max([float(w.max()) for w in op.off if w.numel()] + [0.0])
+    lo = min([float(torch.where(w > 0, w, math.inf).min()) for w in op.off if w.numel()] + [math.inf])
+    return torch.float64 if hi > 0 and hi / lo > CONTRAST_FLOAT64 else torch.float32
 
 
 class Multigrid:
@@ -193,6 +230,7 @@ class Multigrid:
             raise ValueError(f"sweeps must be >= 1, got {sweeps}")
         dtype = dtype or cycle_dtype(op)
         self.dtype, self.sweeps = dtype, sweeps
+        self._fused = False  # set per cycle: the fused CPU kernels serve this hierarchy's tensors
         self.omega = omega if omega is not None else (6 / 7 if len(op.shape) == 3 else 0.8)
         op = op.to(dtype=dtype)
         active = op.coupled()
@@ -233,9 +271,22 @@ class Multigrid:
         return self.levels[i].transfer.restrict(r)
 
     def _smooth(self, lv: _Level, b: torch.Tensor, sweeps: int) -> None:
+        if self._fused:  # one pass per sweep, ping-ponging between x and t (Jacobi reads the old x)
+            for _ in range(sweeps):
+                lv.op.pass_into(stencil_kernels.JACOBI, lv.x, lv.t, b, lv.winv)
+                lv.x, lv.t = lv.t, lv.x
+            return
         for _ in range(sweeps):  # x += w (b - A x)
             lv.op.apply(lv.x, out=lv.t)
             lv.x.addcmul_(lv.winv, lv.t.neg_().add_(b))
+
+    def _residual(self, lv: _Level, b: torch.Tensor) -> torch.Tensor:
+        """``b - A x`` into the level's buffer ``t``."""
+        if self._fused:
+            lv.op.pass_into(stencil_kernels.RESIDUAL, lv.x, lv.t, b)
+            return lv.t
+        lv.op.apply(lv.x, out=lv.t)
+        return lv.t.neg_().add_(b)
 
     def _cycle(self, i: int, b: torch.Tensor) -> torch.Tensor:
         """V-cycle from zero on level ``i``; the result lives in level ``i``'s buffer ``x``."""
@@ -244,9 +295,8 @@ class Multigrid:
         lv = self.levels[i]
         torch.mul(lv.winv, b, out=lv.x)
         self._smooth(lv, b, self.sweeps - 1)
-        lv.op.apply(lv.x, out=lv.t)
-        ec = self._cycle(i + 1, self.restrict(i, lv.t.neg_().add_(b)))
-        lv.x.add_(self.prolong(i, ec))
+        ec = self._cycle(i + 1, self.restrict(i, self._residual(lv, b)))
+        lv.transfer.prolong_add(ec, lv.x)
         self._smooth(lv, b, self.sweeps)
         return lv.x
 
@@ -255,7 +305,9 @@ class Multigrid:
         """One V-cycle from a zero guess: ``z ~ A^-1 r``; ``r`` flat (n,) or (*grid), any float dtype
         (returned in that dtype and shape)."""
         shape0, dt = r.shape, r.dtype
-        z = self._cycle(0, r.reshape(self.levels[0].op.shape).to(self.dtype))
+        r = r.reshape(self.levels[0].op.shape).to(self.dtype).contiguous()
+        self._fused = stencil_kernels.available(r, self.levels[0].op.diag) and r.ndim in (2, 3)
+        z = self._cycle(0, r)
         return z.to(dt, copy=True).reshape(shape0)
 
     __call__ = vcycle

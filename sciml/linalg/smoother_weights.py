@@ -9,16 +9,19 @@ from sciml.linalg.stencil import GridOperator, _side
 
 def level_features(op: GridOperator, active: torch.Tensor) -> torch.Tensor:
     """(2 dim + 2, *grid): each face's coupling / diagonal (lower and upper neighbour per axis),
-    the row excess / diagonal, and the active mask."""
+    the row excess / diagonal, and the active mask. Stored channels-last (the returned tensor is a
+    channel-first view), so the per-cell net reads it without a copy."""
     d = op.diag
-    feats = []
+    dim = len(op.shape)
+    store = torch.zeros(*op.shape, 2 * dim + 2, dtype=d.dtype, device=d.device)
+    feats = store.movedim(-1, 0)
     for a, w in enumerate(op.off):
-        lo, hi = torch.zeros_like(d), torch.zeros_like(d)
-        _side(lo, a, False).copy_(w)  # coupling to the lower neighbour, stored at the upper cell
-        _side(hi, a, True).copy_(w)
-        feats += [lo / d, hi / d]
-    feats += [op.row_excess() / d, active.to(d.dtype)]
-    return torch.stack(feats) * active.to(d.dtype)
+        _side(feats[2 * a], a, False).copy_(w)  # coupling to the lower neighbour, stored at the upper cell
+        _side(feats[2 * a + 1], a, True).copy_(w)
+    feats[2 * dim].copy_(op.row_excess())
+    store[..., :-1].mul_(torch.where(active, 1.0 / d, 0.0)[..., None])  # divide by the diagonal, 0 outside
+    feats[2 * dim + 1].copy_(active)
+    return feats
 
 
 @torch.no_grad()

@@ -10,7 +10,8 @@ so ``(A x)_i = diag_i x_i - sum_faces w (x_neighbour)``. Grids are C order (the 
 Solid cells are rows with no couplings (an identity row, as :mod:`sciml.pde.poisson` stores
 obstacles). Build one from coefficients (:func:`from_coefficients`: face or cell coefficients,
 solid cells with Neumann or Dirichlet walls, Dirichlet/Neumann domain faces) or detect it in a CSR
-matrix (:meth:`GridOperator.from_csr`). Device- and dtype-agnostic: ``op.to(device, dtype)``.
+matrix (:meth:`GridOperator.from_csr`). Device- and dtype-agnostic: ``op.to(device, dtype)``; on the
+CPU :meth:`GridOperator.apply` is one fused pass (:mod:`sciml.linalg.stencil_kernels`).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import scipy.sparse as sp
 import torch
 
 from sciml.errors import DimensionError, LinearSystemError
+from sciml.linalg import stencil_kernels
 
 FACES = {"x-": (-1, 0), "x+": (-1, 1), "y-": (-2, 0), "y+": (-2, 1), "z-": (-3, 0), "z+": (-3, 1)}
 
@@ -55,6 +57,11 @@ class GridOperator:
         to write into (not ``x``), which saves an allocation in hot loops."""
         flat = x.ndim == 1
         x = x.reshape(self.shape)
+        if (stencil_kernels.available(x, self.diag) and len(self.shape) in (2, 3)
+                and (out is None or out.is_contiguous())):  # one fused pass on the CPU
+            y = torch.empty_like(self.diag) if out is None else out
+            self.pass_into(stencil_kernels.APPLY, x.contiguous(), y)
+            return y.reshape(-1) if flat else y
         y = torch.mul(self.diag, x, out=out) if out is not None else self.diag * x
         for a, w in enumerate(self.off):  # two fused passes per axis: the upper and the lower neighbour
             _side(y, a, True).addcmul_(w, _side(x, a, False), value=-1.0)
@@ -62,6 +69,27 @@ class GridOperator:
         return y.reshape(-1) if flat else y
 
     __call__ = apply
+
+    def pass_into(self, mode: int, x: torch.Tensor, y: torch.Tensor, b: torch.Tensor | None = None,
+                  winv: torch.Tensor | None = None) -> None:
+        """One fused CPU stencil pass into ``y`` (contiguous, not ``x``): ``A x``, ``b - A x`` or the
+        Jacobi step ``x + winv (b - A x)`` (``mode``: :data:`~sciml.linalg.stencil_kernels.APPLY`,
+        ``RESIDUAL``, ``JACOBI``). Only where :func:`~sciml.linalg.stencil_kernels.available` holds."""
+        x3 = stencil_kernels.as3d(x)
+        k = self._kernel_args()
+        stencil_kernels.stencil_pass(k[0], *k[1], x3, x3 if b is None else stencil_kernels.as3d(b),
+                                     x3 if winv is None else stencil_kernels.as3d(winv), stencil_kernels.as3d(y), mode)
+
+    def _kernel_args(self):
+        """(diag, (wz, wy, wx)) as 3-D numpy views, made once per operator."""
+        cached = self.__dict__.get("_kargs")
+        if cached is None or cached[0] is not self.diag:
+            self.diag = self.diag.contiguous()
+            self.off = tuple(w.contiguous() for w in self.off)
+            d3 = stencil_kernels.as3d(self.diag)
+            cached = (self.diag, (d3, stencil_kernels.faces3d(self.off, d3.shape)))
+            self.__dict__["_kargs"] = cached
+        return cached[1]
 
     def coupled(self) -> torch.Tensor:
         """Boolean (*grid): cells with at least one nonzero coupling (the others are decoupled rows,
@@ -107,14 +135,15 @@ class GridOperator:
         n = math.prod(grid_shape)
         if A.shape != (n, n):
             raise DimensionError(f"grid_shape {grid_shape} holds {n} cells but A is {A.shape[0]} x {A.shape[1]}")
-        off, found = [], int(np.count_nonzero(A.diagonal()))
+        main = A.diagonal()
+        off, found = [], int(np.count_nonzero(main))
         for a in range(len(grid_shape)):
             stride = math.prod(grid_shape[a + 1:])
             if grid_shape[a] == 1:
                 off.append(torch.zeros(*grid_shape[:a], 0, *grid_shape[a + 1:], dtype=dtype))
                 continue
             up, lo = A.diagonal(stride), A.diagonal(-stride)
-            if not np.allclose(up, lo, rtol=1e-12, atol=0):
+            if not (np.array_equal(up, lo) or np.allclose(up, lo, rtol=1e-12, atol=0)):
                 raise LinearSystemError("A is not symmetric; the multigrid and CG solvers need an SPD matrix")
             full = np.zeros(n)
             full[: n - stride] = -up
@@ -132,7 +161,7 @@ class GridOperator:
             raise LinearSystemError(f"A has {A.count_nonzero() - found} nonzeros outside the {2 * len(grid_shape) + 1}"
                                     f"-point pattern of grid {grid_shape}; the multigrid needs a nearest-neighbour "
                                     "grid operator (pass grid_shape, or use pcg/amg for general matrices)")
-        diag = torch.as_tensor(A.diagonal().reshape(grid_shape).copy(), dtype=dtype)
+        diag = torch.as_tensor(main.reshape(grid_shape), dtype=dtype)
         return cls(diag, tuple(off)).to(device)
 
 

@@ -2,7 +2,9 @@
 
 Flexible (Polak-Ribiere) beta, ``beta = z_k^T (r_k - r_{k-1}) / z_{k-1}^T r_{k-1}``, so a
 preconditioner that is not exactly linear or symmetric (a float32 V-cycle, a network) still gives
-a monotone energy-norm descent; for an exact SPD preconditioner it equals standard PCG.
+a monotone energy-norm descent; for an exact SPD preconditioner it equals standard PCG. Since
+``r_k - r_{k-1} = -alpha A p``, it is computed as ``beta = -z_k^T A p / p^T A p``: the new
+direction is ``z_k`` made A-orthogonal to ``p``, with no copy of the old residual.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ def flexible_pcg(apply_A: Callable[[torch.Tensor], torch.Tensor], b: torch.Tenso
         return x, mon.info(maxiter)
     z = M(r) if M else r.clone()
     rz = float(r @ z)
-    p, r_old = z.clone(), torch.empty_like(r)
+    p = z.clone()
     for _ in range(maxiter):
         if not rz > 0:
             mon.breakdown(f"r^T M^-1 r = {rz:.3g} <= 0 (the preconditioner is not positive definite)")
@@ -47,15 +49,13 @@ def flexible_pcg(apply_A: Callable[[torch.Tensor], torch.Tensor], b: torch.Tenso
             break
         alpha = rz / pAp
         x.add_(p, alpha=alpha)
-        r_old.copy_(r)
         r.add_(Ap, alpha=-alpha)
         if callback is not None:
             callback(x.cpu().numpy())
         if mon.update(float(r.norm())):
             break
         z = M(r) if M else r.clone()
-        rz_new = float(r @ z)
-        beta = (rz_new - float(r_old @ z)) / rz
-        p.mul_(beta).add_(z)
-        rz = rz_new
+        rz = float(r @ z)
+        beta = -float(z @ Ap) / pAp
+        p = torch.add(z, p, alpha=beta, out=p)
     return x, mon.info(maxiter)

@@ -1,0 +1,79 @@
+"""The fused CPU kernels (sciml.linalg.stencil_kernels) against the torch loops they replace on the CPU."""
+import numpy as np
+import pytest
+import torch
+
+from sciml.linalg import GridOperator, Multigrid, stencil_kernels
+from sciml.linalg.families import make_system
+
+pytestmark = pytest.mark.skipif(stencil_kernels.numba is None, reason="numba is not installed")
+
+
+@pytest.fixture
+def torch_loops(monkeypatch):
+    """Run a block on the torch implementation (as on a GPU or under autograd)."""
+    def use_torch():
+        monkeypatch.setattr(stencil_kernels, "available", lambda *t: False)
+    return use_torch
+
+
+def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).abs().max() / b.abs().max())
+
+
+@pytest.mark.parametrize("dtype, tol", [(torch.float64, 1e-13), (torch.float32, 1e-5)])
+@pytest.mark.parametrize("family, shape", [("obstacles", (13, 18, 11)), ("inclusions", (17, 9, 20)),
+                                           ("obstacles_dirichlet", (37, 50)), ("lognormal", (31, 24))])
+def test_fused_cycle_equals_the_torch_cycle(family, shape, dtype, tol, torch_loops):
+    A, b, _ = make_system(family, shape, seed=3)
+    op = GridOperator.from_csr(A, shape)
+    mg = Multigrid(op, dtype=dtype)
+    r = torch.as_tensor(b)
+    coarse = torch.randn(mg.shapes[1], dtype=dtype, generator=torch.Generator().manual_seed(0))
+    fine = r.reshape(shape).to(dtype)
+    fused = [mg.vcycle(r), op.apply(r), mg.prolong(0, coarse).clone(), mg.restrict(0, fine).clone()]
+    out = torch.empty(shape, dtype=torch.float64)
+    op.apply(r.reshape(shape), out=out)
+    torch_loops()
+    ref = [mg.vcycle(r), op.apply(r), mg.prolong(0, coarse).clone(), mg.restrict(0, fine).clone()]
+    for name, got, want in zip(("vcycle", "apply", "prolong", "restrict"), fused, ref):
+        assert _rel(got, want) < tol, name
+    assert _rel(out, ref[1].reshape(shape)) < 1e-13
+
+
+def test_fused_transfers_are_adjoint_on_odd_grids():
+    A, _, _ = make_system("inclusions", (15, 21, 9), seed=1)
+    mg = Multigrid(GridOperator.from_csr(A, (15, 21, 9)), dtype=torch.float64)
+    gen = torch.Generator().manual_seed(1)
+    u = torch.randn(mg.shapes[1], dtype=torch.float64, generator=gen)
+    v = torch.randn(mg.shapes[0], dtype=torch.float64, generator=gen) * mg.levels[0].active
+    lhs = float((mg.prolong(0, u) * v).sum())
+    rhs = float((u * mg.restrict(0, v)).sum())
+    assert abs(lhs - rhs) < 1e-12 * abs(lhs)
+
+
+def test_the_cycle_does_not_depend_on_the_torch_thread_count():
+    A, b, _ = make_system("lognormal", (24, 20, 22), seed=2)
+    mg = Multigrid(GridOperator.from_csr(A, (24, 20, 22)))
+    r = torch.as_tensor(b)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = mg.vcycle(r)
+        torch.set_num_threads(2)
+        two = mg.vcycle(r)
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(one, two)  # the kernels are serial loops: the same result bit for bit
+
+
+def test_autograd_and_other_dtypes_take_the_torch_loops():
+    x = torch.ones(4, 5, requires_grad=True)
+    assert not stencil_kernels.available(x)
+    assert not stencil_kernels.available(torch.ones(3, dtype=torch.float16))
+    assert not stencil_kernels.available(torch.ones(3), torch.ones(3, dtype=torch.float64))
+    assert stencil_kernels.available(torch.ones(3), torch.ones(3))
+    op = GridOperator(torch.full((4, 5), 4.0), (torch.ones(3, 5), torch.ones(4, 4)))
+    y = op.apply(x)
+    y.sum().backward()  # the torch loop keeps the graph
+    assert x.grad is not None and np.isfinite(x.grad.numpy()).all()
