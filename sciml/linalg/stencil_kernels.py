@@ -4,8 +4,8 @@ sweep, the residual, and the multigrid transfers along one axis.
 Why: in torch each face of the stencil is a separate pass over the grid (a multiply, then an
 ``addcmul`` per face), so one 7-point product reads and writes the output seven times; a fused
 loop reads each input once and writes once, and keeps a row of the grid in the L1 cache. On one
-core at 128^3 this makes a float32 stencil pass ~1.5x and a float64 one ~2x faster, and the
-transfers ~2x. The torch code stays the implementation on other devices and under autograd (the
+core at 128^3 this makes a float32 stencil pass ~1.3x and a float64 one ~1.6x faster, and the
+restriction ~2x. The torch code stays the implementation on other devices and under autograd (the
 learned V-cycle's training); the tests hold the two equal.
 
 Every kernel works on 3-D arrays; a 2-D grid is a (1, ny, nx) view. They run on the calling thread:
