@@ -2,8 +2,10 @@
 of the multigrid hierarchy, and the weights it predicts from them (once per matrix)."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from sciml.linalg import stencil_kernels
 from sciml.linalg.stencil import GridOperator, _side
 
 
@@ -24,9 +26,29 @@ def level_features(op: GridOperator, active: torch.Tensor) -> torch.Tensor:
     return feats
 
 
+DISTINCT_SHARE = 8  # evaluate per distinct stencil when at most 1 in this many cells has a stencil of its own
+
+
 @torch.no_grad()
 def predict_weights(net: torch.nn.Module, levels) -> list[torch.Tensor]:
     """One weight field per level (all but the coarsest, which is solved exactly)."""
     p = next(net.parameters())
-    return [net(level_features(lv.op, lv.active).to(p.device, p.dtype)[None])[0, 0].to(lv.op.diag)
+    return [_per_cell(net, level_features(lv.op, lv.active).to(p.device, p.dtype)).to(lv.op.diag)
             for lv in levels[:-1]]
+
+
+def _per_cell(net: torch.nn.Module, feats: torch.Tensor) -> torch.Tensor:
+    """``net`` on the (C, *grid) features, (*grid) weights. A per-cell net (``kernel=1``) on the CPU
+    runs once per distinct feature vector: a constant-coefficient or obstacle grid holds only a few
+    hundred distinct stencils among millions of cells, and the network pass was most of the learned
+    cycle's setup. Rows are grouped exactly (:func:`~sciml.linalg.stencil_kernels.distinct_rows`), so
+    the weights are those of the full pass."""
+    grid, c = feats.shape[1:], feats.shape[0]
+    if getattr(net, "kernel", None) == 1 and stencil_kernels.available(feats):
+        rows = feats.movedim(0, -1).reshape(-1, c)  # channels-last storage: a view
+        bits = rows.numpy().view(np.uint32 if rows.dtype == torch.float32 else np.uint64)
+        inverse, first, count = stencil_kernels.distinct_rows(bits, max(1, rows.shape[0] // DISTINCT_SHARE))
+        if count > 0:
+            distinct = rows[torch.from_numpy(first)].T.reshape(1, c, count, *([1] * (len(grid) - 1)))
+            return net(distinct).reshape(-1)[torch.from_numpy(inverse)].reshape(grid)
+    return net(feats[None])[0, 0]

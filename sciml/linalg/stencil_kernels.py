@@ -169,6 +169,47 @@ if numba is not None:
                     mm = m - 1 if m > 0 else 0
                     cr[m] = a[m] * g[2 * m + 1] + b[m] * g[2 * m + 2] + tl[mp] * g[2 * m + 3] + th[mm] * g[2 * m]
 
+    @njit(cache=True)
+    def distinct_rows(bits, limit):  # pragma: no cover - compiled
+        """Group equal rows of ``bits`` (N, C) unsigned ints (the bit patterns of float features):
+        returns ``(inverse, first, count)`` with ``inverse[i]`` the group of row ``i`` and ``first[g]``
+        a row of group ``g``; ``count = -1`` (and the outputs unusable) once more than ``limit`` groups
+        appear. An open-addressing hash table; rows are compared exactly, so a hash collision only costs
+        a probe."""
+        n, c = bits.shape
+        size = 2
+        while size < 2 * limit:
+            size *= 2
+        mask = np.uint64(size - 1)
+        table = np.full(size, -1, np.int64)
+        inverse = np.empty(n, np.int64)
+        first = np.empty(limit, np.int64)
+        count = 0
+        for i in range(n):
+            h = np.uint64(14695981039346656037)  # FNV-1a over the row's words
+            for k in range(c):
+                h = (h ^ np.uint64(bits[i, k])) * np.uint64(1099511628211)
+            slot = h & mask
+            while True:
+                g = table[slot]
+                if g < 0:
+                    if count == limit:
+                        return inverse, first, -1
+                    table[slot], first[count], inverse[i] = count, i, count
+                    count += 1
+                    break
+                j = first[g]
+                same = True
+                for k in range(c):
+                    if bits[i, k] != bits[j, k]:
+                        same = False
+                        break
+                if same:
+                    inverse[i] = g
+                    break
+                slot = (slot + np.uint64(1)) & mask
+        return inverse, first[:count], count
+
 
 def along(t: torch.Tensor, axis: int, length: int) -> np.ndarray:
     """A contiguous tensor as a (P, ``length``, Q) numpy view around ``axis``."""

@@ -77,3 +77,25 @@ def test_autograd_and_other_dtypes_take_the_torch_loops():
     y = op.apply(x)
     y.sum().backward()  # the torch loop keeps the graph
     assert x.grad is not None and np.isfinite(x.grad.numpy()).all()
+
+
+@pytest.mark.parametrize("family, distinct", [("obstacles", True), ("lognormal", False)])
+def test_learned_weights_per_distinct_stencil_equal_the_full_pass(family, distinct, monkeypatch):
+    from sciml.linalg import smoother_weights
+    from sciml.linalg.learned_vcycle import load_shipped_smoother
+
+    shape = (18, 20, 16)
+    A, _, _ = make_system(family, shape, seed=5)
+    op = GridOperator.from_csr(A, shape)
+    feats = smoother_weights.level_features(op.to(dtype=torch.float32), op.coupled())
+    rows = feats.movedim(0, -1).reshape(-1, feats.shape[0]).numpy().view(np.uint32)
+    _, first, count = stencil_kernels.distinct_rows(rows, rows.shape[0] // smoother_weights.DISTINCT_SHARE)
+    assert (count > 0) == distinct  # obstacles: a few hundred stencils; log-normal: one per cell
+    if distinct:
+        assert len(np.unique(rows, axis=0)) == count == len(first)
+    net = load_shipped_smoother(3)
+    grouped = Multigrid(op, smoother=net).weights
+    monkeypatch.setattr(smoother_weights, "DISTINCT_SHARE", 10**12)  # every level takes the full pass
+    full = Multigrid(op, smoother=net).weights
+    for g, f in zip(grouped, full):
+        torch.testing.assert_close(g, f, rtol=0, atol=1e-6)
