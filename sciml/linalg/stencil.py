@@ -81,13 +81,13 @@ class GridOperator:
                                      x3 if winv is None else stencil_kernels.as3d(winv), stencil_kernels.as3d(y), mode)
 
     def _kernel_args(self):
-        """(diag, (wz, wy, wx)) as 3-D numpy views, made once per operator."""
+        """(diag, (wz, wy, wx)) as 3-D numpy views of contiguous copies, made once per operator (the
+        cache is keyed on the diagonal tensor, so an operator given a new one rebuilds it)."""
         cached = self.__dict__.get("_kargs")
         if cached is None or cached[0] is not self.diag:
-            self.diag = self.diag.contiguous()
-            self.off = tuple(w.contiguous() for w in self.off)
-            d3 = stencil_kernels.as3d(self.diag)
-            cached = (self.diag, (d3, stencil_kernels.faces3d(self.off, d3.shape)))
+            d3 = stencil_kernels.as3d(self.diag.contiguous())
+            faces = stencil_kernels.faces3d(tuple(w.contiguous() for w in self.off), d3.shape)
+            cached = (self.diag, (d3, faces))
             self.__dict__["_kargs"] = cached
         return cached[1]
 

@@ -123,7 +123,6 @@ if numba is not None:
                         v += th_hi[p, m - 1, q] * f[p, 2 * m - 1, q]
                     c[p, m, q] = v
 
-
     @njit(fastmath=True, cache=True)
     def prolong_add_last(c, kp_lo, kp_hi, th_lo, th_hi, active, x):  # pragma: no cover - compiled
         """The last transfer stage fused with the correction: ``x += active * (c interpolated along the
