@@ -27,8 +27,9 @@ from sciml._version import __version__
 from sciml.utils.files import write_json, write_text
 
 
-def machine_description() -> str:
-    """A one-line description of the host: CPU, cores, OS, torch version and threads."""
+def machine_description(threads: int | None = None) -> str:
+    """A one-line description of the host: CPU, cores, OS, torch version and threads (``threads``: the
+    count the measurements set for themselves, when they do; else the process's)."""
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as fh:
@@ -40,7 +41,7 @@ def machine_description() -> str:
         pass
     return (
         f"{cpu}; {os.cpu_count()} cores; {platform.system()} {platform.release()}; "
-        f"python {platform.python_version()}; torch {torch.__version__} ({torch.get_num_threads()} threads)"
+        f"python {platform.python_version()}; torch {torch.__version__} ({threads or torch.get_num_threads()} threads)"
     )
 
 
@@ -83,7 +84,7 @@ class BenchResult:
             "benchmark": self.benchmark,
             "command": self.command,
             "created": self.created,
-            "machine": machine_description(),
+            "machine": machine_description((self.meta or {}).get("threads")),
             "device": self.device,
             "sciml_version": __version__,
             "rows": self.rows,

@@ -68,9 +68,15 @@ def test_the_plan_keeps_slow_rows_and_dcdm_where_they_finish():
 
 
 def test_a_reduced_run_writes_rows_ratios_and_plot(tmp_path):
-    run_dcdm(TOY, tmp_path)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the process's count differs from the run's --threads 1
+    try:
+        run_dcdm(TOY, tmp_path)
+    finally:
+        torch.set_num_threads(before)
     data = json.loads((tmp_path / "docs" / "dcdm_smoke.json").read_text())
     assert data["meta"] == {"preset": "smoke", "threads": 1, "repeats": 1, "cap_s": 20.0, "rtol": 1e-6}
+    assert data["machine"].endswith("(1 threads)")  # the measurements' count, not the process's
     its = {(r["task"], r["method"]): r["value"] for r in data["rows"] if r["metric"] == "iterations"}
     assert its[("obstacles_16x16", "mg_pcg")] < its[("obstacles_16x16", "cg")] / 2
     assert {r["grid"] == [12, 10, 8] for r in data["rows"] if r["task"] == "obstacles_12x10x8"} == {True}
