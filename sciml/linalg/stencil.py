@@ -129,12 +129,41 @@ class GridOperator:
     def from_csr(cls, A, grid_shape: tuple[int, ...], device=None, dtype=torch.float64) -> "GridOperator":
         """Detect the operator in a symmetric CSR matrix on ``grid_shape`` (C order). Raises
         :class:`~sciml.errors.LinearSystemError` when A has entries outside the 5/7-point pattern
-        (including couplings that wrap around a grid row) or is not symmetric."""
+        (including couplings that wrap around a grid row) or is not symmetric. Stored zeros count as
+        absent and repeated entries are summed (on a copy: A stays as given). On the CPU with numba, a
+        float32/float64 A is read in one pass (:func:`~sciml.linalg.stencil_kernels.csr_grid_operator`)."""
         grid_shape = tuple(int(s) for s in grid_shape)
         A = sp.csr_matrix(A)
         n = math.prod(grid_shape)
         if A.shape != (n, n):
             raise DimensionError(f"grid_shape {grid_shape} holds {n} cells but A is {A.shape[0]} x {A.shape[1]}")
+        if not A.has_canonical_format:
+            A = A.copy()
+            A.sum_duplicates()
+        nd = len(grid_shape)
+        if not (stencil_kernels.available() and A.dtype in (np.float32, np.float64) and nd <= 3):
+            return cls._from_csr_numpy(A, grid_shape, dtype).to(device)
+        shape3 = (1,) * (3 - nd) + grid_shape
+        diag = np.empty(shape3)
+        faces = [np.empty(shape3[:a] + (max(shape3[a] - 1, 0),) + shape3[a + 1:]) for a in range(3)]
+        flags, outside = stencil_kernels.csr_grid_operator(A.indptr, A.indices, A.data, diag, *faces)
+        for a in range(nd):
+            bits = flags >> 2 * (a + 3 - nd)  # the kernel's axes are those of the (1,)-padded 3-D grid
+            if bits & 1:
+                raise _not_symmetric()
+            if bits & 2:
+                raise _wraps_around(a, grid_shape)
+        if outside:
+            raise _outside_pattern(outside, grid_shape)
+        off = tuple(torch.as_tensor(w.reshape(tuple(s - (b == a) for b, s in enumerate(grid_shape))), dtype=dtype)
+                    for a, w in enumerate(faces[3 - nd:]))
+        return cls(torch.as_tensor(diag.reshape(grid_shape), dtype=dtype), off).to(device)
+
+    @classmethod
+    def _from_csr_numpy(cls, A: sp.csr_matrix, grid_shape: tuple[int, ...], dtype=torch.float64) -> "GridOperator":
+        """:meth:`from_csr` on a canonical CSR ``A`` of the right size, one diagonal of A at a time
+        (numpy): the path without numba, and the reference for the kernel."""
+        n = math.prod(grid_shape)
         main = A.diagonal()
         off, found = [], int(np.count_nonzero(main))
         for a in range(len(grid_shape)):
@@ -144,7 +173,7 @@ class GridOperator:
                 continue
             up, lo = A.diagonal(stride), A.diagonal(-stride)
             if not (np.array_equal(up, lo) or np.allclose(up, lo, rtol=1e-12, atol=0)):
-                raise LinearSystemError("A is not symmetric; the multigrid and CG solvers need an SPD matrix")
+                raise _not_symmetric()
             full = np.zeros(n)
             full[: n - stride] = -up
             full = full.reshape(grid_shape)
@@ -152,17 +181,29 @@ class GridOperator:
             inner[a] = slice(None, -1)
             edge = np.delete(full, np.s_[:-1], axis=a)  # couplings leaving the grid: wrap-around entries
             if np.any(edge != 0):
-                raise LinearSystemError(f"A couples cells across the grid edge along axis {a}; is grid_shape "
-                                        f"{grid_shape} right (C order, last axis fastest)?")
+                raise _wraps_around(a, grid_shape)
             w = full[tuple(inner)]
             found += 2 * int(np.count_nonzero(w))
             off.append(torch.as_tensor(np.ascontiguousarray(w), dtype=dtype))
         if found != A.count_nonzero():
-            raise LinearSystemError(f"A has {A.count_nonzero() - found} nonzeros outside the {2 * len(grid_shape) + 1}"
-                                    f"-point pattern of grid {grid_shape}; the multigrid needs a nearest-neighbour "
-                                    "grid operator (pass grid_shape, or use pcg/amg for general matrices)")
+            raise _outside_pattern(A.count_nonzero() - found, grid_shape)
         diag = torch.as_tensor(main.reshape(grid_shape), dtype=dtype)
-        return cls(diag, tuple(off)).to(device)
+        return cls(diag, tuple(off))
+
+
+def _not_symmetric() -> LinearSystemError:
+    return LinearSystemError("A is not symmetric; the multigrid and CG solvers need an SPD matrix")
+
+
+def _wraps_around(axis: int, grid_shape: tuple[int, ...]) -> LinearSystemError:
+    return LinearSystemError(f"A couples cells across the grid edge along axis {axis}; is grid_shape "
+                             f"{grid_shape} right (C order, last axis fastest)?")
+
+
+def _outside_pattern(count: int, grid_shape: tuple[int, ...]) -> LinearSystemError:
+    return LinearSystemError(f"A has {count} nonzeros outside the {2 * len(grid_shape) + 1}-point pattern of grid "
+                             f"{grid_shape}; the multigrid needs a nearest-neighbour grid operator (pass grid_shape, "
+                             "or use pcg/amg for general matrices)")
 
 
 def _open_count(shape: tuple[int, ...], faces) -> np.ndarray:

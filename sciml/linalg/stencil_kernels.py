@@ -1,5 +1,5 @@
 """Fused CPU kernels (numba) for the hot loops of the grid solvers: the 5/7-point stencil, the Jacobi
-sweep, the residual, and the multigrid transfers along one axis.
+sweep, the residual, the multigrid transfers along one axis, and reading a grid operator from CSR.
 
 Why: in torch each face of the stencil is a separate pass over the grid (a multiply, then an
 ``addcmul`` per face), so one 7-point product reads and writes the output seven times; a fused
@@ -29,9 +29,11 @@ APPLY, RESIDUAL, JACOBI = 0, 1, 2
 
 def available(*tensors: torch.Tensor) -> bool:
     """True when the kernels can serve these tensors: numba present, all on the CPU, float32 or
-    float64 alike, and none taking part in autograd."""
+    float64 alike, and none taking part in autograd. With no tensors: whether numba is present."""
     if numba is None:
         return False
+    if not tensors:
+        return True
     dt = tensors[0].dtype
     if dt not in (torch.float32, torch.float64):
         return False
@@ -208,6 +210,75 @@ if numba is not None:
                     break
                 slot = (slot + np.uint64(1)) & mask
         return inverse, first[:count], count
+
+    @njit(cache=True)
+    def _close(up, lo):  # pragma: no cover - compiled
+        """``np.allclose(up, lo, rtol=1e-12, atol=0)`` for one pair of entries."""
+        return up == lo or (abs(up - lo) <= 1e-12 * abs(lo) and np.isfinite(lo))
+
+    @njit(cache=True)
+    def csr_grid_operator(indptr, indices, data, diag, wz, wy, wx):  # pragma: no cover - compiled
+        """Read a CSR matrix on the grid (nz, ny, nx) (C order, strides ``ny nx``, ``nx``, 1) in one pass
+        over its rows: ``diag`` (nz, ny, nx) gets ``A[i, i]``, and the faces ``wz``/``wy``/``wx`` (one
+        shorter along their axis) ``-A[i, i + stride]``. Entries repeating a column are summed.
+
+        Returns ``(flags, outside)``. Along axis ``a`` (0: z, 1: y, 2: x), bit ``2 a`` of ``flags``
+        marks a pair with ``|A[i, j] - A[j, i]| > 1e-12 |A[j, i]|`` (j = i + stride, every i, as
+        ``np.allclose``), bit ``2 a + 1`` a nonzero ``A[i, i + stride]`` from the last layer of ``a``
+        (a coupling that wraps around the grid). ``outside``: nonzeros at no stencil offset. An axis of
+        length 1 has no stencil offset: its stride belongs to the axis above it (or lies past the matrix)."""
+        nz, ny, nx = diag.shape
+        sy, sz = nx, ny * nx
+        uy_prev = np.zeros(nx)  # A[i, i + nx] of the previous grid line, the partner of this line's A[i, i - nx]
+        ux_prev = 0.0
+        flags = outside = 0
+        r = 0
+        for k in range(nz):
+            for j in range(ny):
+                for i in range(nx):
+                    dv = ux = uy = uz = lx = ly = lz = 0.0
+                    for p in range(indptr[r], indptr[r + 1]):
+                        d, v = indices[p] - r, data[p]
+                        if d == 0:
+                            dv += v
+                        elif d == 1 and nx > 1:
+                            ux += v
+                        elif d == -1 and nx > 1:
+                            lx += v
+                        elif d == sy and ny > 1:
+                            uy += v
+                        elif d == -sy and ny > 1:
+                            ly += v
+                        elif d == sz and nz > 1:
+                            uz += v
+                        elif d == -sz and nz > 1:
+                            lz += v
+                        elif v != 0:
+                            outside += 1
+                    diag[k, j, i] = dv
+                    if nx > 1:
+                        if r > 0 and not _close(ux_prev, lx):
+                            flags |= 16
+                        if i < nx - 1:
+                            wx[k, j, i] = -ux
+                        elif ux != 0:
+                            flags |= 32
+                        ux_prev = ux
+                    if ny > 1:
+                        if r >= sy and not _close(uy_prev[i], ly):
+                            flags |= 4
+                        if j < ny - 1:
+                            wy[k, j, i] = -uy
+                        elif uy != 0:
+                            flags |= 8
+                        uy_prev[i] = uy
+                    if nz > 1:
+                        if k > 0 and not _close(-wz[k - 1, j, i], lz):
+                            flags |= 1
+                        if k < nz - 1:
+                            wz[k, j, i] = -uz
+                    r += 1
+        return flags, outside
 
 
 def along(t: torch.Tensor, axis: int, length: int) -> np.ndarray:

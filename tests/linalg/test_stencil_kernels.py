@@ -1,10 +1,13 @@
 """The fused CPU kernels (sciml.linalg.stencil_kernels) against the torch loops they replace on the CPU."""
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 
+from sciml.errors import DimensionError, LinearSystemError
 from sciml.linalg import GridOperator, Multigrid, stencil_kernels
-from sciml.linalg.families import make_system
+from sciml.linalg.families import FAMILIES, make_system
+from sciml.linalg.stencil import from_coefficients
 
 pytestmark = pytest.mark.skipif(stencil_kernels.numba is None, reason="numba is not installed")
 
@@ -99,3 +102,92 @@ def test_learned_weights_per_distinct_stencil_equal_the_full_pass(family, distin
     full = Multigrid(op, smoother=net).weights
     for g, f in zip(grouped, full):
         torch.testing.assert_close(g, f, rtol=0, atol=1e-6)
+
+
+def _detected(A, shape):
+    """What from_csr makes of A: the operator's arrays as raw bits (signed zeros included), or the error."""
+    try:
+        op = GridOperator.from_csr(A, shape)
+    except (DimensionError, LinearSystemError) as e:
+        return type(e), str(e)
+    return [(t.dtype, t.shape, t.numpy().tobytes()) for t in (op.diag, *op.off)]
+
+
+def _with(A, *entries):
+    """A plus the entries (i, j, v), as CSR (a repeated position sums)."""
+    C = A.tocoo()
+    i, j, v = zip(*entries)
+    return sp.csr_matrix((np.r_[C.data, v], (np.r_[C.row, i], np.r_[C.col, j])), shape=A.shape)
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+@pytest.mark.parametrize("shape", [(37, 50), (13, 18, 11)])
+def test_csr_detection_equals_the_numpy_path(family, shape, torch_loops):
+    A, _, _ = make_system(family, shape, seed=4)
+    fused = _detected(A, shape)
+    torch_loops()
+    assert fused == _detected(A, shape)
+
+
+@pytest.mark.parametrize("shape", [(1, 9, 7), (6, 1, 7), (6, 5, 1), (4, 1, 1), (1, 9), (9, 1)])
+def test_csr_detection_with_an_axis_of_length_one(shape, torch_loops):
+    rng = np.random.default_rng(0)
+    A = from_coefficients(np.exp(rng.standard_normal(shape)), rng.random(shape) < 0.2, dirichlet=("x-",)).to_csr()
+    fused = _detected(A, shape)
+    torch_loops()
+    assert fused == _detected(A, shape)
+    assert all(w.numel() == 0 for w, s in zip(GridOperator.from_csr(A, shape).off, shape) if s == 1)
+
+
+def _csr_cases():
+    shape = (4, 5, 6)
+    A = from_coefficients(np.exp(np.random.default_rng(1).standard_normal(shape))).to_csr()
+    x, y = 5, 4 * 6 + 2  # a cell on the last x layer, and one on the last y layer (not the last z layer)
+    return shape, {
+        "asymmetric": _with(A, (7, 8, A[7, 8] * 1e-9)),
+        "asymmetric below": _with(A, (14, 8, A[14, 8] * 1e-9)),
+        "asymmetric along z": _with(A, (3, 33, 1e-3)),
+        "symmetric to 1e-14": _with(A, (7, 8, A[7, 8] * 1e-14), (9, 3, A[9, 3] * 1e-14)),
+        "diagonal neighbour": _with(A, (0, 7, -0.5), (7, 0, -0.5)),
+        "wrap-around along x": _with(A, (x, x + 1, -1.0), (x + 1, x, -1.0)),
+        "wrap-around along y": _with(A, (y, y + 6, -1.0), (y + 6, y, -1.0)),
+        "wrap along x one-sided": _with(A, (x, x + 1, -1.0)),
+        "wrap along y, asymmetric along x": _with(A, (y, y + 6, -1.0), (y + 6, y, -1.0), (7, 8, 1.0)),
+        "infinite upper": _with(A, (7, 8, np.inf)),
+        "nan pair": _with(A, (7, 8, np.nan), (8, 7, np.nan)),
+        "explicit zeros": _with(A, (0, 7, 0.0), (x, x + 1, 0.0), (3, 3, -A[3, 3])),
+        "float32": A.astype(np.float32),
+        "wrong size": A[:-1, :-1],
+    }
+
+
+@pytest.mark.parametrize("case", list(_csr_cases()[1]))
+def test_csr_errors_equal_the_numpy_path(case, torch_loops):
+    shape, cases = _csr_cases()
+    fused = _detected(cases[case], shape)
+    torch_loops()
+    assert fused == _detected(cases[case], shape)
+    if case in ("symmetric to 1e-14", "explicit zeros", "float32"):
+        assert isinstance(fused, list)
+    else:
+        assert isinstance(fused, tuple) and fused[0] is (DimensionError if case == "wrong size" else LinearSystemError)
+
+
+def test_csr_duplicates_are_summed_on_a_copy(torch_loops):
+    shape = (13, 18, 11)
+    A, _, _ = make_system("inclusions", shape, seed=2)
+    C = A.tocoo()
+    twice = np.arange(0, C.nnz, 3)  # store every third entry as two halves
+    rows, cols = np.r_[C.row, C.row[twice]], np.r_[C.col, C.col[twice]]
+    vals = np.r_[C.data, C.data[twice] / 2]
+    vals[twice] /= 2
+    order = np.argsort(rows, kind="stable")
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=A.shape[0]))]
+    D = sp.csr_matrix((vals[order], cols[order], indptr), shape=A.shape)
+    assert not D.has_canonical_format
+    given = [a.copy() for a in (D.data, D.indices, D.indptr)]
+    want = _detected(A, shape)
+    assert _detected(D, shape) == want
+    torch_loops()
+    assert _detected(D, shape) == want
+    assert all(np.array_equal(a, b) for a, b in zip((D.data, D.indices, D.indptr), given))  # A stays as given
