@@ -16,7 +16,6 @@ from importlib import resources
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from sciml.linalg.families import FAMILIES, make_system
 from sciml.linalg.multigrid import Multigrid
@@ -41,34 +40,6 @@ def _shipped(dim: int, device: str) -> torch.nn.Module:
 
 # ---- a functional (autograd-friendly) copy of the cycle, for training ----
 
-def _shift(v: torch.Tensor, a: int, down: bool) -> torch.Tensor:
-    """``v`` moved one cell along ``a`` (down: out[i] = v[i - 1]), zero-filled."""
-    m = v.shape[a]
-    z = torch.zeros_like(v.narrow(a, 0, 1))
-    return torch.cat([z, v.narrow(a, 0, m - 1)], a) if down else torch.cat([v.narrow(a, 1, m - 1), z], a)
-
-
-def _prolong(tr, c: torch.Tensor) -> torch.Tensor:
-    for a, ((th_lo, th_hi), (kp_lo, kp_hi)) in enumerate(zip(tr.theta, tr.keep)):
-        lo = kp_lo * c + th_lo * _shift(c, a, True)
-        hi = kp_hi * c + th_hi * _shift(c, a, False)
-        c = torch.stack([lo, hi], a + 1).flatten(a, a + 1)
-    return c[tr.crop] * tr.active
-
-
-def _restrict(tr, f: torch.Tensor) -> torch.Tensor:
-    f = f * tr.active
-    f = F.pad(f, [p for s, t in zip(reversed(f.shape), reversed(tr.stages[-1])) for p in (0, t - s)])
-    for a in reversed(range(len(tr.theta))):
-        (th_lo, th_hi), (kp_lo, kp_hi) = tr.theta[a], tr.keep[a]
-        idx_e = [slice(None)] * f.ndim
-        idx_o = [slice(None)] * f.ndim
-        idx_e[a], idx_o[a] = slice(0, None, 2), slice(1, None, 2)
-        fe, fo = f[tuple(idx_e)], f[tuple(idx_o)]
-        f = kp_lo * fe + kp_hi * fo + _shift(th_lo * fe, a, False) + _shift(th_hi * fo, a, True)
-    return f
-
-
 def functional_cycle(mg, weights: list[torch.Tensor], b: torch.Tensor) -> torch.Tensor:
     """The V-cycle of ``mg`` with per-level weight fields, without in-place buffers (differentiable
     in ``weights``); equals ``mg.vcycle`` when ``weights`` are those it uses (tested)."""
@@ -80,7 +51,8 @@ def functional_cycle(mg, weights: list[torch.Tensor], b: torch.Tensor) -> torch.
         x = w[0] * b
         for k in range(1, mg.sweeps):
             x = x + w[k] * (b - lv.op.apply(x))
-        x = x + _prolong(lv.transfer, cycle(i + 1, _restrict(lv.transfer, b - lv.op.apply(x))))
+        tr = lv.transfer
+        x = x + tr.prolong_functional(cycle(i + 1, tr.restrict_functional(b - lv.op.apply(x))))
         for k in range(mg.sweeps):
             x = x + w[k] * (b - lv.op.apply(x))
         return x

@@ -158,7 +158,7 @@ def test_chebyshev_weights_are_the_reciprocal_roots_and_bounded_on_the_spectrum(
 
 
 def test_chebyshev_steps_save_iterations_over_damped_jacobi():
-    shape = (40, 40, 40)
+    shape = (64, 64, 64)
     A, b, _ = make_system("obstacles", shape, seed=0)
     op = GridOperator.from_csr(A, shape)
     its = {}
@@ -166,7 +166,7 @@ def test_chebyshev_steps_save_iterations_over_damped_jacobi():
         hist = []
         mg_solve(op, b, rtol=1e-6, history=hist, omega=omega)
         its[name] = len(hist) - 1
-    assert its["chebyshev"] <= its["jacobi"] - 2, its  # measured 10 against 13 at 48^3 and 64^3
+    assert its["chebyshev"] <= its["jacobi"] - 2, its  # measured 9 against 11
 
 
 def test_learned_weights_at_their_bound_keep_the_cycle_spd():
@@ -185,3 +185,19 @@ def test_learned_weights_at_their_bound_keep_the_cycle_spd():
     assert np.linalg.eigvalsh((Minv + Minv.T) / 2).min() > 0
     eig = np.linalg.eigvals(Minv @ A.toarray())
     assert np.abs(eig.imag).max() < 1e-8 and eig.real.min() > 0
+
+
+@pytest.mark.parametrize("family, shape", [("obstacles", (20, 18, 17)), ("inclusions", (40, 36))])
+def test_coarsest_matrix_is_the_galerkin_product(family, shape):
+    A, _, _ = make_system(family, shape, seed=2)
+    mg = Multigrid(GridOperator.from_csr(A, shape), dtype=torch.float64, coarsest=64)
+    i, coarse = len(mg.levels) - 2, mg.shapes[-1]
+    assert i >= 1
+    nc = int(np.prod(coarse))
+    P = np.stack([mg.prolong(i, e.reshape(coarse)).reshape(-1).numpy().copy()
+                  for e in torch.eye(nc, dtype=torch.float64)], axis=1)  # column by column, the cycle's own path
+    galerkin = P.T @ mg.levels[i].op.to_csr().toarray() @ P
+    empty = np.abs(P).sum(axis=0) == 0
+    galerkin[empty, empty] = 1.0  # coarse cells with no fine support keep an identity row
+    np.testing.assert_allclose(mg._coarsest_matrix().numpy(), galerkin, rtol=1e-12, atol=1e-12)
+    assert np.linalg.eigvalsh(galerkin).min() > 0  # factored by Cholesky, not the pseudo-inverse
