@@ -40,9 +40,13 @@ def _shipped(dim: int, device: str) -> torch.nn.Module:
 
 # ---- a functional (autograd-friendly) copy of the cycle, for training ----
 
-def functional_cycle(mg, weights: list[torch.Tensor], b: torch.Tensor) -> torch.Tensor:
-    """The V-cycle of ``mg`` with per-level weight fields, without in-place buffers (differentiable
-    in ``weights``); equals ``mg.vcycle`` when ``weights`` are those it uses (tested)."""
+def functional_cycle(mg, weights: list[torch.Tensor], b: torch.Tensor,
+                     corrections: list[torch.Tensor] | None = None) -> torch.Tensor:
+    """The V-cycle of ``mg`` with per-level smoother weight fields (and coarse-correction weight
+    fields for every transfer but the last, as :class:`Multigrid` applies them), without in-place
+    buffers: differentiable in both. Equals ``mg.vcycle`` for the weights it uses (tested)."""
+    last = len(mg.levels) - 2
+
     def cycle(i, b):
         if i == len(mg.levels) - 1:
             return mg._coarse(b)
@@ -52,7 +56,8 @@ def functional_cycle(mg, weights: list[torch.Tensor], b: torch.Tensor) -> torch.
         for k in range(1, mg.sweeps):
             x = x + w[k] * (b - lv.op.apply(x))
         tr = lv.transfer
-        x = x + tr.prolong_functional(cycle(i + 1, tr.restrict_functional(b - lv.op.apply(x))))
+        mask = None if corrections is None or i == last else lv.active * corrections[i]
+        x = x + tr.prolong_functional(cycle(i + 1, tr.restrict_functional(b - lv.op.apply(x), mask)), mask)
         for k in range(mg.sweeps):
             x = x + w[k] * (b - lv.op.apply(x))
         return x
@@ -85,33 +90,66 @@ def training_rhs(shape, rng: np.random.Generator, solid: np.ndarray) -> np.ndarr
     return b / np.linalg.norm(b)
 
 
+def condition_estimate(op: GridOperator, cycle, b: torch.Tensor, steps: int = 12) -> torch.Tensor:
+    """``lambda_max / lambda_min`` of ``M^-1 A`` (``M^-1`` = ``cycle``) estimated from ``steps``
+    iterations of PCG from ``b``: PCG's step lengths and ratios give Lanczos' tridiagonal matrix,
+    whose extreme eigenvalues converge first. The condition number sets MG-PCG's iteration count
+    (about its square root), so this is the objective that counts; differentiable in the cycle."""
+    r, z = b, cycle(b)
+    p, rz = z, (b * z).sum()
+    alpha, beta = [], []
+    for _ in range(steps):
+        Ap = op.apply(p)
+        a = rz / (p * Ap).sum()
+        r = r - a * Ap
+        z = cycle(r)
+        rz_next = (r * z).sum()
+        alpha.append(a)
+        beta.append(rz_next / rz)
+        rz, p = rz_next, z + (rz_next / rz) * p
+    diag = torch.stack([1 / alpha[0]] + [1 / alpha[j] + beta[j - 1] / alpha[j - 1] for j in range(1, steps)])
+    off = torch.stack([torch.sqrt(beta[j]) / alpha[j] for j in range(steps - 1)])
+    ritz = torch.linalg.eigvalsh(torch.diag(diag) + torch.diag(off, 1) + torch.diag(off, -1))
+    return ritz[-1] / ritz[0]
+
+
+OBJECTIVES = ("condition", "energy", "dcdm")
+
+
 def train_smoother(dim: int, shapes, steps: int = 300, systems: int = 24, lr: float = 1e-3, seed: int = 0,
-                   channels: int = 12, log_every: int = 50, objective: str = "energy", kernel: int = 1):
+                   channels: int = 12, log_every: int = 50, objective: str = "condition", kernel: int = 1,
+                   outputs: int = 2):
     """Train an :class:`MGSmootherNet` on random systems of every family (2-D or 3-D); returns
-    ``(net, history)``. ``shapes``: grid shapes to draw systems on."""
+    ``(net, history)``. ``shapes``: grid shapes to draw systems on. ``outputs=2`` also learns the
+    coarse-correction weights. ``objective``: the log-ratio to the fixed cycle on the same ``b`` of
+    :func:`condition_estimate` (cycles in float64, where the estimate is stable), of the energy
+    contraction of two cycles, or of DCDM's one-step loss (both float32)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    net = build_model("mg_smoother", dim=dim, channels=channels, kernel=kernel)
+    net = build_model("mg_smoother", dim=dim, channels=channels, kernel=kernel, outputs=outputs)
+    dtype = torch.float64 if objective == "condition" else torch.float32
     pool = []
     for s in range(systems):
         shape = shapes[s % len(shapes)]
         A, _, solid = make_system(FAMILIES[s % len(FAMILIES)], shape, seed=10_000 + s)
-        op = GridOperator.from_csr(A, shape, dtype=torch.float32)
-        mg = Multigrid(op, dtype=torch.float32)  # train in float32 on every family
-        feats = [level_features(lv.op, lv.active)[None] for lv in mg.levels[:-1]]
-        pool.append((mg, op, feats, solid))
+        mg = Multigrid(GridOperator.from_csr(A, shape, dtype=dtype), dtype=dtype)  # one precision for every family
+        feats = [level_features(lv.op, lv.active)[None].float() for lv in mg.levels[:-1]]
+        pool.append((mg, mg.levels[0].op, feats, solid))
+    measure = {"condition": condition_estimate, "energy": energy_contraction,
+               "dcdm": lambda op, cycle, b: dcdm_loss(op, cycle(b), b)}[objective]
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     history = []
     for step in range(steps):
         mg, op, feats, solid = pool[int(rng.integers(len(pool)))]
-        b = torch.as_tensor(training_rhs(op.shape, rng, solid), dtype=torch.float32)
-        weights = [net(f)[0, 0] for f in feats]
-        with torch.no_grad():  # the fixed cycle's loss on the same b: puts every system on one scale
-            base = dcdm_loss(op, mg.vcycle(b), b) if objective == "dcdm" else energy_contraction(op, mg.vcycle, b)
-        if objective == "dcdm":
-            loss = torch.log(dcdm_loss(op, functional_cycle(mg, weights, b), b) / base)
-        else:
-            loss = torch.log(energy_contraction(op, lambda r: functional_cycle(mg, weights, r), b) / base)
+        b = torch.as_tensor(training_rhs(op.shape, rng, solid), dtype=dtype)
+        out = [net(f)[0].to(dtype) for f in feats]
+        weights = [o[0] for o in out]
+        corrections = [o[1] for o in out] if outputs == 2 else None
+        with torch.no_grad():  # the fixed cycle's value on the same b: puts every system on one scale
+            base = measure(op, mg.vcycle, b)
+        loss = torch.log(measure(op, lambda r: functional_cycle(mg, weights, r, corrections), b) / base)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -121,32 +159,34 @@ def train_smoother(dim: int, shapes, steps: int = 300, systems: int = 24, lr: fl
     return net.eval(), history
 
 
-TRAIN_SHAPES = {2: [(48, 48), (64, 64), (40, 56)], 3: [(16, 16, 16), (24, 24, 24), (20, 18, 22)]}
+TRAIN_SHAPES = {2: [(48, 48), (64, 64), (40, 56)], 3: [(32, 32, 32), (40, 36, 28), (24, 24, 24)]}
 
 
 def main(argv=None) -> int:
-    """``python -m sciml.linalg.learned_vcycle --dim 3 --steps 3000 --lr 3e-3``: train and ship a smoother net."""
+    """``python -m sciml.linalg.learned_vcycle --dim 3``: train and ship a smoother net."""
     import argparse
     from pathlib import Path
-
 
     p = argparse.ArgumentParser(description=main.__doc__)
     p.add_argument("--dim", type=int, choices=(2, 3), required=True)
     p.add_argument("--steps", type=int, default=600)
     p.add_argument("--systems", type=int, default=20)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--kernel", type=int, choices=(1, 3), default=1, help="1: per-cell MLP; 3: convolutions")
-    p.add_argument("--objective", choices=("energy", "dcdm"), default="energy")
+    p.add_argument("--outputs", type=int, choices=(1, 2), default=2,
+                   help="1: smoother weights; 2: and coarse-correction weights")
+    p.add_argument("--objective", choices=OBJECTIVES, default="condition")
     p.add_argument("--dest", default=None, help="default: sciml/assets/mg_smoother{2,3}d.pt")
     a = p.parse_args(argv)
     torch.set_num_threads(1)
     net, hist = train_smoother(a.dim, TRAIN_SHAPES[a.dim], steps=a.steps, systems=a.systems, seed=a.seed,
-                               lr=a.lr, objective=a.objective, kernel=a.kernel)
+                               lr=a.lr, objective=a.objective, kernel=a.kernel, outputs=a.outputs)
     dest = Path(a.dest) if a.dest else Path(__file__).resolve().parents[1] / "assets" / SHIPPED[a.dim]
     tail = float(np.mean(hist[-50:]))
-    save_checkpoint(dest, net, extra={"objective": a.objective, "steps": a.steps, "systems": a.systems, "lr": a.lr, "kernel": a.kernel,
-                                      "seed": a.seed, "final_log_ratio": tail})
+    save_checkpoint(dest, net, extra={"objective": a.objective, "steps": a.steps, "systems": a.systems, "lr": a.lr,
+                                      "kernel": a.kernel, "outputs": a.outputs, "seed": a.seed,
+                                      "final_log_ratio": tail})
     print(f"wrote {dest} (mean log-ratio over the last 50 steps {tail:.3f})")
     return 0
 

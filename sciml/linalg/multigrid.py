@@ -127,7 +127,9 @@ def _weights(w: torch.Tensor, a: int, d: int) -> tuple[torch.Tensor, torch.Tenso
 
 class _Transfer:
     """Prolongation (operator-dependent, see :func:`_weights`) between a fine level and the next
-    coarser one, and its exact transpose as the restriction, with preallocated stage buffers."""
+    coarser one, and its exact transpose as the restriction, with preallocated stage buffers.
+    ``active``: the fine-grid factor of both (the active mask, times the learned V-cycle's
+    coarse-correction weights where it has them)."""
 
     def __init__(self, fine_op: GridOperator, fine_active: torch.Tensor, coarse_shape: tuple[int, ...]):
         d = len(coarse_shape)
@@ -174,20 +176,21 @@ class _Transfer:
         stencil_kernels.prolong_add_last(*(as3d(t) for t in (c.contiguous(), *self.keep[last], *self.theta[last],
                                                                self.active, x)))
 
-    def prolong_functional(self, c: torch.Tensor) -> torch.Tensor:
+    def prolong_functional(self, c: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """:meth:`prolong` without work buffers or in-place steps: differentiable, and batched over
-        any leading axes of ``c`` (*batch, *coarse)."""
+        any leading axes of ``c`` (*batch, *coarse). ``mask``: the fine-grid factor (default: the
+        transfer's own, the active mask times any correction weights)."""
         d = len(self.theta)
         for a, ((th_lo, th_hi), (kp_lo, kp_hi)) in enumerate(zip(self.theta, self.keep)):
             ax = a - d  # counted from the end, past any batch axes
             lo = kp_lo * c + th_lo * _shifted(c, ax, True)
             hi = kp_hi * c + th_hi * _shifted(c, ax, False)
             c = torch.stack([lo, hi], ax).flatten(ax - 1, ax) if ax < -1 else torch.stack([lo, hi], -1).flatten(-2, -1)
-        return c[(Ellipsis, *self.crop)] * self.active
+        return c[(Ellipsis, *self.crop)] * (self.active if mask is None else mask)
 
-    def restrict_functional(self, f: torch.Tensor) -> torch.Tensor:
+    def restrict_functional(self, f: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """:meth:`restrict` without work buffers or in-place steps (differentiable; one grid)."""
-        f = f * self.active
+        f = f * (self.active if mask is None else mask)
         f = torch.nn.functional.pad(f, [p for s, t in zip(reversed(f.shape), reversed(self.stages[-1]))
                                         for p in (0, t - s)])
         for a in reversed(range(len(self.theta))):
@@ -281,7 +284,9 @@ class Multigrid:
     Jacobi). ``smoother``: an ``mg_smoother`` network giving a weight ``w`` in (0, 1) per cell and
     level (the learned V-cycle, :mod:`sciml.linalg.learned_vcycle`); step ``k`` then uses
     ``w * chebyshev_weights[k] / omega``, which is the fixed cycle where ``w = omega`` and keeps it SPD
-    for any ``w < 1``. Device: that of ``op``.
+    for any ``w < 1``; a two-output network also gives a coarse-correction weight ``alpha`` per
+    cell (``corrections``), which multiplies every transfer but the last on its fine side, in the
+    prolongation and the restriction alike. Device: that of ``op``.
     """
 
     def __init__(self, op: GridOperator, dtype: torch.dtype | None = None, sweeps: int = 2,
@@ -305,10 +310,17 @@ class Multigrid:
             self.levels.append(_Level(op, active))
         for fine, coarse in zip(self.levels[:-1], self.levels[1:]):
             fine.transfer = _Transfer(fine.op, fine.active, coarse.op.shape)
+        self.corrections = None  # per-cell coarse-correction weights of the learned V-cycle
         if smoother is None:
             self.weights = [torch.full_like(lv.op.diag, self.omega) for lv in self.levels[:-1]]
         else:  # the learned V-cycle: per-cell weights from the network, once per matrix
-            self.weights = predict_weights(smoother, self.levels)
+            out = predict_weights(smoother, self.levels)
+            self.weights = [o[0] for o in out]
+            if out and out[0].shape[0] > 1:
+                # every transfer but the last: the coarsest correction is already the exact Galerkin projection
+                self.corrections = [o[1] for o in out[:-1]]
+                for lv, a in zip(self.levels, self.corrections):
+                    lv.transfer.active = (lv.transfer.active * a).contiguous()
         for lv, w in zip(self.levels, self.weights):
             lv.set_weights(w, self.schedule)
         self._factor(self.levels[-1])

@@ -12,16 +12,25 @@ from sciml.linalg.stencil import GridOperator, _side
 def level_features(op: GridOperator, active: torch.Tensor) -> torch.Tensor:
     """(2 dim + 2, *grid): each face's coupling / diagonal (lower and upper neighbour per axis),
     the row excess / diagonal, and the active mask. Stored channels-last (the returned tensor is a
-    channel-first view), so the per-cell net reads it without a copy."""
+    channel-first view), so the per-cell net reads it without a copy. On the CPU one fused pass
+    (:func:`~sciml.linalg.stencil_kernels.cell_features`) writes the same bits as the torch
+    construction."""
     d = op.diag
     dim = len(op.shape)
+    inv = torch.where(active, 1.0 / d, 0.0)
+    if stencil_kernels.available(d, *op.off) and dim in (2, 3):
+        store = torch.empty(*op.shape, 2 * dim + 2, dtype=d.dtype)
+        as3d, shape3 = stencil_kernels.as3d, stencil_kernels.as3d(d).shape
+        stencil_kernels.cell_features(as3d(d.contiguous()), *stencil_kernels.faces3d(tuple(w.contiguous() for w in op.off), shape3),
+                                      as3d(inv), as3d(active.to(d.dtype)), dim, store.numpy().reshape(shape3 + (2 * dim + 2,)))
+        return store.movedim(-1, 0)
     store = torch.zeros(*op.shape, 2 * dim + 2, dtype=d.dtype, device=d.device)
     feats = store.movedim(-1, 0)
     for a, w in enumerate(op.off):
         _side(feats[2 * a], a, False).copy_(w)  # coupling to the lower neighbour, stored at the upper cell
         _side(feats[2 * a + 1], a, True).copy_(w)
     feats[2 * dim].copy_(op.row_excess())
-    store[..., :-1].mul_(torch.where(active, 1.0 / d, 0.0)[..., None])  # divide by the diagonal, 0 outside
+    store[..., :-1].mul_(inv[..., None])  # divide by the diagonal, 0 outside
     feats[2 * dim + 1].copy_(active)
     return feats
 
@@ -31,14 +40,15 @@ DISTINCT_SHARE = 8  # evaluate per distinct stencil when at most 1 in this many 
 
 @torch.no_grad()
 def predict_weights(net: torch.nn.Module, levels) -> list[torch.Tensor]:
-    """One weight field per level (all but the coarsest, which is solved exactly)."""
+    """One (outputs, *grid) field per level (all but the coarsest, which is solved exactly): the
+    smoother weight, and with a two-output net the coarse-correction weight."""
     p = next(net.parameters())
     return [_per_cell(net, level_features(lv.op, lv.active).to(p.device, p.dtype)).to(lv.op.diag)
             for lv in levels[:-1]]
 
 
 def _per_cell(net: torch.nn.Module, feats: torch.Tensor) -> torch.Tensor:
-    """``net`` on the (C, *grid) features, (*grid) weights. A per-cell net (``kernel=1``) on the CPU
+    """``net`` on the (C, *grid) features, (outputs, *grid). A per-cell net (``kernel=1``) on the CPU
     runs once per distinct feature vector: at 128^3 the constant, obstacle and inclusion families hold
     27-268 distinct stencils among 2.1 million cells, and the network pass was most of the learned
     cycle's setup. Rows are grouped exactly (:func:`~sciml.linalg.stencil_kernels.distinct_rows`), so
@@ -50,5 +60,6 @@ def _per_cell(net: torch.nn.Module, feats: torch.Tensor) -> torch.Tensor:
         inverse, first, count = stencil_kernels.distinct_rows(bits, max(1, rows.shape[0] // DISTINCT_SHARE))
         if count > 0:
             distinct = rows[torch.from_numpy(first)].T.reshape(1, c, count, *([1] * (len(grid) - 1)))
-            return net(distinct).reshape(-1)[torch.from_numpy(inverse)].reshape(grid)
-    return net(feats[None])[0, 0]
+            out = net(distinct).reshape(-1, count)
+            return out[:, torch.from_numpy(inverse)].reshape(-1, *grid)
+    return net(feats[None])[0]

@@ -212,6 +212,43 @@ if numba is not None:
         return inverse, first[:count], count
 
     @njit(cache=True)
+    def cell_features(diag, wz, wy, wx, inv, act, dim, out):  # pragma: no cover - compiled
+        """The learned V-cycle's per-cell features into ``out`` (nz, ny, nx, 2 dim + 2), channels-last:
+        per axis the coupling to the lower and to the upper neighbour, then the row excess (diagonal
+        minus the couplings), each times ``inv`` (1 / diag on active cells, 0 elsewhere), then ``act``
+        (the active mask as 0/1). The same arithmetic in the same order as the torch construction
+        (:func:`sciml.linalg.smoother_weights.level_features`), so the bits agree: no fastmath, and a
+        zero typed like the grid (a literal 0 would promote float32 sums to float64)."""
+        nz, ny, nx = diag.shape
+        zero = diag[0, 0, 0] - diag[0, 0, 0]
+        c = 0 if dim == 3 else -2  # channels of the z faces (2-D grids have none)
+        for k in range(nz):
+            for j in range(ny):
+                for i in range(nx):
+                    s, e = inv[k, j, i], diag[k, j, i]
+                    if dim == 3:
+                        up = wz[k, j, i] if k < nz - 1 else zero
+                        lo = wz[k - 1, j, i] if k > 0 else zero
+                        e = e - up
+                        e = e - lo
+                        out[k, j, i, c] = lo * s
+                        out[k, j, i, c + 1] = up * s
+                    up = wy[k, j, i] if j < ny - 1 else zero
+                    lo = wy[k, j - 1, i] if j > 0 else zero
+                    e = e - up
+                    e = e - lo
+                    out[k, j, i, c + 2] = lo * s
+                    out[k, j, i, c + 3] = up * s
+                    up = wx[k, j, i] if i < nx - 1 else zero
+                    lo = wx[k, j, i - 1] if i > 0 else zero
+                    e = e - up
+                    e = e - lo
+                    out[k, j, i, c + 4] = lo * s
+                    out[k, j, i, c + 5] = up * s
+                    out[k, j, i, 2 * dim] = e * s
+                    out[k, j, i, 2 * dim + 1] = act[k, j, i]
+
+    @njit(cache=True)
     def _close(up, lo):  # pragma: no cover - compiled
         """``np.allclose(up, lo, rtol=1e-12, atol=0)`` for one pair of entries."""
         return up == lo or (abs(up - lo) <= 1e-12 * abs(lo) and np.isfinite(lo))

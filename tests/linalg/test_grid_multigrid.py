@@ -170,16 +170,17 @@ def test_chebyshev_steps_save_iterations_over_damped_jacobi():
 
 
 def test_learned_weights_at_their_bound_keep_the_cycle_spd():
-    """The network's weights are < 1; at that bound each Chebyshev step weight is scaled by 1 / omega.
-    Each smoothing pass must still contract in the A-norm, which keeps the V-cycle's M^-1 symmetric
-    positive definite (the coarse operators are rediscretised, not Galerkin, so M^-1 A's spectrum
-    is not confined to (0, 1])."""
+    """The network's smoother weights are < 1; at that bound each Chebyshev step weight is scaled by
+    1 / omega. Each smoothing pass must still contract in the A-norm, which keeps the V-cycle's M^-1
+    symmetric positive definite whatever the coarse-correction weights (here at their bound, 2; the
+    intermediate coarse operators are rediscretised, not Galerkin, so M^-1 A's spectrum is not
+    confined to (0, 1])."""
     shape = (9, 8, 7)
     A, _, _ = make_system("inclusions", shape, seed=0)
-    net = build_model("mg_smoother", dim=3, channels=4)
-    torch.nn.init.constant_(net.head.bias, 30.0)  # sigmoid -> 1 - 1e-13 in every cell
-    mg = Multigrid(GridOperator.from_csr(A, shape), dtype=torch.float64, coarsest=8, smoother=net)
-    assert len(mg.levels) >= 3 and float(mg.weights[0].min()) > 0.999
+    net = build_model("mg_smoother", dim=3, channels=4, outputs=2)
+    torch.nn.init.constant_(net.head.bias, 30.0)  # sigmoid -> 1 - 1e-13: w -> 1, alpha -> 2 in every cell
+    mg = Multigrid(GridOperator.from_csr(A, shape), dtype=torch.float64, coarsest=4, smoother=net)
+    assert len(mg.levels) >= 4 and float(mg.weights[0].min()) > 0.999 and float(mg.corrections[0].min()) > 1.999
     Minv = torch.stack([mg.vcycle(e) for e in torch.eye(A.shape[0], dtype=torch.float64)]).numpy()
     np.testing.assert_allclose(Minv, Minv.T, atol=1e-10 * np.abs(Minv).max())
     assert np.linalg.eigvalsh((Minv + Minv.T) / 2).min() > 0

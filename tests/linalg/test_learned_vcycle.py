@@ -13,16 +13,23 @@ from sciml.linalg.learned_vcycle import functional_cycle, load_shipped_smoother
 from sciml.models import build_model
 
 
-def test_functional_cycle_equals_the_in_place_cycle():
+@pytest.mark.parametrize("outputs", [1, 2])
+def test_functional_cycle_equals_the_in_place_cycle(outputs):
     shape = (13, 11, 9)
     A, _, _ = make_system("obstacles_dirichlet", shape, seed=2)
     torch.manual_seed(0)
-    net = build_model("mg_smoother", dim=3, channels=4)
+    net = build_model("mg_smoother", dim=3, channels=4, outputs=outputs)
     torch.nn.init.normal_(net.head.weight, std=3.0)  # weights that vary from cell to cell
+    torch.nn.init.normal_(net.body[0].weight, std=3.0)
     mg = Multigrid(GridOperator.from_csr(A, shape), dtype=torch.float64, coarsest=8, smoother=net)
     assert float(mg.weights[0].std()) > 1e-3
+    if outputs == 2:
+        assert len(mg.corrections) == len(mg.levels) - 2 >= 2 and float(mg.corrections[0].std()) > 1e-3
+    else:
+        assert mg.corrections is None
     b = torch.randn(shape, dtype=torch.float64)
-    torch.testing.assert_close(functional_cycle(mg, mg.weights, b), mg.vcycle(b), rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(functional_cycle(mg, mg.weights, b, mg.corrections), mg.vcycle(b),
+                               rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("dim, shape", [(2, (60, 52)), (3, (20, 18, 22))])

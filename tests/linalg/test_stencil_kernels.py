@@ -7,6 +7,7 @@ import torch
 from sciml.errors import DimensionError, LinearSystemError
 from sciml.linalg import GridOperator, Multigrid, stencil_kernels
 from sciml.linalg.families import FAMILIES, make_system
+from sciml.linalg.smoother_weights import level_features
 from sciml.linalg.stencil import from_coefficients
 
 pytestmark = pytest.mark.skipif(stencil_kernels.numba is None, reason="numba is not installed")
@@ -191,3 +192,17 @@ def test_csr_duplicates_are_summed_on_a_copy(torch_loops):
     torch_loops()
     assert _detected(D, shape) == want
     assert all(np.array_equal(a, b) for a, b in zip((D.data, D.indices, D.indptr), given))  # A stays as given
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("family, shape", [("obstacles", (13, 18, 11)), ("lognormal", (17, 9, 20)),
+                                           ("obstacles_dirichlet", (21, 30)), ("inclusions", (3, 9, 7))])
+def test_cell_features_equal_the_torch_construction_bit_for_bit(family, shape, dtype, torch_loops):
+    A, _, _ = make_system(family, shape, seed=3)
+    levels = Multigrid(GridOperator.from_csr(A, shape), dtype=dtype, coarsest=8).levels[:-1]
+    fused = [level_features(lv.op, lv.active) for lv in levels]
+    torch_loops()
+    bits = np.uint32 if dtype == torch.float32 else np.uint64
+    for lv, got in zip(levels, fused):  # the hash of distinct stencils compares bits, so bits must agree
+        ref = level_features(lv.op, lv.active)
+        assert np.array_equal(got.contiguous().numpy().view(bits), ref.contiguous().numpy().view(bits))
