@@ -9,17 +9,19 @@ from sciml.linalg import stencil_kernels
 from sciml.linalg.stencil import GridOperator, _side
 
 
-def level_features(op: GridOperator, active: torch.Tensor) -> torch.Tensor:
+def level_features(op: GridOperator, active: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
     """(2 dim + 2, *grid): each face's coupling / diagonal (lower and upper neighbour per axis),
-    the row excess / diagonal, and the active mask. Stored channels-last (the returned tensor is a
-    channel-first view), so the per-cell net reads it without a copy. On the CPU one fused pass
-    (:func:`~sciml.linalg.stencil_kernels.cell_features`) writes the same bits as the torch
-    construction."""
+    the row excess / diagonal, and the active mask, computed in the operator's precision and
+    stored in ``dtype`` (default: that precision; the net's float32 for a float64 hierarchy).
+    Stored channels-last (the returned tensor is a channel-first view), so the per-cell net reads it
+    without a copy. On the CPU one fused pass (:func:`~sciml.linalg.stencil_kernels.cell_features`)
+    writes the same bits as the torch construction followed by ``.to(dtype)``."""
     d = op.diag
     dim = len(op.shape)
+    dtype = dtype or d.dtype
     inv = torch.where(active, 1.0 / d, 0.0)
-    if stencil_kernels.available(d, *op.off) and dim in (2, 3):
-        store = torch.empty(*op.shape, 2 * dim + 2, dtype=d.dtype)
+    if stencil_kernels.available(d, *op.off) and dim in (2, 3) and dtype in (torch.float32, torch.float64):
+        store = torch.empty(*op.shape, 2 * dim + 2, dtype=dtype)
         as3d, shape3 = stencil_kernels.as3d, stencil_kernels.as3d(d).shape
         stencil_kernels.cell_features(as3d(d.contiguous()), *stencil_kernels.faces3d(tuple(w.contiguous() for w in op.off), shape3),
                                       as3d(inv), as3d(active.to(d.dtype)), dim, store.numpy().reshape(shape3 + (2 * dim + 2,)))
@@ -32,7 +34,7 @@ def level_features(op: GridOperator, active: torch.Tensor) -> torch.Tensor:
     feats[2 * dim].copy_(op.row_excess())
     store[..., :-1].mul_(inv[..., None])  # divide by the diagonal, 0 outside
     feats[2 * dim + 1].copy_(active)
-    return feats
+    return feats.to(dtype)
 
 
 DISTINCT_SHARE = 8  # evaluate per distinct stencil when at most 1 in this many cells has a stencil of its own
@@ -43,7 +45,7 @@ def predict_weights(net: torch.nn.Module, levels) -> list[torch.Tensor]:
     """One (outputs, *grid) field per level (all but the coarsest, which is solved exactly): the
     smoother weight, and with a two-output net the coarse-correction weight."""
     p = next(net.parameters())
-    return [_per_cell(net, level_features(lv.op, lv.active).to(p.device, p.dtype)).to(lv.op.diag)
+    return [_per_cell(net, level_features(lv.op, lv.active, p.dtype).to(p.device)).to(lv.op.diag)
             for lv in levels[:-1]]
 
 

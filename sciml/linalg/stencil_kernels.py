@@ -216,7 +216,8 @@ if numba is not None:
         """The learned V-cycle's per-cell features into ``out`` (nz, ny, nx, 2 dim + 2), channels-last:
         per axis the coupling to the lower and to the upper neighbour, then the row excess (diagonal
         minus the couplings), each times ``inv`` (1 / diag on active cells, 0 elsewhere), then ``act``
-        (the active mask as 0/1). The same arithmetic in the same order as the torch construction
+        (the active mask as 0/1). ``out`` may be float32 for float64 inputs (each value is rounded
+        once, when stored). The same arithmetic in the same order as the torch construction
         (:func:`sciml.linalg.smoother_weights.level_features`), so the bits agree: no fastmath, and a
         zero typed like the grid (a literal 0 would promote float32 sums to float64)."""
         nz, ny, nx = diag.shape

@@ -200,9 +200,10 @@ def test_csr_duplicates_are_summed_on_a_copy(torch_loops):
 def test_cell_features_equal_the_torch_construction_bit_for_bit(family, shape, dtype, torch_loops):
     A, _, _ = make_system(family, shape, seed=3)
     levels = Multigrid(GridOperator.from_csr(A, shape), dtype=dtype, coarsest=8).levels[:-1]
-    fused = [level_features(lv.op, lv.active) for lv in levels]
+    fused = [(level_features(lv.op, lv.active), level_features(lv.op, lv.active, torch.float32)) for lv in levels]
     torch_loops()
-    bits = np.uint32 if dtype == torch.float32 else np.uint64
+    bits = {torch.float32: np.uint32, torch.float64: np.uint64}
     for lv, got in zip(levels, fused):  # the hash of distinct stencils compares bits, so bits must agree
-        ref = level_features(lv.op, lv.active)
-        assert np.array_equal(got.contiguous().numpy().view(bits), ref.contiguous().numpy().view(bits))
+        for g, ref in zip(got, (level_features(lv.op, lv.active), level_features(lv.op, lv.active, torch.float32))):
+            assert g.dtype == ref.dtype
+            assert np.array_equal(g.contiguous().numpy().view(bits[g.dtype]), ref.contiguous().numpy().view(bits[g.dtype]))
