@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from sciml.linalg.families import FAMILIES, make_system
-from sciml.linalg.multigrid import Multigrid
+from sciml.linalg.multigrid import Multigrid, step_inverse_diagonals
 from sciml.linalg.smoother_weights import level_features
 from sciml.linalg.stencil import GridOperator
 from sciml.models import build_model, load_model
@@ -51,7 +51,7 @@ def functional_cycle(mg, weights: list[torch.Tensor], b: torch.Tensor,
         if i == len(mg.levels) - 1:
             return mg._coarse(b)
         lv = mg.levels[i]
-        w = [torch.where(lv.active, f * weights[i] / lv.op.diag, 1.0 / lv.op.diag) for f in mg.schedule]
+        w = step_inverse_diagonals(lv.op, lv.active, weights[i], mg.schedule)
         x = w[0] * b
         for k in range(1, mg.sweeps):
             x = x + w[k] * (b - lv.op.apply(x))

@@ -185,7 +185,7 @@ class _Transfer:
             ax = a - d  # counted from the end, past any batch axes
             lo = kp_lo * c + th_lo * _shifted(c, ax, True)
             hi = kp_hi * c + th_hi * _shifted(c, ax, False)
-            c = torch.stack([lo, hi], ax).flatten(ax - 1, ax) if ax < -1 else torch.stack([lo, hi], -1).flatten(-2, -1)
+            c = torch.stack([lo, hi], ax).flatten(ax - 1, ax)  # children 2m, 2m + 1 interleaved along the axis
         return c[(Ellipsis, *self.crop)] * (self.active if mask is None else mask)
 
     def restrict_functional(self, f: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -230,18 +230,23 @@ class _Transfer:
 
 class _Level:
     """One grid of the hierarchy: operator, active mask, the cycle's work buffers (preallocated: on
-    the CPU a fresh large tensor costs more in page faults than a stencil pass) and, once
-    :meth:`set_weights` ran, the scaled inverse diagonal of each smoothing step."""
+    the CPU a fresh large tensor costs more in page faults than a stencil pass) and ``winv``, the
+    scaled inverse diagonal of each smoothing step (:func:`step_inverse_diagonals`, set by
+    :class:`Multigrid`)."""
 
     def __init__(self, op: GridOperator, active: torch.Tensor):
         self.op, self.active = op, active
         self.x, self.t = torch.empty_like(op.diag), torch.empty_like(op.diag)
 
-    def set_weights(self, weights: torch.Tensor, schedule: list[float]) -> None:
-        """Step ``k`` of a smoothing pass is ``x += schedule[k] weights / diag (b - A x)``; decoupled
-        (solid) rows get ``1 / diag``, which solves them exactly."""
-        inv = 1.0 / self.op.diag
-        self.winv = [torch.where(self.active, f * weights * inv, inv) for f in schedule]
+
+def step_inverse_diagonals(op: GridOperator, active: torch.Tensor, weights: torch.Tensor,
+                           schedule: list[float]) -> list[torch.Tensor]:
+    """Step ``k`` of a smoothing pass is ``x += schedule[k] weights / diag (b - A x)``: one (*grid)
+    factor per step (steps with equal factors share one tensor); decoupled (solid) rows get
+    ``1 / diag``, which solves them exactly. Differentiable in ``weights``."""
+    inv = 1.0 / op.diag
+    by_factor = {f: torch.where(active, f * weights * inv, inv) for f in dict.fromkeys(schedule)}
+    return [by_factor[f] for f in schedule]
 
 
 # Lower end of the high-frequency part of D^-1 A's spectrum for the Laplacian (modes with some
@@ -322,7 +327,7 @@ class Multigrid:
                 for lv, a in zip(self.levels, self.corrections):
                     lv.transfer.active = (lv.transfer.active * a).contiguous()
         for lv, w in zip(self.levels, self.weights):
-            lv.set_weights(w, self.schedule)
+            lv.winv = step_inverse_diagonals(lv.op, lv.active, w, self.schedule)
         self._factor(self.levels[-1])
 
     def _coarsest_matrix(self) -> torch.Tensor:

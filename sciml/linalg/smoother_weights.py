@@ -22,9 +22,10 @@ def level_features(op: GridOperator, active: torch.Tensor, dtype: torch.dtype | 
     inv = torch.where(active, 1.0 / d, 0.0)
     if stencil_kernels.available(d, *op.off) and dim in (2, 3) and dtype in (torch.float32, torch.float64):
         store = torch.empty(*op.shape, 2 * dim + 2, dtype=dtype)
-        as3d, shape3 = stencil_kernels.as3d, stencil_kernels.as3d(d).shape
-        stencil_kernels.cell_features(as3d(d.contiguous()), *stencil_kernels.faces3d(tuple(w.contiguous() for w in op.off), shape3),
-                                      as3d(inv), as3d(active.to(d.dtype)), dim, store.numpy().reshape(shape3 + (2 * dim + 2,)))
+        d3, faces = op.kernel_arrays()
+        as3d = stencil_kernels.as3d
+        stencil_kernels.cell_features(d3, *faces, as3d(inv), as3d(active.to(d.dtype)), dim,
+                                      store.numpy().reshape(d3.shape + (2 * dim + 2,)))
         return store.movedim(-1, 0)
     store = torch.zeros(*op.shape, 2 * dim + 2, dtype=d.dtype, device=d.device)
     feats = store.movedim(-1, 0)

@@ -76,13 +76,14 @@ class GridOperator:
         Jacobi step ``x + winv (b - A x)`` (``mode``: :data:`~sciml.linalg.stencil_kernels.APPLY`,
         ``RESIDUAL``, ``JACOBI``). Only where :func:`~sciml.linalg.stencil_kernels.available` holds."""
         x3 = stencil_kernels.as3d(x)
-        k = self._kernel_args()
+        k = self.kernel_arrays()
         stencil_kernels.stencil_pass(k[0], *k[1], x3, x3 if b is None else stencil_kernels.as3d(b),
                                      x3 if winv is None else stencil_kernels.as3d(winv), stencil_kernels.as3d(y), mode)
 
-    def _kernel_args(self):
-        """(diag, (wz, wy, wx)) as 3-D numpy views of contiguous copies, made once per operator (the
-        cache is keyed on the diagonal tensor, so an operator given a new one rebuilds it)."""
+    def kernel_arrays(self):
+        """(diag, (wz, wy, wx)) as 3-D numpy views of contiguous copies, the CPU kernels' arguments,
+        made once per operator (the cache is keyed on the diagonal tensor, so an operator given a new
+        one rebuilds it)."""
         cached = self.__dict__.get("_kargs")
         if cached is None or cached[0] is not self.diag:
             d3 = stencil_kernels.as3d(self.diag.contiguous())
