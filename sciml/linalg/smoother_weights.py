@@ -51,18 +51,19 @@ def predict_weights(net: torch.nn.Module, levels) -> list[torch.Tensor]:
 
 
 def _per_cell(net: torch.nn.Module, feats: torch.Tensor) -> torch.Tensor:
-    """``net`` on the (C, *grid) features, (outputs, *grid). A per-cell net (``kernel=1``) on the CPU
-    runs once per distinct feature vector: at 128^3 the constant, obstacle and inclusion families hold
-    27-268 distinct stencils among 2.1 million cells, and the network pass was most of the learned
-    cycle's setup. Rows are grouped exactly (:func:`~sciml.linalg.stencil_kernels.distinct_rows`), so
-    the weights are those of the full pass."""
+    """``net`` on the (C, *grid) features, (outputs, *grid). A per-cell net (``kernel=1``) reads the
+    features as (cells, C) rows (:meth:`~sciml.models.mg_smoother.MGSmootherNet.per_cell`), and on
+    the CPU runs once per distinct feature vector: at 128^3 the constant, obstacle and inclusion
+    families hold 27-268 distinct stencils among 2.1 million cells, and the network pass was most of
+    the learned cycle's setup. Rows are grouped exactly
+    (:func:`~sciml.linalg.stencil_kernels.distinct_rows`), so the weights are those of the full pass."""
     grid, c = feats.shape[1:], feats.shape[0]
-    if getattr(net, "kernel", None) == 1 and stencil_kernels.available(feats):
-        rows = feats.movedim(0, -1).reshape(-1, c)  # channels-last storage: a view
+    if getattr(net, "kernel", None) != 1:
+        return net(feats[None])[0]
+    rows = feats.movedim(0, -1).reshape(-1, c)  # channels-last storage: a view
+    if stencil_kernels.available(feats):
         bits = rows.numpy().view(np.uint32 if rows.dtype == torch.float32 else np.uint64)
         inverse, first, count = stencil_kernels.distinct_rows(bits, max(1, rows.shape[0] // DISTINCT_SHARE))
         if count > 0:
-            distinct = rows[torch.from_numpy(first)].T.reshape(1, c, count, *([1] * (len(grid) - 1)))
-            out = net(distinct).reshape(-1, count)
-            return out[:, torch.from_numpy(inverse)].reshape(-1, *grid)
-    return net(feats[None])[0]
+            return net.per_cell(rows[torch.from_numpy(first)]).T[:, torch.from_numpy(inverse)].reshape(-1, *grid)
+    return net.per_cell(rows).T.reshape(-1, *grid)

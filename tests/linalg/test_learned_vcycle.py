@@ -32,6 +32,22 @@ def test_functional_cycle_equals_the_in_place_cycle(outputs):
                                rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("dim, outputs", [(2, 1), (3, 2)])
+def test_per_cell_rows_equal_the_net_bit_for_bit(dim, outputs):
+    """The chunked per-cell evaluation the setup uses is the forward pass, chunk boundaries included."""
+    torch.manual_seed(1)
+    net = build_model("mg_smoother", dim=dim, channels=6, outputs=outputs)
+    torch.nn.init.normal_(net.head.weight, std=3.0)
+    rows = torch.rand(1000, 2 * dim + 2)
+    with torch.no_grad():
+        full = net(rows.T.reshape(1, 2 * dim + 2, 1000, *([1] * (dim - 1))))[0].reshape(outputs, 1000).T
+    chunked = net.per_cell(rows, chunk=96)  # 1000 = 10 full chunks and a partial one
+    assert chunked.shape == (1000, outputs) and float(chunked.std()) > 1e-3
+    assert torch.equal(chunked, full)
+    with pytest.raises(ValueError, match="kernel=1"):
+        build_model("mg_smoother", dim=dim, kernel=3).per_cell(rows)
+
+
 @pytest.mark.parametrize("dim, shape", [(2, (60, 52)), (3, (20, 18, 22))])
 def test_shipped_learned_vcycle_is_spd_and_solves(dim, shape):
     A, b, _ = make_system("inclusions", shape, seed=4)
