@@ -69,7 +69,7 @@ class LearnedSolver:
     ``rtol``, ``atol``, ``maxiter``: defaults for :meth:`solve` (scipy's meaning; ``maxiter`` None ->
     100 for the multigrid methods, 200 for dcdm). ``device``: where the solve runs ("cpu", "cuda").
     ``options``: passed to :class:`~sciml.linalg.multigrid.Multigrid` (``sweeps``, ``omega``, ``dtype``,
-    ``coarsest``; ``smoother``: another ``mg_smoother`` net for "learned") or, for "dcdm", ``model``,
+    ``coarsest``, ``coarse``; ``smoother``: another ``mg_smoother`` net for "learned") or, for "dcdm", ``model``,
     ``levels``, ``k``, ``prolong``, ``safeguard`` of :func:`~sciml.linalg.dcdm.dcdm_solve`.
     """
 

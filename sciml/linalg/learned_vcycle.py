@@ -44,7 +44,11 @@ def functional_cycle(mg, weights: list[torch.Tensor], b: torch.Tensor,
                      corrections: list[torch.Tensor] | None = None) -> torch.Tensor:
     """The V-cycle of ``mg`` with per-level smoother weight fields (and coarse-correction weight
     fields for every transfer but the last, as :class:`Multigrid` applies them), without in-place
-    buffers: differentiable in both. Equals ``mg.vcycle`` for the weights it uses (tested)."""
+    buffers: differentiable in both. Equals ``mg.vcycle`` for the weights it uses (tested). ``mg``: a
+    hierarchy with rediscretised coarse operators (its Galerkin operators would depend on the
+    correction weights through a product this copy does not differentiate)."""
+    if mg.coarse != "rediscretised":
+        raise ValueError("functional_cycle needs Multigrid(..., coarse='rediscretised')")
     last = len(mg.levels) - 2
 
     def cycle(i, b):
@@ -134,7 +138,8 @@ def train_smoother(dim: int, shapes, steps: int = 300, systems: int = 24, lr: fl
     for s in range(systems):
         shape = shapes[s % len(shapes)]
         A, _, solid = make_system(FAMILIES[s % len(FAMILIES)], shape, seed=10_000 + s)
-        mg = Multigrid(GridOperator.from_csr(A, shape, dtype=dtype), dtype=dtype)  # one precision for every family
+        mg = Multigrid(GridOperator.from_csr(A, shape, dtype=dtype), dtype=dtype,  # one precision for every family
+                       coarse="rediscretised")
         feats = [level_features(lv.op, lv.active)[None].float() for lv in mg.levels[:-1]]
         pool.append((mg, mg.levels[0].op, feats, solid))
     measure = {"condition": condition_estimate, "energy": energy_contraction,

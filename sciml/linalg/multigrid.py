@@ -10,7 +10,13 @@ averaging loses. Row excesses (Dirichlet faces) are summed over the block and ha
 also the rediscretised value. Transfers: operator-dependent prolongation P by the same
 series-resistance rule (:func:`_weights`; multilinear, 3/4 and 1/4 per axis, for constant
 coefficients), applied one axis at a time, and restriction R = P^T (so the cycle is symmetric);
-ADR 0101 says why multilinear interpolation diverged at high contrast. Smoother: Chebyshev-Jacobi,
+ADR 0101 says why multilinear interpolation diverged at high contrast. Where a 2-D operator's
+coefficients jump (:func:`coefficient_jump` above :data:`JUMP_GALERKIN`), the smoother and the
+residual of every coarse level use the Galerkin operator ``P^T A P`` instead (a 5x5 stencil,
+:mod:`sciml.linalg.box_stencil`, ADR 0106): at sharp jumps the rediscretised operators are not
+consistent with P and the iteration count grows with the grid. The rediscretised operators stay the
+basis of the transfers and of the learned V-cycle's features. In 3-D the Galerkin stencils would
+have 125 points, so the rediscretised operators are the coarse operators. Smoother: Chebyshev-Jacobi,
 ``sweeps`` Jacobi steps before and after, weighted by the reciprocal roots of the Chebyshev
 polynomial of that degree on the high-frequency part of D^-1 A's spectrum (:func:`chebyshev_weights`;
 one step is the classical damped Jacobi, 0.8 in 2-D and 6/7 in 3-D; ADR 0104). Coarsest grid: the
@@ -28,6 +34,7 @@ import scipy.sparse.linalg as spla
 import torch
 
 from sciml.linalg import stencil_kernels
+from sciml.linalg.box_stencil import galerkin
 from sciml.linalg.smoother_weights import predict_weights
 from sciml.linalg.stencil import GridOperator
 
@@ -232,19 +239,23 @@ class _Level:
     """One grid of the hierarchy: operator, active mask, the cycle's work buffers (preallocated: on
     the CPU a fresh large tensor costs more in page faults than a stencil pass) and ``winv``, the
     scaled inverse diagonal of each smoothing step (:func:`step_inverse_diagonals`, set by
+    :class:`Multigrid`). ``op``: the rediscretised operator (transfers, features); ``cycle_op``: the
+    operator the smoother and the residual apply (``op``, or the Galerkin operator, set by
     :class:`Multigrid`)."""
 
     def __init__(self, op: GridOperator, active: torch.Tensor):
         self.op, self.active = op, active
+        self.cycle_op = op
         self.x, self.t = torch.empty_like(op.diag), torch.empty_like(op.diag)
 
 
-def step_inverse_diagonals(op: GridOperator, active: torch.Tensor, weights: torch.Tensor,
+def step_inverse_diagonals(op, active: torch.Tensor, weights: torch.Tensor,
                            schedule: list[float]) -> list[torch.Tensor]:
-    """Step ``k`` of a smoothing pass is ``x += schedule[k] weights / diag (b - A x)``: one (*grid)
-    factor per step (steps with equal factors share one tensor); decoupled (solid) rows get
-    ``1 / diag``, which solves them exactly. Differentiable in ``weights``."""
-    inv = 1.0 / op.diag
+    """Step ``k`` of a smoothing pass is ``x += schedule[k] weights / D (b - A x)``, ``D`` the
+    operator's ``smoothing_diagonal()``: one (*grid) factor per step (steps with equal factors share
+    one tensor); decoupled (solid) rows get ``1 / D``, which solves them exactly. Differentiable in
+    ``weights``."""
+    inv = 1.0 / op.smoothing_diagonal()
     by_factor = {f: torch.where(active, f * weights * inv, inv) for f in dict.fromkeys(schedule)}
     return [by_factor[f] for f in schedule]
 
@@ -268,6 +279,22 @@ def chebyshev_weights(dim: int, sweeps: int) -> list[float]:
     return [1 / (centre + half * math.cos((2 * k - 1) * math.pi / (2 * sweeps))) for k in range(1, sweeps + 1)]
 
 
+COARSE_OPERATORS = ("galerkin", "rediscretised")
+JUMP_GALERKIN = 10.0  # coefficient jump above which a 2-D hierarchy takes Galerkin coarse operators
+
+
+def coefficient_jump(op: GridOperator) -> float:
+    """The largest ratio between two open couplings of one cell: 1 for constant coefficients (any
+    obstacles and walls), ~1.1-3 for the smooth log-normal fields, 5e7 at the 1e8-contrast inclusions'
+    interfaces."""
+    hi, lo = torch.zeros_like(op.diag), torch.full_like(op.diag, math.inf)
+    for a, w in enumerate(op.off):
+        w_open = torch.where(w > 0, w, math.inf)
+        for side in (slice(0, -1), slice(1, None)):  # the cells below and above each face
+            cells = (slice(None),) * a + (side,)
+            torch.maximum(hi[cells], w, out=hi[cells])
+            torch.minimum(lo[cells], w_open, out=lo[cells])
+    return float((hi / lo).max()) if op.n else 1.0
 CONTRAST_FLOAT64 = 1e6  # coupling contrast above which the cycle runs in float64
 
 
@@ -291,17 +318,31 @@ class Multigrid:
     ``w * chebyshev_weights[k] / omega``, which is the fixed cycle where ``w = omega`` and keeps it SPD
     for any ``w < 1``; a two-output network also gives a coarse-correction weight ``alpha`` per
     cell (``corrections``), which multiplies every transfer but the last on its fine side, in the
-    prolongation and the restriction alike. Device: that of ``op``.
+    prolongation and the restriction alike. ``coarse``: the coarse levels' operators, ``"galerkin"``
+    (``P^T A P``; 2-D only) or ``"rediscretised"``; by default Galerkin for a 2-D operator whose
+    :func:`coefficient_jump` exceeds :data:`JUMP_GALERKIN`, rediscretised otherwise (the learned
+    V-cycle's training differentiates rediscretised hierarchies). Device: that of ``op``.
     """
 
     def __init__(self, op: GridOperator, dtype: torch.dtype | None = None, sweeps: int = 2,
-                 omega: float | None = None, coarsest: int = COARSEST_CELLS, smoother: torch.nn.Module | None = None):
+                 omega: float | None = None, coarsest: int = COARSEST_CELLS, smoother: torch.nn.Module | None = None,
+                 coarse: str | None = None):
         if sweeps < 1:
             raise ValueError(f"sweeps must be >= 1, got {sweeps}")
-        dtype = dtype or cycle_dtype(op)
-        self.dtype, self.sweeps = dtype, sweeps
-        self._fused = False  # set per cycle: the fused CPU kernels serve this hierarchy's tensors
         dim = len(op.shape)
+        if coarse is None:  # the Galerkin product is a fused CPU kernel (numba, a dependency)
+            jumps = dim == 2 and stencil_kernels.available() and coefficient_jump(op) > JUMP_GALERKIN
+            coarse = "galerkin" if jumps else "rediscretised"
+        if coarse not in COARSE_OPERATORS:
+            raise ValueError(f"coarse must be one of {COARSE_OPERATORS}, got {coarse!r}")
+        if coarse == "galerkin" and dim != 2:
+            raise ValueError("Galerkin coarse operators are 2-D only (in 3-D their stencils have 125 points); "
+                             "use coarse='rediscretised'")
+        if coarse == "galerkin" and not stencil_kernels.available():
+            raise ValueError("Galerkin coarse operators need numba, a dependency of sciml; use coarse='rediscretised'")
+        dtype = dtype or cycle_dtype(op)
+        self.dtype, self.sweeps, self.coarse = dtype, sweeps, coarse
+        self._fused = False  # set per cycle: the fused CPU kernels serve this hierarchy's tensors
         if omega is None:  # Chebyshev steps, relative to the one-step weight the network is scaled by
             self.omega = chebyshev_weights(dim, 1)[0]
             self.schedule = [w / self.omega for w in chebyshev_weights(dim, sweeps)]
@@ -313,8 +354,8 @@ class Multigrid:
         while math.prod(op.shape) > coarsest and max(op.shape) > 2:
             op, active = coarsen(op, active)
             self.levels.append(_Level(op, active))
-        for fine, coarse in zip(self.levels[:-1], self.levels[1:]):
-            fine.transfer = _Transfer(fine.op, fine.active, coarse.op.shape)
+        for fine, coarse_lv in zip(self.levels[:-1], self.levels[1:]):
+            fine.transfer = _Transfer(fine.op, fine.active, coarse_lv.op.shape)
         self.corrections = None  # per-cell coarse-correction weights of the learned V-cycle
         if smoother is None:
             self.weights = [torch.full_like(lv.op.diag, self.omega) for lv in self.levels[:-1]]
@@ -326,8 +367,11 @@ class Multigrid:
                 self.corrections = [o[1] for o in out[:-1]]
                 for lv, a in zip(self.levels, self.corrections):
                     lv.transfer.active = (lv.transfer.active * a).contiguous()
+        if self.coarse == "galerkin":  # after the correction weights: they are part of P
+            for fine, coarse_lv in zip(self.levels[:-1], self.levels[1:]):
+                coarse_lv.cycle_op = galerkin(fine.cycle_op, fine.transfer, coarse_lv.op.shape, dtype)
         for lv, w in zip(self.levels, self.weights):
-            lv.winv = step_inverse_diagonals(lv.op, lv.active, w, self.schedule)
+            lv.winv = step_inverse_diagonals(lv.cycle_op, lv.active, w, self.schedule)
         self._factor(self.levels[-1])
 
     def _coarsest_matrix(self) -> torch.Tensor:
@@ -337,8 +381,8 @@ class Multigrid:
         over-corrected some smooth modes (MG-PCG's spectrum reached 2.4 at 48^3 on constant
         coefficients, 1.7 with the Galerkin matrix: 1-2 iterations fewer). Coarse cells whose
         prolongation is zero (inside solids) keep an identity row."""
-        if len(self.levels) == 1:
-            return torch.as_tensor(self.levels[0].op.to_csr().toarray())
+        if len(self.levels) == 1 or self.coarse == "galerkin":  # a Galerkin hierarchy's last operator is it
+            return torch.as_tensor(self.levels[-1].cycle_op.to_csr().toarray())
         fine, coarse = self.levels[-2], self.levels[-1]
         nc = coarse.op.n
         basis = torch.eye(nc, dtype=self.dtype, device=coarse.op.diag.device).reshape(nc, *coarse.op.shape)
@@ -376,19 +420,19 @@ class Multigrid:
         """The smoothing ``steps`` (indices into the schedule) on ``x``, in place."""
         if self._fused:  # one pass per step, ping-ponging between x and t (Jacobi reads the old x)
             for k in steps:
-                lv.op.pass_into(stencil_kernels.JACOBI, lv.x, lv.t, b, lv.winv[k])
+                lv.cycle_op.pass_into(stencil_kernels.JACOBI, lv.x, lv.t, b, lv.winv[k])
                 lv.x, lv.t = lv.t, lv.x
             return
         for k in steps:  # x += w_k (b - A x)
-            lv.op.apply(lv.x, out=lv.t)
+            lv.cycle_op.apply(lv.x, out=lv.t)
             lv.x.addcmul_(lv.winv[k], lv.t.neg_().add_(b))
 
     def _residual(self, lv: _Level, b: torch.Tensor) -> torch.Tensor:
         """``b - A x`` into the level's buffer ``t``."""
         if self._fused:
-            lv.op.pass_into(stencil_kernels.RESIDUAL, lv.x, lv.t, b)
+            lv.cycle_op.pass_into(stencil_kernels.RESIDUAL, lv.x, lv.t, b)
             return lv.t
-        lv.op.apply(lv.x, out=lv.t)
+        lv.cycle_op.apply(lv.x, out=lv.t)
         return lv.t.neg_().add_(b)
 
     def _cycle(self, i: int, b: torch.Tensor) -> torch.Tensor:

@@ -92,6 +92,12 @@ class GridOperator:
             self.__dict__["_kargs"] = cached
         return cached[1]
 
+    def smoothing_diagonal(self) -> torch.Tensor:
+        """The diagonal a Jacobi step divides by: ``diag`` itself, since the couplings are conductances
+        (``sum_j |a_ij| <= a_ii``), so ``D^-1 A``'s spectrum lies in [0, 2] (Gershgorin); see
+        :meth:`sciml.linalg.box_stencil.BoxOperator.smoothing_diagonal` for operators without that sign."""
+        return self.diag
+
     def coupled(self) -> torch.Tensor:
         """Boolean (*grid): cells with at least one nonzero coupling (the others are decoupled rows,
         e.g. solid cells)."""
