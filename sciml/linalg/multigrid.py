@@ -295,6 +295,26 @@ def coefficient_jump(op: GridOperator) -> float:
             torch.maximum(hi[cells], w, out=hi[cells])
             torch.minimum(lo[cells], w_open, out=lo[cells])
     return float((hi / lo).max()) if op.n else 1.0
+
+
+def coarse_operators(op: GridOperator, coarse: str | None) -> str:
+    """The coarse operators of ``op``'s hierarchy: ``coarse`` (checked), or by default ``"galerkin"``
+    for a 2-D operator whose :func:`coefficient_jump` exceeds :data:`JUMP_GALERKIN` and
+    ``"rediscretised"`` otherwise. The Galerkin product is a fused CPU kernel (numba, a dependency)."""
+    dim = len(op.shape)
+    if coarse is None:
+        jumps = dim == 2 and stencil_kernels.available() and coefficient_jump(op) > JUMP_GALERKIN
+        return "galerkin" if jumps else "rediscretised"
+    if coarse not in COARSE_OPERATORS:
+        raise ValueError(f"coarse must be one of {COARSE_OPERATORS}, got {coarse!r}")
+    if coarse == "galerkin" and dim != 2:
+        raise ValueError("Galerkin coarse operators are 2-D only (in 3-D their stencils have 125 points); "
+                         "use coarse='rediscretised'")
+    if coarse == "galerkin" and not stencil_kernels.available():
+        raise ValueError("Galerkin coarse operators need numba, a dependency of sciml; use coarse='rediscretised'")
+    return coarse
+
+
 CONTRAST_FLOAT64 = 1e6  # coupling contrast above which the cycle runs in float64
 
 
@@ -319,8 +339,7 @@ class Multigrid:
     for any ``w < 1``; a two-output network also gives a coarse-correction weight ``alpha`` per
     cell (``corrections``), which multiplies every transfer but the last on its fine side, in the
     prolongation and the restriction alike. ``coarse``: the coarse levels' operators, ``"galerkin"``
-    (``P^T A P``; 2-D only) or ``"rediscretised"``; by default Galerkin for a 2-D operator whose
-    :func:`coefficient_jump` exceeds :data:`JUMP_GALERKIN`, rediscretised otherwise (the learned
+    (``P^T A P``; 2-D only) or ``"rediscretised"`` (default: :func:`coarse_operators`; the learned
     V-cycle's training differentiates rediscretised hierarchies). Device: that of ``op``.
     """
 
@@ -330,18 +349,8 @@ class Multigrid:
         if sweeps < 1:
             raise ValueError(f"sweeps must be >= 1, got {sweeps}")
         dim = len(op.shape)
-        if coarse is None:  # the Galerkin product is a fused CPU kernel (numba, a dependency)
-            jumps = dim == 2 and stencil_kernels.available() and coefficient_jump(op) > JUMP_GALERKIN
-            coarse = "galerkin" if jumps else "rediscretised"
-        if coarse not in COARSE_OPERATORS:
-            raise ValueError(f"coarse must be one of {COARSE_OPERATORS}, got {coarse!r}")
-        if coarse == "galerkin" and dim != 2:
-            raise ValueError("Galerkin coarse operators are 2-D only (in 3-D their stencils have 125 points); "
-                             "use coarse='rediscretised'")
-        if coarse == "galerkin" and not stencil_kernels.available():
-            raise ValueError("Galerkin coarse operators need numba, a dependency of sciml; use coarse='rediscretised'")
         dtype = dtype or cycle_dtype(op)
-        self.dtype, self.sweeps, self.coarse = dtype, sweeps, coarse
+        self.dtype, self.sweeps, self.coarse = dtype, sweeps, coarse_operators(op, coarse)
         self._fused = False  # set per cycle: the fused CPU kernels serve this hierarchy's tensors
         if omega is None:  # Chebyshev steps, relative to the one-step weight the network is scaled by
             self.omega = chebyshev_weights(dim, 1)[0]
