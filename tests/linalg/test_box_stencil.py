@@ -130,3 +130,12 @@ def test_functional_cycle_refuses_a_galerkin_hierarchy():
     _, b, mg = _hierarchy("inclusions", (16, 16), coarse="galerkin")
     with pytest.raises(ValueError, match="rediscretised"):
         functional_cycle(mg, mg.weights, torch.as_tensor(b).reshape(16, 16))
+
+
+def test_galerkin_cycle_torch_path_equals_the_fused_kernels(monkeypatch):
+    """The torch loops (the path on CUDA, and without numba's kernels) give the fused CPU cycle."""
+    _, _, mg = _hierarchy("inclusions", (30, 26), coarse="galerkin")
+    r = torch.randn(30, 26, dtype=torch.float64)
+    fused = mg.vcycle(r)
+    monkeypatch.setattr(stencil_kernels, "available", lambda *tensors: not tensors)  # no kernel serves a tensor
+    torch.testing.assert_close(mg.vcycle(r), fused, rtol=1e-10, atol=1e-12)
