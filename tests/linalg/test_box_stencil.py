@@ -39,13 +39,16 @@ def test_galerkin_operator_is_the_dense_product_on_every_level(family, shape):
         np.testing.assert_allclose(got.to_csr().toarray(), expected, rtol=0, atol=1e-12 * np.abs(expected).max())
 
 
-def test_galerkin_includes_the_learned_correction_weights():
-    _, _, mg = _hierarchy("inclusions", (24, 20), smoother=load_shipped_smoother(2), coarse="galerkin")
-    fine, coarse = mg.levels[0], mg.levels[1]
-    assert float(fine.transfer.active.std()) > 1e-3  # the correction weights vary from cell to cell
-    P = _dense_prolongation(fine.transfer, coarse.op.shape)
-    expected = P.T @ fine.cycle_op.to_csr().toarray() @ P
-    np.testing.assert_allclose(coarse.cycle_op.to_csr().toarray(), expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+def test_galerkin_hierarchy_takes_the_nets_smoother_weights_only():
+    """Its coarse corrections are already A-orthogonal projections: the correction weights, learned
+    to repair rediscretised operators, are not applied (ADR 0106)."""
+    net = load_shipped_smoother(2)
+    _, _, mg = _hierarchy("inclusions", (24, 20), smoother=net, coarse="galerkin")
+    assert mg.corrections is None and float(mg.weights[0].std()) > 1e-3
+    torch.testing.assert_close(mg.levels[0].transfer.active, mg.levels[0].active.double())
+    _, _, rediscretised = _hierarchy("inclusions", (24, 20), smoother=net, coarse="rediscretised")
+    assert rediscretised.corrections is not None
+    torch.testing.assert_close(mg.weights[0], rediscretised.weights[0])
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
