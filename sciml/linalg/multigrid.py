@@ -339,9 +339,10 @@ class Multigrid:
     for any ``w < 1``; a two-output network also gives a coarse-correction weight ``alpha`` per
     cell (``corrections``), which multiplies every transfer but the last on its fine side, in the
     prolongation and the restriction alike (rediscretised hierarchies only: a Galerkin hierarchy's
-    coarse corrections are already A-orthogonal projections, ADR 0106). ``coarse``: the coarse levels' operators, ``"galerkin"``
-    (``P^T A P``; 2-D only) or ``"rediscretised"`` (default: :func:`coarse_operators`; the learned
-    V-cycle's training differentiates rediscretised hierarchies). Device: that of ``op``.
+    coarse corrections are already A-orthogonal projections, ADR 0106). ``coarse``: the coarse
+    levels' operators, ``"galerkin"`` (``P^T A P``; 2-D only) or ``"rediscretised"`` (default:
+    :func:`coarse_operators`; the learned V-cycle's training differentiates rediscretised
+    hierarchies). Device: that of ``op``.
     """
 
     def __init__(self, op: GridOperator, dtype: torch.dtype | None = None, sweeps: int = 2,
