@@ -56,7 +56,7 @@ class BoxOperator:
     def n(self) -> int:
         return self.diag.numel()
 
-    def to(self, device=None, dtype=None) -> "BoxOperator":
+    def to(self, device=None, dtype=None) -> BoxOperator:
         return BoxOperator(self.diag.to(device=device, dtype=dtype), self.coef.to(device=device, dtype=dtype))
 
     def apply(self, x: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -115,7 +115,9 @@ def basis_patches(transfer, coarse_shape: tuple[int, int]) -> np.ndarray:
     Galerkin kernel's innermost loops run along contiguous rows. ``P`` interpolates along axis 0, then
     axis 1, then multiplies the fine-side mask (``_Transfer.prolong_functional``), so a column is
     ``mask(f) * w0(f0 <- m0 | m1) * w1(f1 <- m1 | f0)``, the child weights of the two stages."""
-    arr = lambda t: t.detach().double().cpu().numpy()  # noqa: E731
+    def arr(t: torch.Tensor) -> np.ndarray:
+        return t.detach().double().cpu().numpy()
+
     (tl0, th0), (tl1, th1) = (tuple(arr(t) for t in pair) for pair in transfer.theta)
     (kl0, kh0), (kl1, kh1) = (tuple(arr(t) for t in pair) for pair in transfer.keep)
     out = np.zeros((coarse_shape[0], 4, 4, coarse_shape[1]))

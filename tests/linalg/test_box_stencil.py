@@ -60,7 +60,7 @@ def test_box_operator_products_agree(dtype):
     np.testing.assert_allclose(M.toarray(), M.toarray().T)  # symmetric by construction
     x, b, w = (torch.randn(shape, dtype=dtype) for _ in range(3))
     Ax = torch.as_tensor(M @ x.double().numpy().ravel()).reshape(shape)
-    tol = dict(rtol=1e-5, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-12, atol=1e-12)
+    tol = {"rtol": 1e-5, "atol": 1e-5} if dtype == torch.float32 else {"rtol": 1e-12, "atol": 1e-12}
     torch.testing.assert_close(B.apply(x).double(), Ax, **tol)
     with torch.no_grad():
         x_grad = x.clone().requires_grad_()
@@ -121,7 +121,7 @@ def test_galerkin_keeps_the_inclusion_count_flat_where_rediscretisation_grows():
         for coarse in ("galerkin", "rediscretised"):
             mg = Multigrid(op, coarse=coarse)
             history = []
-            _, info = pcg(A, b, M=lambda r: mg.vcycle(torch.as_tensor(r)).numpy(), rtol=1e-6, maxiter=200,
+            _, info = pcg(A, b, M=lambda r, mg=mg: mg.vcycle(torch.as_tensor(r)).numpy(), rtol=1e-6, maxiter=200,
                           history=history)
             assert info == 0
             counts[coarse, n] = len(history)
