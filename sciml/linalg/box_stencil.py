@@ -20,6 +20,7 @@ import scipy.sparse as sp
 import torch
 
 from sciml.linalg import stencil_kernels
+from sciml.linalg.stencil import GridStencil
 
 OFFSETS = ((0, 1), (0, 2), (1, -2), (1, -1), (1, 0), (1, 1), (1, 2), (2, -2), (2, -1), (2, 0), (2, 1), (2, 2))
 _OFFSETS = np.array(OFFSETS, dtype=np.int64)
@@ -37,7 +38,7 @@ def _pair(t: torch.Tensor, o: tuple[int, int]):
     return lo, hi
 
 
-class BoxOperator:
+class BoxOperator(GridStencil):
     """``diag`` (ny, nx), ``coef`` (12, ny, nx): see the module docstring. Rows whose diagonal is 0 (a
     coarse cell whose basis function is zero, inside a solid) get diagonal 1 and no couplings."""
 
@@ -47,14 +48,6 @@ class BoxOperator:
                              f"and {tuple(coef.shape)}")
         self.diag = torch.where(diag > 0, diag, torch.ones_like(diag)).contiguous()
         self.coef = coef.contiguous()
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.diag.shape)
-
-    @property
-    def n(self) -> int:
-        return self.diag.numel()
 
     def to(self, device=None, dtype=None) -> BoxOperator:
         return BoxOperator(self.diag.to(device=device, dtype=dtype), self.coef.to(device=device, dtype=dtype))
@@ -135,7 +128,7 @@ def _padded_split(t: torch.Tensor) -> np.ndarray:
     return np.ascontiguousarray(np.stack([a[..., 0::2], a[..., 1::2]], axis=-3))
 
 
-def galerkin(fine, transfer, coarse_shape: tuple[int, int], dtype: torch.dtype) -> BoxOperator:
+def galerkin(fine: GridStencil, transfer, coarse_shape: tuple[int, int], dtype: torch.dtype) -> BoxOperator:
     """``P^T A P`` as a :class:`BoxOperator`: ``fine`` a 2-D :class:`~sciml.linalg.stencil.GridOperator`
     or :class:`BoxOperator`, ``P`` the prolongation of ``transfer`` (its fine-side mask included). A fused
     kernel applies ``A`` to each coarse cell's basis function (:func:`basis_patches`) on its patch and

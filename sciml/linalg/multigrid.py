@@ -36,7 +36,7 @@ import torch
 from sciml.linalg import stencil_kernels
 from sciml.linalg.box_stencil import galerkin
 from sciml.linalg.smoother_weights import predict_weights
-from sciml.linalg.stencil import GridOperator
+from sciml.linalg.stencil import GridOperator, GridStencil
 
 COARSEST_CELLS = 512  # the dense coarse solve: 512 unknowns, a 1 MB Cholesky factor
 
@@ -249,7 +249,7 @@ class _Level:
         self.x, self.t = torch.empty_like(op.diag), torch.empty_like(op.diag)
 
 
-def step_inverse_diagonals(op, active: torch.Tensor, weights: torch.Tensor,
+def step_inverse_diagonals(op: GridStencil, active: torch.Tensor, weights: torch.Tensor,
                            schedule: list[float]) -> list[torch.Tensor]:
     """Step ``k`` of a smoothing pass is ``x += schedule[k] weights / D (b - A x)``, ``D`` the
     operator's ``smoothing_diagonal()``: one (*grid) factor per step (steps with equal factors share

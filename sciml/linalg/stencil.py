@@ -34,12 +34,13 @@ def _side(t: torch.Tensor, axis: int, lo: bool) -> torch.Tensor:
     return t.narrow(axis, 0, n - 1) if lo else t.narrow(axis, 1, n - 1)
 
 
-@dataclass
-class GridOperator:
-    """A symmetric nearest-neighbour operator on a grid; see the module docstring."""
+class GridStencil:
+    """What every grid operator of the multigrid holds: its diagonal ``diag`` (*grid), from which the
+    grid's shape and the unknowns' count follow. :class:`GridOperator` (5/7 points) and
+    :class:`~sciml.linalg.box_stencil.BoxOperator` (5x5, the 2-D Galerkin coarse operators) add their
+    couplings, ``apply``, ``pass_into``, ``smoothing_diagonal`` and ``to_csr``."""
 
     diag: torch.Tensor
-    off: tuple[torch.Tensor, ...]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -48,6 +49,14 @@ class GridOperator:
     @property
     def n(self) -> int:
         return self.diag.numel()
+
+
+@dataclass
+class GridOperator(GridStencil):
+    """A symmetric nearest-neighbour operator on a grid; see the module docstring."""
+
+    diag: torch.Tensor
+    off: tuple[torch.Tensor, ...]
 
     def to(self, device=None, dtype=None) -> "GridOperator":
         return GridOperator(self.diag.to(device, dtype), tuple(w.to(device, dtype) for w in self.off))
